@@ -1,0 +1,19 @@
+"""minidl's modules: layers with hand-written backward passes, and the loss."""
+
+from minidl.nn.activation import ReLU, Sigmoid, Tanh
+from minidl.nn.container import Sequential, stack
+from minidl.nn.linear import Linear
+from minidl.nn.loss import LossMSE
+from minidl.nn.module import Module, Parameter
+
+__all__ = [
+    "Linear",
+    "LossMSE",
+    "Module",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Tanh",
+    "stack",
+]

@@ -1,0 +1,113 @@
+"""The affine layer."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from minidl.nn.module import Module, Parameter
+
+__all__ = ["Linear"]
+
+
+class Linear(Module):
+    """y = x W^T + b, with PyTorch's default initialisation U(-1/sqrt(in), 1/sqrt(in)).
+
+    Args:
+        in_features: width of each input sample.
+        out_features: width of each output sample.
+        bias: whether to add a learnt bias.
+        generator: the random stream for the initial weights (the global one if None).
+        dtype, device: where the parameters live (float32 on the CPU by default).
+
+    Shape:
+        input `(in,)` or `(N, in)`, output `(out,)` or `(N, out)`. A layer whose weight is
+        stacked along a leading run axis (see `minidl.nn.stack`) maps `(R, N, in)` to
+        `(R, N, out)`, one independent layer per run.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        *,
+        generator: torch.Generator | None = None,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+    ) -> None:
+        bound = 1 / math.sqrt(in_features)
+        weight = torch.empty(out_features, in_features, dtype=dtype, device=device)
+        weight.uniform_(-bound, bound, generator=generator)
+        b = None
+        if bias:
+            b = torch.empty(out_features, dtype=dtype, device=device)
+            b.uniform_(-bound, bound, generator=generator)
+        self._set_tensors(weight, b)
+
+    @classmethod
+    def from_tensors(cls, weight: Tensor, bias: Tensor | None = None) -> Linear:
+        """Build a layer around existing weights `(out, in)` or stacked ones `(R, out, in)`."""
+        layer = cls.__new__(cls)
+        layer._set_tensors(weight, bias)
+        return layer
+
+    def _set_tensors(self, weight: Tensor, bias: Tensor | None) -> None:
+        self.weight = weight
+        self.bias = bias
+        self.weight_grad = torch.zeros_like(weight)
+        self.bias_grad = None if bias is None else torch.zeros_like(bias)
+        self.input: Tensor | None = None
+
+    @property
+    def in_features(self) -> int:
+        return self.weight.shape[-1]
+
+    @property
+    def out_features(self) -> int:
+        return self.weight.shape[-2]
+
+    def forward(self, *input: Tensor) -> Tensor:
+        (x,) = input
+        self.input = x
+        if self.weight.dim() == 3:
+            out = torch.bmm(x, self.weight.mT)
+            return out if self.bias is None else out.add_(self.bias.unsqueeze(1))
+        if x.dim() == 1:
+            out = torch.mv(self.weight, x)
+            return out if self.bias is None else out.add_(self.bias)
+        if self.bias is None:
+            return x @ self.weight.t()
+        return torch.addmm(self.bias, x, self.weight.t())
+
+    def backward(self, *gradwrtoutput: Tensor) -> Tensor:
+        (grad,) = gradwrtoutput
+        x = self.input
+        assert x is not None, "backward called before forward"
+        if self.weight.dim() == 3:
+            self.weight_grad.baddbmm_(grad.mT, x)
+            if self.bias_grad is not None:
+                self.bias_grad.add_(grad.sum(1))
+            return torch.bmm(grad, self.weight)
+        if x.dim() == 1:
+            self.weight_grad.addr_(grad, x)
+            if self.bias_grad is not None:
+                self.bias_grad.add_(grad)
+            return torch.mv(self.weight.t(), grad)
+        self.weight_grad.addmm_(grad.t(), x)
+        if self.bias_grad is not None:
+            self.bias_grad.add_(grad.sum(0))
+        return grad @ self.weight
+
+    def param(self) -> list[Parameter]:
+        params = [(self.weight, self.weight_grad)]
+        if self.bias is not None and self.bias_grad is not None:
+            params.append((self.bias, self.bias_grad))
+        return params
+
+    def extra_repr(self) -> str:
+        runs = f"runs={self.weight.shape[0]}, " if self.weight.dim() == 3 else ""
+        shape = f"in_features={self.in_features}, out_features={self.out_features}"
+        return f"{runs}{shape}, bias={self.bias is not None}"
