@@ -1,0 +1,1 @@
+"""The MDL grammar (`mdl.lark`), shipped inside the installed package as `minidl.grammar`."""

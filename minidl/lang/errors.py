@@ -1,0 +1,89 @@
+"""Diagnostics: what went wrong, where, and the likely fix, printed as compilers print them."""
+
+from __future__ import annotations
+
+import bisect
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = ["Diagnostic", "LineIndex", "SpecError", "did_you_mean", "render"]
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One error: a stable code, a message, a 1-based span (end column exclusive), a help line."""
+
+    code: str
+    message: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    help: str | None = None
+    filename: str = "<string>"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "file": self.filename,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "help": self.help,
+        }
+
+
+class SpecError(Exception):
+    """A spec that does not parse or check; `diagnostics` lists every error found."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic], text: str = "") -> None:
+        self.diagnostics = sorted(diagnostics, key=lambda d: (d.line, d.column, d.code))
+        self.text = text
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        """All diagnostics, each with its source line and carets, as the command line prints."""
+        lines = self.text.splitlines()
+        return "\n".join(render(d, lines) for d in self.diagnostics)
+
+
+class LineIndex:
+    """Turns character offsets of a text into 1-based (line, column) pairs."""
+
+    def __init__(self, text: str) -> None:
+        self.starts = [0]
+        self.starts.extend(i + 1 for i, char in enumerate(text) if char == "\n")
+
+    def position(self, offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self.starts, offset)
+        return line, offset - self.starts[line - 1] + 1
+
+
+def render(diagnostic: Diagnostic, source_lines: list[str]) -> str:
+    """Format one diagnostic: `FILE:LINE:COL: error[CODE]: message`, source, carets, help."""
+    d = diagnostic
+    out = [f"{d.filename}:{d.line}:{d.column}: error[{d.code}]: {d.message}"]
+    if 1 <= d.line <= len(source_lines) or d.line == 1:
+        source = source_lines[d.line - 1] if d.line <= len(source_lines) else ""
+        gutter = " " * len(str(d.line))
+        end = d.end_column if d.end_line == d.line else len(source) + 1
+        width = max(1, end - d.column)
+        carets = "".join(c if c == "\t" else " " for c in source[: d.column - 1]) + "^" * width
+        out.append(f"  {d.line} | {source}".rstrip())
+        out.append(f"  {gutter} | {carets}")
+    if d.help:
+        out.append(f"  help: {d.help}")
+    return "\n".join(out)
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate closest to `word`: a case-insensitive match first, then a near spelling."""
+    options = list(candidates)
+    for option in options:
+        if option.lower() == word.lower():
+            return option
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return close[0] if close else None

@@ -1,0 +1,194 @@
+"""Stage 1: text to lark trees, with syntax errors turned into diagnostics.
+
+The grammar (`grammar/mdl.lark`) is loaded once, as an LALR parser. A file with a syntax error
+is split at its `;` and each statement parsed alone, so that one typo does not hide the next.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+from minidl.lang.errors import Diagnostic, LineIndex, SpecError
+
+__all__ = ["MAX_NESTING", "MAX_TEXT_BYTES", "grammar_text", "parse_tree", "parser"]
+
+MAX_TEXT_BYTES = 1 << 20
+MAX_NESTING = 64
+
+TERMINALS = {
+    "NAME": "a name",
+    "INT": "an integer",
+    "FLOAT": "a number",
+    "STRING": "a string",
+    "SHAPE": "a shape `IN->OUT`",
+    "SEMI": "`;`",
+    "BAR": "`|`",
+    "STAR": "`*`",
+    "EQUAL": "`=`",
+    "LPAR": "`(`",
+    "RPAR": "`)`",
+    "LSQB": "`[`",
+    "RSQB": "`]`",
+    "COMMA": "`,`",
+    "DOT": "`.`",
+    "LET": "`let`",
+    "$END": "the end of the file",
+}
+ORDER = list(TERMINALS)
+
+# Strings, comments, and the characters that delimit statements and groups.
+_STRUCTURE = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|[;()]')
+
+
+def grammar_text() -> str:
+    """The text of `mdl.lark`: from the installed package, else from the source tree."""
+    try:
+        return resources.files("minidl.grammar").joinpath("mdl.lark").read_text("utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        source_tree = Path(__file__).resolve().parents[2] / "grammar" / "mdl.lark"
+        return source_tree.read_text("utf-8")
+
+
+@lru_cache(maxsize=1)
+def parser() -> Lark:
+    """The MDL parser, built once: LALR with positions, starts `spec` and `assignment`."""
+    return Lark(
+        grammar_text(),
+        start=["spec", "assignment"],
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=True,
+    )
+
+
+def parse_tree(text: str, filename: str = "<string>") -> Tree[Token]:
+    """Parse a whole spec into a lark tree; raise `SpecError` with every syntax error found."""
+    index = LineIndex(text)
+
+    def error(code: str, message: str, start: int, end: int, help: str | None) -> Diagnostic:
+        line, column = index.position(start)
+        end_line, end_column = index.position(max(end, start + 1))
+        return Diagnostic(code, message, line, column, end_line, end_column, help, filename)
+
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_TEXT_BYTES:
+        raise SpecError(
+            [
+                error(
+                    "E110",
+                    f"the spec is {size:,} bytes, over the limit of {MAX_TEXT_BYTES:,}",
+                    0,
+                    1,
+                    "split it, or use blocks (`let`) and repetition (`* N`)",
+                )
+            ],
+            text,
+        )
+    statements, deep = _statements(text)
+    if deep is not None:
+        message = f"groups nest deeper than {MAX_NESTING} levels"
+        raise SpecError([error("E111", message, deep, deep + 1, "flatten the groups")], text)
+    try:
+        return parser().parse(text, start="spec")
+    except UnexpectedInput:
+        pass
+    diagnostics = []
+    for start, end in statements:
+        try:
+            parser().parse(text[start:end], start="spec")
+        except UnexpectedInput as caught:
+            diagnostics.append(error(*syntax_error(caught, text, start)))
+    for start, end in statements[:-1]:
+        if not _blank(text[start:end]):
+            continue
+        diagnostics.append(
+            error("E105", "empty statement: an extra `;`", end, end + 1, "remove the extra `;`")
+        )
+    raise SpecError(diagnostics or [error("E100", "syntax error", 0, 1, None)], text)
+
+
+def syntax_error(
+    caught: UnexpectedInput, text: str, offset: int = 0
+) -> tuple[str, str, int, int, str | None]:
+    """Describe a lark error as (code, message, start, end, help), offsets into `text`."""
+    if isinstance(caught, UnexpectedCharacters):
+        at = offset + (caught.pos_in_stream or 0)
+        char = text[at]
+        if char == '"':
+            return ("E102", "unterminated string", at, at + 1, 'close it with `"` on the same line')
+        if text.startswith("->", at):
+            return ("E103", "`->` needs a width after it", at, at + 2, "write `Linear 2->25`")
+        return ("E101", f"unexpected character `{char}`", at, at + 1, _character_help(char))
+    assert isinstance(caught, UnexpectedToken)
+    token = caught.token
+    expected = sorted((t for t in caught.expected if t in TERMINALS), key=ORDER.index)
+    if token.type == "$END":
+        at = offset + len(text[offset:].rstrip())
+        end = at + 1
+        found = "end of statement" if text[at : at + 1] == ";" else "end of file"
+    else:
+        at = offset + (token.start_pos or 0)
+        end = offset + (token.end_pos if token.end_pos is not None else at + 1)
+        found = f"`{token.value}`"
+    message = f"unexpected {found}"
+    if expected and len(expected) <= 5:
+        message += "; expected " + _one_of([TERMINALS[t] for t in expected])
+    return ("E100", message, at, end, _token_help(token.type, set(expected)))
+
+
+def _statements(text: str) -> tuple[list[tuple[int, int]], int | None]:
+    """Split `text` at its `;` (outside strings and comments); find groups nested too deep."""
+    bounds, start, depth = [], 0, 0
+    for match in _STRUCTURE.finditer(text):
+        symbol = match.group()
+        if symbol == ";":
+            bounds.append((start, match.start()))
+            start, depth = match.end(), 0
+        elif symbol == "(":
+            depth += 1
+            if depth > MAX_NESTING:
+                return bounds, match.start()
+        elif symbol == ")":
+            depth = max(0, depth - 1)
+    bounds.append((start, len(text)))
+    return bounds, None
+
+
+def _blank(chunk: str) -> bool:
+    return not re.sub(r"#[^\n]*", "", chunk).strip()
+
+
+def _one_of(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _character_help(char: str) -> str | None:
+    if char == "-":
+        return "write a shape as `IN->OUT`, such as `Linear 2->25`"
+    if char in "{}<>":
+        return "groups use `(` and `)`"
+    if char == "'":
+        return 'strings use double quotes: "a.csv"'
+    return None
+
+
+def _token_help(found: str, expected: set[str]) -> str | None:
+    if found == "SEMI":
+        return "remove the extra `;`" if "NAME" in expected else "a statement is missing here"
+    if found == "BAR":
+        return "remove the extra `|`, or put a stage before it"
+    if found == "RPAR":
+        return "remove the unmatched `)`"
+    if "RPAR" in expected:
+        return "close the group with `)`"
+    if found == "$END" and "NAME" in expected:
+        return "the statement ends too early: add the missing stage or value"
+    if found == "EQUAL":
+        return "options are written `name=value` after a statement word, such as `sgd lr=0.01`"
+    return None

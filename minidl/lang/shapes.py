@@ -1,0 +1,190 @@
+"""Shape inference and checking: blocks and repetition expanded, every width known.
+
+Runs on the IR before any tensor exists. Counting comes first, arithmetically, so that a
+spec that would expand to millions of stages is refused without expanding it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+
+from minidl.lang import ir
+from minidl.lang.errors import Diagnostic
+
+__all__ = ["MAX_STAGES", "Layer", "Resolution", "resolve"]
+
+MAX_STAGES = 100_000
+MAX_DEPTH = 64
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One stage of the expanded network, with its widths (None where not yet known)."""
+
+    kind: str
+    in_features: int | None
+    out_features: int | None
+    bias: bool
+    span: ir.Span | None
+
+    @property
+    def parameters(self) -> int | None:
+        if self.kind != "Linear":
+            return 0
+        if self.in_features is None or self.out_features is None:
+            return None
+        return self.out_features * (self.in_features + int(self.bias))
+
+
+@dataclass
+class Resolution:
+    """The expanded network, its parameter count, and what was wrong with its shapes."""
+
+    layers: list[Layer] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def parameters(self) -> int | None:
+        counts = [layer.parameters for layer in self.layers]
+        return None if any(c is None for c in counts) else sum(c for c in counts if c is not None)
+
+
+def data_shape(spec: ir.Spec) -> tuple[int | None, int | None]:
+    """Features and targets that the spec's data gives, when known without reading files."""
+    return (2, 1) if isinstance(spec.data, ir.DiskData) else (None, None)
+
+
+def resolve(spec: ir.Spec, features: int | None = None, targets: int | None = None) -> Resolution:
+    """Expand the network and infer and check every width.
+
+    `features` and `targets` default to what the spec's data gives (2 and 1 for the disk;
+    unknown for CSV data until the file is read).
+    """
+    known = data_shape(spec)
+    features = known[0] if features is None else features
+    targets = known[1] if targets is None else targets
+    result = Resolution()
+    filename = spec.source or "<string>"
+
+    def error(code: str, message: str, span: ir.Span | None, help: str | None) -> None:
+        s = span or spec.span or ir.Span(line=1, column=1, end_line=1, end_column=2)
+        d = Diagnostic(code, message, s.line, s.column, s.end_line, s.end_column, help, filename)
+        if d not in result.diagnostics:
+            result.diagnostics.append(d)
+
+    blocks = {block.name: block.stages for block in spec.blocks}
+    size, depth = _measure(spec.network, blocks)
+    if depth > MAX_DEPTH:
+        error(
+            "E111",
+            f"groups, blocks and repetitions nest {depth} deep, over the limit of {MAX_DEPTH}",
+            spec.span,
+            "flatten the network",
+        )
+        return result
+    if size > MAX_STAGES:
+        error(
+            "E115",
+            f"the network expands to {size:,} stages, over the limit of {MAX_STAGES:,}",
+            spec.span,
+            "use fewer repetitions",
+        )
+        return result
+    _infer(_expand(spec.network, blocks), features, targets, result, error)
+    total = result.parameters
+    if total is not None and total > ir.MAX_PARAMETERS:
+        error(
+            "E114",
+            f"the network has {total:,} parameters, over the limit of {ir.MAX_PARAMETERS:,}",
+            spec.span,
+            "use narrower or fewer layers",
+        )
+    return result
+
+
+def _measure(
+    stages: tuple[ir.Stage, ...], blocks: dict[str, tuple[ir.Stage, ...]]
+) -> tuple[int, int]:
+    """(number of stages once expanded, nesting depth), without expanding anything."""
+
+    @cache
+    def block(name: str) -> tuple[int, int]:
+        return sequence(blocks[name])
+
+    def sequence(items: tuple[ir.Stage, ...]) -> tuple[int, int]:
+        measures = [one(s) for s in items]
+        return sum(m[0] for m in measures), max(m[1] for m in measures)
+
+    def one(stage: ir.Stage) -> tuple[int, int]:
+        if isinstance(stage, ir.BlockRef):
+            size, depth = block(stage.name)
+            return size, depth + 1
+        if isinstance(stage, ir.Group):
+            size, depth = sequence(stage.stages)
+            return size, depth + 1
+        if isinstance(stage, ir.Repeat):
+            size, depth = one(stage.stage)
+            return size * stage.count, depth + 1
+        return 1, 0
+
+    return sequence(stages)
+
+
+def _expand(
+    stages: tuple[ir.Stage, ...], blocks: dict[str, tuple[ir.Stage, ...]]
+) -> list[ir.Linear | ir.Activation]:
+    out: list[ir.Linear | ir.Activation] = []
+
+    def walk(stage: ir.Stage) -> None:
+        if isinstance(stage, ir.Linear | ir.Activation):
+            out.append(stage)
+        elif isinstance(stage, ir.BlockRef):
+            for inner in blocks[stage.name]:
+                walk(inner)
+        elif isinstance(stage, ir.Group):
+            for inner in stage.stages:
+                walk(inner)
+        else:
+            for _ in range(stage.count):
+                walk(stage.stage)
+
+    for stage in stages:
+        walk(stage)
+    return out
+
+
+def _infer(
+    stages: list[ir.Linear | ir.Activation],
+    features: int | None,
+    targets: int | None,
+    result: Resolution,
+    error: object,
+) -> None:
+    assert callable(error)
+    width = features
+    seen_linear = False
+    for stage in stages:
+        if isinstance(stage, ir.Activation):
+            result.layers.append(Layer(stage.kind, width, width, False, stage.span))
+            continue
+        n_in = stage.in_features if stage.in_features is not None else width
+        if stage.in_features is not None and width is not None and stage.in_features != width:
+            out = stage.out_features
+            fix = f"write `Linear {width}->{out}`, or `Linear ->{out}` to infer it"
+            expects = f"Linear expects {stage.in_features} inputs, but"
+            if seen_linear:
+                error("E201", f"{expects} the stage before it gives {width}", stage.span, fix)
+            else:
+                error("E202", f"{expects} the data has {width} features", stage.span, fix)
+        seen_linear = True
+        result.layers.append(Layer("Linear", n_in, stage.out_features, stage.bias, stage.span))
+        width = stage.out_features
+    if targets is not None and width is not None and width != targets and stages:
+        noun = "target" if targets == 1 else "targets"
+        error(
+            "E203",
+            f"the network gives {width} outputs, but the data has {targets} {noun}",
+            stages[-1].span,
+            f"end the network with `Linear ->{targets}`",
+        )
