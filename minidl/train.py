@@ -77,7 +77,7 @@ def error_rate(output: Tensor, targets: Tensor) -> Tensor:
         wrong = (output > 0.5) != (targets > 0.5)
     else:
         wrong = (output.argmax(-1) != targets.argmax(-1)).unsqueeze(-1)
-    return wrong.to(output.dtype).mean(dim=(-2, -1)) * 100
+    return wrong.double().mean(dim=(-2, -1)) * 100
 
 
 def evaluate(model: Module, data: Dataset) -> tuple[Tensor, Tensor]:

@@ -43,6 +43,13 @@ class Sequential(Module):
             grad = module.backward(grad)
         return grad
 
+    def to(
+        self, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+    ) -> Sequential:
+        for module in self.modules:
+            module.to(device, dtype)
+        return self
+
     def param(self) -> list[Parameter]:
         return [p for module in self.modules for p in module.param()]
 

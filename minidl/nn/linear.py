@@ -101,6 +101,13 @@ class Linear(Module):
             self.bias_grad.add_(grad.sum(0))
         return grad @ self.weight
 
+    def to(
+        self, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+    ) -> Linear:
+        bias = None if self.bias is None else self.bias.to(device, dtype)
+        self._set_tensors(self.weight.to(device, dtype), bias)
+        return self
+
     def param(self) -> list[Parameter]:
         params = [(self.weight, self.weight_grad)]
         if self.bias is not None and self.bias_grad is not None:

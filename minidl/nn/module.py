@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
 __all__ = ["Module", "Parameter"]
@@ -33,6 +34,12 @@ class Module:
         """Clear the accumulated parameter gradients."""
         for _, grad in self.param():
             grad.zero_()
+
+    def to(
+        self, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+    ) -> Module:
+        """Move the parameters (and their gradients) to `device` and `dtype`; return self."""
+        return self
 
     def __call__(self, *input: Tensor) -> Tensor:
         return self.forward(*input)

@@ -1,0 +1,156 @@
+"""`python -m minidl.compile SPEC [options]` (also `minidl SPEC`): the MDL compiler.
+
+A straight chain of the pipeline's stages: read → parse → check → `--set` → then a summary,
+an emitted form, or build → train. Exit codes: 0 success; 2 the spec, its data or the
+command line is wrong; 1 training failed (diverged); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from minidl.lang import Spec, SpecError, format_spec, parse
+from minidl.lang.settings import apply_settings
+from minidl.lang.summary import summarize
+
+__all__ = ["EXIT_OK", "EXIT_USAGE", "UsageError", "main", "read_spec"]
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EMITS = ("fmt", "ir", "schema", "python")
+
+
+class UsageError(Exception):
+    """A mistake on the command line or with a file, told in one line."""
+
+
+def read_spec(path: Path) -> str:
+    """The text of a spec file, or a `UsageError` saying why it cannot be read."""
+    if not path.exists():
+        raise UsageError(f"{path}: no such file")
+    if path.is_dir():
+        raise UsageError(f"{path}: is a directory, not a spec file")
+    try:
+        data = path.read_bytes()
+    except OSError as caught:
+        raise UsageError(f"{path}: cannot read: {caught.strerror}") from None
+    if b"\0" in data:
+        raise UsageError(f"{path}: is a binary file, not an MDL spec")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as caught:
+        line = data[: caught.start].count(b"\n") + 1
+        raise UsageError(
+            f"{path}:{line}: is not UTF-8 text (byte 0x{data[caught.start]:02x})"
+        ) from None
+
+
+def arguments() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="minidl",
+        description="Compile an MDL spec: check it and print a summary, emit it, or train it.",
+        epilog="exit codes: 0 success, 1 training failed (diverged), 2 bad spec, data or "
+        "command line, 130 interrupted. Docs: docs/LANGUAGE.md",
+    )
+    parser.add_argument("spec", type=Path, help="the .mdl file")
+    parser.add_argument("--train", action="store_true", help="train it (a sweep runs its grid)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting, e.g. --set sgd.lr=0.01 (repeatable)",
+    )
+    parser.add_argument(
+        "--emit",
+        choices=EMITS,
+        help="print canonical text (fmt), the IR as JSON "
+        "(ir), the IR's JSON Schema (schema) or a training script (python)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("runs"), help="where run folders go (runs/)"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="parallel processes for a sweep (default: the number of cores)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress, only the final report")
+    return parser
+
+
+def emit(spec: Spec, form: str, name: str) -> str:
+    """The `--emit` forms of a spec."""
+    if form == "fmt":
+        return format_spec(spec).rstrip("\n")
+    if form == "ir":
+        return spec.model_dump_json(indent=2)
+    if form == "schema":
+        return json.dumps(Spec.model_json_schema(), indent=2)
+    from minidl.emit import emit_python
+
+    return emit_python(spec, name)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = arguments().parse_args(argv)
+    try:
+        spec = apply_settings(parse(read_spec(args.spec), filename=str(args.spec)), args.set)
+        if args.emit:
+            print(emit(spec, args.emit, args.spec.stem))
+            return EXIT_OK
+        if not args.train:
+            print(summarize(spec, str(args.spec)))
+            return EXIT_OK
+        return _train(spec, args)
+    except SpecError as caught:
+        print(caught, file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as caught:
+        print(f"minidl: error: {caught}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _train(spec: Spec, args: argparse.Namespace) -> int:
+    from minidl.data import DataError
+    from minidl.session import train_spec
+
+    try:
+        _check_out(args.out)
+        if spec.sweep is not None:
+            from minidl.sweep import run_sweep
+
+            return run_sweep(spec, args.spec.stem, args.out, jobs=args.jobs, quiet=args.quiet)
+        return train_spec(spec, args.spec.stem, args.out, quiet=args.quiet)
+    except DataError as caught:
+        print(caught, file=sys.stderr)
+        return EXIT_USAGE
+    except RuntimeError as caught:
+        if "CUDA" not in str(caught) and "cuda" not in str(caught):
+            raise
+        raise UsageError(
+            f"device=cuda is not available here: {str(caught).splitlines()[0]}"
+        ) from None
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".minidl-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as caught:
+        raise UsageError(f"--out {out}: cannot write there: {caught.strerror}") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

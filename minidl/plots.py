@@ -1,0 +1,108 @@
+"""Plots of a run: loss and error curves, and the decision boundary of a 2-D classifier."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from minidl.data import Dataset
+from minidl.nn import Sequential
+from minidl.runs import write_atomic
+from minidl.train import EpochRecord
+
+__all__ = ["plot_boundary", "plot_curves", "plot_sweep"]
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(figure: object, path: Path) -> None:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")  # type: ignore[attr-defined]
+    write_atomic(path, buffer.getvalue())
+
+
+def plot_curves(history: Sequence[EpochRecord], path: Path, title: str) -> None:
+    """Loss and error (%) per epoch, train and test, side by side."""
+    plt = _pyplot()
+    epochs = [r.epoch for r in history]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    left.plot(epochs, [r.train_loss for r in history], label="train")
+    left.plot(epochs, [r.test_loss for r in history], label="test")
+    left.set(xlabel="epoch", ylabel="MSE per sample", title="loss", yscale="log")
+    right.plot(epochs, [r.train_error for r in history], label="train")
+    right.plot(epochs, [r.test_error for r in history], label="test")
+    right.set(xlabel="epoch", ylabel="error (%)", title="error")
+    for axis in (left, right):
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.suptitle(title)
+    _save(figure, path)
+    plt.close(figure)
+
+
+@torch.no_grad()
+def plot_boundary(model: Sequential, data: Dataset, path: Path, title: str) -> None:
+    """The model's output over the unit square, its 0.5 contour, and the points of `data`."""
+    plt = _pyplot()
+    inputs = data.inputs.detach().cpu().double()
+    low, high = inputs.min(0).values - 0.05, inputs.max(0).values + 0.05
+    xs = torch.linspace(float(low[0]), float(high[0]), 200, dtype=torch.float64)
+    ys = torch.linspace(float(low[1]), float(high[1]), 200, dtype=torch.float64)
+    grid_x, grid_y = torch.meshgrid(xs, ys, indexing="xy")
+    weight = next(iter(model.param()))[0]
+    grid = torch.stack([grid_x.reshape(-1), grid_y.reshape(-1)], dim=1).to(
+        weight.device, weight.dtype
+    )
+    output = model.forward(grid).cpu().double()
+    score = output[:, 0] if output.shape[1] == 1 else output.argmax(1).double()
+    figure, axis = plt.subplots(figsize=(5, 5))
+    axis.contourf(grid_x, grid_y, score.reshape(200, 200), levels=20, cmap="RdBu_r", alpha=0.6)
+    if output.shape[1] == 1:
+        axis.contour(grid_x, grid_y, score.reshape(200, 200), levels=[0.5], colors="k")
+    labels = data.targets.detach().cpu()
+    colour = labels[:, 0] if labels.shape[1] == 1 else labels.argmax(1)
+    axis.scatter(inputs[:, 0], inputs[:, 1], c=colour, s=6, cmap="coolwarm", edgecolors="none")
+    axis.set(xlabel="x1", ylabel="x2", title=title, aspect="equal")
+    _save(figure, path)
+    plt.close(figure)
+
+
+def plot_sweep(spec: Any, grid: Sequence[Any], results: Sequence[Any], path: Path) -> None:
+    """Train and test error against the swept value (or the cell), mean ± std over runs."""
+    import statistics
+
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(6.5, 4))
+    numeric = len(spec.sweep.axes) == 1 and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in spec.sweep.axes[0].values
+    )
+    xs = [c.settings[0][1] if numeric else i for i, c in enumerate(grid)]
+    for name, label in (("train_error", "train"), ("test_error", "test")):
+        means, stds = [], []
+        for result in results:
+            values = result.figures(name) or [float("nan")]
+            means.append(statistics.fmean(values))
+            stds.append(statistics.stdev(values) if len(values) > 1 else 0.0)
+        axis.errorbar(xs, means, yerr=stds, marker="o", capsize=4, label=label)
+    if numeric:
+        axis.set_xscale("log", base=2 if spec.sweep.axes[0].key == "sgd.batch" else 10)
+        axis.set_xticks(xs, [c.label for c in grid])
+        axis.set_xlabel(spec.sweep.axes[0].key)
+    else:
+        axis.set_xticks(xs, [c.label for c in grid], rotation=20)
+    axis.set(ylabel="error (%)", title=f"{spec.sweep.runs} runs per cell, mean ± std")
+    axis.grid(alpha=0.3)
+    axis.legend()
+    _save(figure, path)
+    plt.close(figure)

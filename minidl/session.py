@@ -1,0 +1,182 @@
+"""Stage 6: training a spec from the command line: progress, run folder, final report.
+
+Everything a run leaves behind is written atomically. A diverging run (exit 1) and an
+interrupted one (Ctrl-C, exit 130) still leave their history and the weights of the last
+complete epoch.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+import torch
+
+import minidl
+from minidl.build import compile_spec
+from minidl.lang import Spec, format_spec
+from minidl.runs import (
+    new_run_folder,
+    weights_of,
+    write_atomic,
+    write_history,
+    write_json,
+    write_weights,
+)
+from minidl.train import DivergenceError, EpochRecord
+
+__all__ = ["EXIT_DIVERGED", "EXIT_INTERRUPTED", "Progress", "train_spec", "versions"]
+
+EXIT_DIVERGED = 1
+EXIT_INTERRUPTED = 130
+
+
+def versions() -> dict[str, str]:
+    """The versions a result depends on."""
+    return {
+        "minidl": minidl.__version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+
+
+class Progress:
+    """One bar over the epochs on a terminal; otherwise about ten plain lines, or none (quiet)."""
+
+    def __init__(
+        self, total: int, quiet: bool, stream: TextIO | None = None, unit: str = "epoch"
+    ) -> None:
+        self.total = total
+        self.stream = stream or sys.stderr
+        self.quiet = quiet
+        self.every = max(1, total // 10)
+        self.bar: Any = None
+        if not quiet and self.stream.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=total, unit=unit, file=self.stream, dynamic_ncols=True, leave=False
+            )
+
+    def update(self, done: int, text: str) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(text, refresh=False)
+            self.bar.update(done - self.bar.n)
+        elif not self.quiet and (done % self.every == 0 or done == self.total):
+            print(
+                f"{done:>{len(str(self.total))}}/{self.total}  {text}", file=self.stream, flush=True
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def describe(record: EpochRecord) -> str:
+    return (
+        f"loss {record.loss:.4f}  train error {record.train_error:5.2f} %  "
+        f"test error {record.test_error:5.2f} %"
+    )
+
+
+def train_spec(spec: Spec, name: str, out: Path, quiet: bool = False) -> int:
+    """Compile and train `spec`, write its run folder, print the report; return the exit code."""
+    started = time.perf_counter()
+    program = compile_spec(spec)
+    folder = new_run_folder(out, name)
+    write_atomic(folder / "spec.mdl", format_spec(spec).encode())
+    history: list[EpochRecord] = []
+    kept = {"weights": weights_of(program.model)}
+    progress = Progress(spec.train.epochs, quiet)
+
+    def on_epoch(record: EpochRecord) -> None:
+        history.append(record)
+        kept["weights"] = weights_of(program.model)
+        progress.update(record.epoch, describe(record))
+
+    status, code, failure = "completed", 0, None
+    try:
+        program.fit(callback=on_epoch)
+    except DivergenceError as diverged:
+        status, code, failure = "diverged", EXIT_DIVERGED, diverged
+    except KeyboardInterrupt:
+        status, code = "interrupted", EXIT_INTERRUPTED
+    finally:
+        progress.close()
+    wall = time.perf_counter() - started
+    _write_results(folder, spec, history, kept["weights"], status, wall)
+    if status == "completed":
+        _plots(folder, program, history, name)
+    _report(spec, history, status, failure, wall, folder, quiet)
+    return code
+
+
+def _write_results(
+    folder: Path,
+    spec: Spec,
+    history: list[EpochRecord],
+    weights: dict[str, torch.Tensor],
+    status: str,
+    wall: float,
+) -> None:
+    write_history(folder / "history.csv", history)
+    write_weights(folder / "weights.safetensors", weights)
+    final = history[-1].as_dict() if history else None
+    write_json(
+        folder / "metrics.json",
+        {
+            "status": status,
+            "epochs_completed": len(history),
+            "final": final,
+            "seed": spec.train.seed,
+            "backend": spec.train.backend,
+            "device": spec.train.device,
+            "dtype": spec.train.dtype,
+            "wall_time_s": round(wall, 3),
+            "versions": versions(),
+        },
+    )
+
+
+def _plots(folder: Path, program: Any, history: list[EpochRecord], name: str) -> None:
+    from minidl.plots import plot_boundary, plot_curves
+
+    plot_curves(history, folder / "curves.png", name)
+    train, test = program.data
+    if train.features == 2:
+        plot_boundary(
+            program.model,
+            test if test is not None else train,
+            folder / "boundary.png",
+            f"{name}: decision boundary, test points",
+        )
+
+
+def _report(
+    spec: Spec,
+    history: list[EpochRecord],
+    status: str,
+    failure: DivergenceError | None,
+    wall: float,
+    folder: Path,
+    quiet: bool,
+) -> None:
+    err: Callable[[str], None] = lambda text: print(text, file=sys.stderr)  # noqa: E731
+    if failure is not None:
+        smaller = spec.sgd.lr / 10
+        err(f"error: {failure}")
+        err(f"  help: try a smaller learning rate, such as `--set sgd.lr={smaller:g}`")
+    if status == "interrupted":
+        err(f"interrupted after {len(history)} complete epochs")
+    if history and (not quiet or status == "completed"):
+        last = history[-1]
+        print(f"train error {last.train_error:.2f} %   test error {last.test_error:.2f} %")
+        print(
+            f"loss {last.loss:.6f} (epoch {last.epoch} mean)   train loss {last.train_loss:.6f}"
+            f"   test loss {last.test_loss:.6f}"
+        )
+    print(f"wall time {wall:.1f} s   run folder {folder}")

@@ -1,0 +1,292 @@
+"""Sweeps: a grid of cells times `runs` seeds, each cell trained as one stacked ensemble.
+
+Cells run in parallel worker processes; the parent shows one progress bar for the whole
+sweep and writes `results.csv`, `results.json` and `sweep.png` to the run folder.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import multiprocessing
+import os
+import signal
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from minidl.build import compile_ensemble, compile_spec
+from minidl.lang import Spec, format_spec, ir
+from minidl.lang.format import format_value
+from minidl.lang.settings import with_setting
+from minidl.runs import new_run_folder, write_atomic, write_json
+from minidl.session import EXIT_DIVERGED, EXIT_INTERRUPTED, Progress, versions
+from minidl.train import DivergenceError, EpochRecord
+
+__all__ = ["Cell", "CellResult", "cells", "run_cell", "run_sweep", "table"]
+
+ROWS = (("Train Error (%)", "train_error"), ("Test Error (%)", "test_error"))
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One point of the grid: its settings and the spec with them applied."""
+
+    index: int
+    settings: tuple[tuple[str, ir.Scalar], ...]
+    spec: Spec
+
+    @property
+    def label(self) -> str:
+        if len(self.settings) == 1:
+            return format_value(self.settings[0][1])
+        return ", ".join(f"{k.split('.')[-1]}={format_value(v)}" for k, v in self.settings) or "all"
+
+    @property
+    def cost(self) -> int:
+        """Mini-batch steps per run: what the cell's wall time grows with."""
+        n = self.spec.data.train if isinstance(self.spec.data, ir.DiskData) else 1000
+        return math.ceil(n / self.spec.sgd.batch) * self.spec.train.epochs
+
+
+@dataclass
+class CellResult:
+    """Each run's final record (None where the run diverged) and the cell's wall time."""
+
+    index: int
+    finals: list[EpochRecord | None]
+    seconds: float
+    failure: str | None = None
+    summary: dict[str, float] = field(default_factory=dict)
+
+    def figures(self, name: str) -> list[float]:
+        return [getattr(f, name) for f in self.finals if f is not None]
+
+
+def cells(spec: Spec) -> list[Cell]:
+    """The grid: the product of the sweep's lists, in the order they are written."""
+    assert spec.sweep is not None
+    axes = spec.sweep.axes
+    grid: list[Cell] = []
+    for index, values in enumerate(itertools.product(*(axis.values for axis in axes))):
+        cell_spec = spec
+        settings = tuple((axis.key, value) for axis, value in zip(axes, values, strict=True))
+        for key, value in settings:
+            cell_spec = with_setting(cell_spec, key, value)
+        grid.append(Cell(index, settings, cell_spec.model_copy(update={"sweep": None})))
+    return grid
+
+
+def run_cell(cell: Cell, runs: int, report: Any = None) -> CellResult:
+    """Train the `runs` seeds of one cell: stacked for minidl, one by one for torch."""
+    started = time.perf_counter()
+    spec = cell.spec
+    done = [0]
+
+    def tick(_: object) -> None:
+        done[0] += 1
+        if report is not None:
+            report(cell.index, done[0])
+
+    finals: list[EpochRecord | None]
+    failure = None
+    try:
+        if spec.train.backend == "minidl":
+            histories = compile_ensemble(spec, runs).fit(callback=tick)
+            finals = [h[-1] for h in histories]
+        else:
+            finals = []
+            for run in range(runs):
+                seeded = spec.train.model_copy(update={"seed": spec.train.seed + run})
+                finals.append(compile_spec(spec.model_copy(update={"train": seeded})).fit(tick)[-1])
+    except DivergenceError as diverged:
+        finals, failure = [None] * runs, str(diverged)
+    return CellResult(cell.index, finals, time.perf_counter() - started, failure)
+
+
+def table(grid: list[Cell], results: list[CellResult], header: str) -> str:
+    """Mean ± standard deviation per cell, laid out like the report's Table 1."""
+    columns = [header] + [cell.label for cell in grid]
+    rows = []
+    for title, name in ROWS:
+        row = [title]
+        for result in results:
+            values = result.figures(name)
+            row.append(_mean_std(values))
+        rows.append(row)
+    widths = [max(len(r[c]) for r in [columns, *rows]) for c in range(len(columns))]
+    lines = [
+        "  ".join(
+            cell.rjust(w) if i else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+        )
+        for line in [columns, *rows]
+    ]
+    return "\n".join(lines)
+
+
+def _mean_std(values: list[float]) -> str:
+    if not values:
+        return "diverged"
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.fmean(values):.2f} ± {std:.2f}"
+
+
+def run_sweep(
+    spec: Spec, name: str, out: Path, jobs: int | None = None, quiet: bool = False
+) -> int:
+    """Run every cell of the sweep, print the table, write the run folder; return the exit code."""
+    assert spec.sweep is not None
+    started = time.perf_counter()
+    grid, runs = cells(spec), spec.sweep.runs
+    folder = new_run_folder(out, name)
+    write_atomic(folder / "spec.mdl", format_spec(spec).encode())
+    progress = Progress(len(grid) * runs * spec.train.epochs, quiet, unit="epoch")
+    results: dict[int, CellResult] = {}
+    status = "completed"
+    try:
+        for result in _execute(grid, runs, jobs, progress):
+            results[result.index] = result
+    except KeyboardInterrupt:
+        status = "interrupted"
+    finally:
+        progress.close()
+    finished = [c for c in grid if c.index in results]
+    ordered = [results[c.index] for c in finished]
+    wall = time.perf_counter() - started
+    header = " × ".join(axis.key for axis in spec.sweep.axes) or "cell"
+    _write(folder, spec, finished, ordered, status, wall)
+    print(f"{name}: {len(grid)} cells × {runs} runs, {spec.train.epochs} epochs")
+    print(table(finished, ordered, header))
+    failed = [r for r in ordered if r.failure]
+    for result in failed:
+        print(f"error: cell {grid[result.index].label}: {result.failure}", file=sys.stderr)
+    if status == "interrupted":
+        print(f"interrupted: {len(ordered)} of {len(grid)} cells complete", file=sys.stderr)
+    print(f"wall time {wall:.1f} s   run folder {folder}")
+    if status == "interrupted":
+        return EXIT_INTERRUPTED
+    return EXIT_DIVERGED if failed else 0
+
+
+def _execute(
+    grid: list[Cell], runs: int, jobs: int | None, progress: Progress
+) -> Iterator[CellResult]:
+    """Yield each cell's result as it completes, in worker processes when that helps."""
+    epochs = {cell.index: 0 for cell in grid}
+
+    def report(index: int, done: int) -> None:
+        epochs[index] = done
+        progress.update(sum(epochs.values()) * runs, "")
+
+    jobs = min(jobs or os.cpu_count() or 1, len(grid))
+    if jobs <= 1:
+        for cell in grid:
+            yield run_cell(cell, runs, report)
+        return
+    cuda = any(cell.spec.train.device == "cuda" for cell in grid)
+    context = multiprocessing.get_context("spawn" if cuda else "fork")
+    queue = context.SimpleQueue()
+    longest_first = sorted(grid, key=lambda cell: -cell.cost * runs)
+    pool = context.Pool(jobs, initializer=_worker_start, initargs=(queue,))
+    try:
+        pending = pool.imap_unordered(_worker_run, [(cell, runs) for cell in longest_first])
+        remaining = len(grid)
+        while remaining:
+            while not queue.empty():
+                report(*queue.get())
+            try:
+                result = pending.next(timeout=0.05)
+            except multiprocessing.TimeoutError:
+                continue
+            remaining -= 1
+            yield result
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+_QUEUE: Any = None
+
+
+def _worker_start(queue: Any) -> None:
+    global _QUEUE
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    torch.set_num_threads(1)
+    _QUEUE = queue
+
+
+def _worker_run(task: tuple[Cell, int]) -> CellResult:
+    cell, runs = task
+    return run_cell(cell, runs, lambda index, done: _QUEUE.put((index, done)))
+
+
+def _write(
+    folder: Path, spec: Spec, grid: list[Cell], results: list[CellResult], status: str, wall: float
+) -> None:
+    assert spec.sweep is not None
+    lines = ["cell,settings,run,seed,status,epoch,loss,train_loss,test_loss,train_error,test_error"]
+    cells_json = []
+    for cell, result in zip(grid, results, strict=True):
+        settings = ";".join(f"{k}={format_value(v)}" for k, v in cell.settings)
+        for run, final in enumerate(result.finals):
+            seed = spec.train.seed + run
+            figures = (
+                ["", "", "", "", "", ""]
+                if final is None
+                else [repr(v) for v in final.as_dict().values()]
+            )
+            lines.append(
+                ",".join(
+                    [
+                        str(cell.index),
+                        f'"{settings}"',
+                        str(run),
+                        str(seed),
+                        "diverged" if final is None else "completed",
+                        *figures,
+                    ]
+                )
+            )
+        cells_json.append(
+            {
+                "cell": cell.index,
+                "settings": dict(cell.settings),
+                "seconds": round(result.seconds, 3),
+                "failure": result.failure,
+                **{name: _stats(result.figures(name)) for _, name in ROWS},
+                "runs": [None if f is None else f.as_dict() for f in result.finals],
+            }
+        )
+    write_atomic(folder / "results.csv", ("\n".join(lines) + "\n").encode())
+    write_json(
+        folder / "results.json",
+        {
+            "status": status,
+            "runs_per_cell": spec.sweep.runs,
+            "seed": spec.train.seed,
+            "wall_time_s": round(wall, 3),
+            "versions": versions(),
+            "cells": cells_json,
+        },
+    )
+    if results:
+        from minidl.plots import plot_sweep
+
+        plot_sweep(spec, grid, results, folder / "sweep.png")
+
+
+def _stats(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"mean": None, "std": None}
+    return {
+        "mean": statistics.fmean(values),
+        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+    }
