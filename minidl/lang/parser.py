@@ -41,6 +41,7 @@ TERMINALS = {
     "$END": "the end of the file",
 }
 ORDER = list(TERMINALS)
+VALUE_TERMINALS = {"NAME", "INT", "FLOAT", "STRING", "LSQB"}
 
 # Strings, comments, and the characters that delimit statements and groups.
 _STRUCTURE = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|[;()]')
@@ -103,7 +104,7 @@ def parse_tree(text: str, filename: str = "<string>") -> Tree[Token]:
         try:
             parser().parse(text[start:end], start="spec")
         except UnexpectedInput as caught:
-            diagnostics.append(error(*syntax_error(caught, text, start)))
+            diagnostics.append(error(*syntax_error(caught, text, start, end)))
     for start, end in statements[:-1]:
         if not _blank(text[start:end]):
             continue
@@ -114,9 +115,12 @@ def parse_tree(text: str, filename: str = "<string>") -> Tree[Token]:
 
 
 def syntax_error(
-    caught: UnexpectedInput, text: str, offset: int = 0
+    caught: UnexpectedInput, text: str, offset: int = 0, stop: int | None = None
 ) -> tuple[str, str, int, int, str | None]:
-    """Describe a lark error as (code, message, start, end, help), offsets into `text`."""
+    """Describe a lark error as (code, message, start, end, help), offsets into `text`.
+
+    The parser saw `text[offset:stop]`; its positions are relative to `offset`.
+    """
     if isinstance(caught, UnexpectedCharacters):
         at = offset + (caught.pos_in_stream or 0)
         char = text[at]
@@ -129,16 +133,23 @@ def syntax_error(
     token = caught.token
     expected = sorted((t for t in caught.expected if t in TERMINALS), key=ORDER.index)
     if token.type == "$END":
-        at = offset + len(text[offset:].rstrip())
+        if stop is not None and text[stop : stop + 1] == ";":
+            at, found = stop, "end of statement"
+        else:
+            at, found = offset + len(_strip_comments(text[offset:stop]).rstrip()), "end of file"
         end = at + 1
-        found = "end of statement" if text[at : at + 1] == ";" else "end of file"
     else:
         at = offset + (token.start_pos or 0)
         end = offset + (token.end_pos if token.end_pos is not None else at + 1)
         found = f"`{token.value}`"
     message = f"unexpected {found}"
-    if expected and len(expected) <= 5:
-        message += "; expected " + _one_of([TERMINALS[t] for t in expected])
+    words = [TERMINALS[t] for t in expected]
+    if set(expected) == {"NAME", "LPAR"}:
+        words = ["a stage"]
+    if set(expected) >= VALUE_TERMINALS:
+        words = ["a value"] + [TERMINALS[t] for t in expected if t not in VALUE_TERMINALS]
+    if words and len(words) <= 5:
+        message += "; expected " + _one_of(words)
     return ("E100", message, at, end, _token_help(token.type, set(expected)))
 
 
@@ -160,8 +171,12 @@ def _statements(text: str) -> tuple[list[tuple[int, int]], int | None]:
     return bounds, None
 
 
+def _strip_comments(chunk: str) -> str:
+    return re.sub(r"#[^\n]*", lambda m: " " * len(m.group()), chunk)
+
+
 def _blank(chunk: str) -> bool:
-    return not re.sub(r"#[^\n]*", "", chunk).strip()
+    return not _strip_comments(chunk).strip()
 
 
 def _one_of(words: list[str]) -> str:
@@ -185,10 +200,14 @@ def _token_help(found: str, expected: set[str]) -> str | None:
         return "remove the extra `|`, or put a stage before it"
     if found == "RPAR":
         return "remove the unmatched `)`"
-    if "RPAR" in expected:
-        return "close the group with `)`"
-    if found == "$END" and "NAME" in expected:
-        return "the statement ends too early: add the missing stage or value"
     if found == "EQUAL":
-        return "options are written `name=value` after a statement word, such as `sgd lr=0.01`"
+        if expected == {"NAME"}:
+            return "name the block: `let hidden = Linear ->25 | ReLU`"
+        return "each option needs a value: `name=value`, as in `sgd lr=0.01`"
+    if found == "STAR":
+        return "repeat a stage once, as in `Tanh * 6`, or group it: `(Tanh * 2) * 3`"
+    if "RPAR" in expected and found in ("$END", "SEMI"):
+        return "close the group with `)`"
+    if found == "$END" and expected & {"NAME", "INT", "LSQB"}:
+        return "the statement ends too early: add the missing stage or value"
     return None
