@@ -62,15 +62,30 @@ def specs(draw: st.DrawFn) -> ir.Spec:
     )
     data = draw(
         st.one_of(
-            st.builds(ir.DiskData, train=st.integers(1, 5000), test=st.integers(1, 5000),
-                      radius=st.floats(0.01, 1, **finite)),
-            st.builds(ir.CsvData, train=st.text(min_size=1, max_size=12), test=st.none() | st.text(min_size=1, max_size=12),
-                      target=st.text(min_size=1, max_size=8)),
+            st.builds(
+                ir.DiskData,
+                train=st.integers(1, 5000),
+                test=st.integers(1, 5000),
+                radius=st.floats(0.01, 1, **finite),
+            ),
+            st.builds(
+                ir.CsvData,
+                train=st.text(min_size=1, max_size=12),
+                test=st.none() | st.text(min_size=1, max_size=12),
+                target=st.text(min_size=1, max_size=8),
+            ),
         )
-    )  # fmt: skip
+    )
     sweep = draw(st.none() | sweeps())
-    return ir.Spec(blocks=tuple(blocks), network=network, loss=loss, sgd=sgd, train=train,
-                   data=data, sweep=sweep)  # fmt: skip
+    return ir.Spec(
+        blocks=tuple(blocks),
+        network=network,
+        loss=loss,
+        sgd=sgd,
+        train=train,
+        data=data,
+        sweep=sweep,
+    )
 
 
 @st.composite

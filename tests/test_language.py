@@ -39,17 +39,26 @@ hidden * 3 | Linear 25->1 | Tanh;
 
 
 def layers(spec: Spec) -> list[tuple[str, int | None, int | None, bool]]:
-    return [(l.kind, l.in_features, l.out_features, l.bias) for l in resolve(spec).layers]
+    return [
+        (layer.kind, layer.in_features, layer.out_features, layer.bias)
+        for layer in resolve(spec).layers
+    ]
 
 
 def test_the_three_forms_of_the_report_network_are_equal() -> None:
     forms = [parse(text) for text in (REPORT_MULTILINE, REPORT_ONE_LINE, REPORT_BLOCKS)]
     expected = [("Linear", 2, 25, True), ("ReLU", 25, 25, False)] * 3
     expected[-1:] = [("ReLU", 25, 25, False), ("Linear", 25, 1, True), ("Tanh", 1, 1, False)]
-    expected = [("Linear", 2, 25, True), ("ReLU", 25, 25, False),
-                ("Linear", 25, 25, True), ("ReLU", 25, 25, False),
-                ("Linear", 25, 25, True), ("ReLU", 25, 25, False),
-                ("Linear", 25, 1, True), ("Tanh", 1, 1, False)]  # fmt: skip
+    expected = [
+        ("Linear", 2, 25, True),
+        ("ReLU", 25, 25, False),
+        ("Linear", 25, 25, True),
+        ("ReLU", 25, 25, False),
+        ("Linear", 25, 25, True),
+        ("ReLU", 25, 25, False),
+        ("Linear", 25, 1, True),
+        ("Tanh", 1, 1, False),
+    ]
     for spec in forms:
         assert layers(spec) == expected
     assert forms[0] == forms[1]  # every setting of the first is the default
@@ -65,7 +74,11 @@ def test_defaults_are_the_reports_setting() -> None:
         0,
     )
     assert (spec.train.epochs, spec.train.seed, spec.train.backend, spec.train.device) == (
-        100, 0, "minidl", "cpu")  # fmt: skip
+        100,
+        0,
+        "minidl",
+        "cpu",
+    )
     assert spec.data.kind == "disk" and spec.data.train == 1000 and spec.data.test == 1000
     assert spec.data.radius == 0.3989422804014327
     assert spec.sweep is None
@@ -86,7 +99,7 @@ def test_every_statement_form_of_the_contract() -> None:
     keys = [axis.key for axis in spec.sweep.axes]
     assert keys == ["sgd.batch", "sgd.lr", "train.backend", "train.epochs"]
     assert spec.sweep.axes[1].values == (0.1, 0.01)
-    assert [l.bias for l in resolve(spec).layers if l.kind == "Linear"] == [False, False, True]
+    assert [x.bias for x in resolve(spec).layers if x.kind == "Linear"] == [False, False, True]
     csv = parse('Linear ->3 | Linear ->1; data csv train="a.csv" test="b.csv" target=label')
     assert csv.data.kind == "csv" and csv.data.target == "label" and csv.data.test == "b.csv"
 
@@ -143,9 +156,36 @@ def parses_or_reports(text: str) -> None:
 
 
 GRAMMAR = Lark(grammar_text(), start="spec", parser="lalr")
-WORDS = ["Linear", "ReLU", "Tanh", "Sigmoid", "relu", "hidden", "loss", "MSE", "sgd", "lr",
-         "batch", "momentum", "train", "epochs", "seed", "backend", "torch", "data", "disk",
-         "csv", "target", "sweep", "runs", "sum", "mean", "true", "false", "x"]  # fmt: skip
+WORDS = [
+    "Linear",
+    "ReLU",
+    "Tanh",
+    "Sigmoid",
+    "relu",
+    "hidden",
+    "loss",
+    "MSE",
+    "sgd",
+    "lr",
+    "batch",
+    "momentum",
+    "train",
+    "epochs",
+    "seed",
+    "backend",
+    "torch",
+    "data",
+    "disk",
+    "csv",
+    "target",
+    "sweep",
+    "runs",
+    "sum",
+    "mean",
+    "true",
+    "false",
+    "x",
+]
 # Terminals drawn from MDL's own words and edge values, as well as at random.
 EXPLICIT = {
     "NAME": st.sampled_from(WORDS) | st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True),
@@ -164,13 +204,42 @@ def test_fuzz_grammar_strings(text: str) -> None:
     parses_or_reports(text)
 
 
-TOKENS = ["Linear", "ReLU", "|", ";", "->", "(", ")", "*", "=", "[", "]", ",", "let", "2",
-          "-1", "0.5", '"', "#", "\n", "sgd", "lr", "sweep", "é", "\x00", "1e999", "->25"]  # fmt: skip
+TOKENS = [
+    "Linear",
+    "ReLU",
+    "|",
+    ";",
+    "->",
+    "(",
+    ")",
+    "*",
+    "=",
+    "[",
+    "]",
+    ",",
+    "let",
+    "2",
+    "-1",
+    "0.5",
+    '"',
+    "#",
+    "\n",
+    "sgd",
+    "lr",
+    "sweep",
+    "é",
+    "\x00",
+    "1e999",
+    "->25",
+]
 
 
 @settings(max_examples=1500)
-@given(st.sampled_from(SPECS or [ROOT / "README.md"]), st.randoms(use_true_random=False),
-       st.integers(1, 6))  # fmt: skip
+@given(
+    st.sampled_from(SPECS or [ROOT / "README.md"]),
+    st.randoms(use_true_random=False),
+    st.integers(1, 6),
+)
 def test_fuzz_mutated_specs(path: Path, rng: random.Random, edits: int) -> None:
     text = path.read_text()
     for _ in range(edits):
@@ -209,10 +278,16 @@ def test_diagnostic_fields() -> None:
     with pytest.raises(SpecError) as caught:
         parse("Linear 2->10 | ReLU | Linear 25->1 | Tanh", filename="x.mdl")
     (d,) = caught.value.diagnostics
-    assert d.as_dict() == {"code": "E201", "message": "Linear expects 25 inputs, but the stage "
-                           "before it gives 10", "file": "x.mdl", "line": 1, "column": 23,
-                           "end_line": 1, "end_column": 35,
-                           "help": "write `Linear 10->1`, or `Linear ->1` to infer it"}  # fmt: skip
+    assert d.as_dict() == {
+        "code": "E201",
+        "message": "Linear expects 25 inputs, but the stage before it gives 10",
+        "file": "x.mdl",
+        "line": 1,
+        "column": 23,
+        "end_line": 1,
+        "end_column": 35,
+        "help": "write `Linear 10->1`, or `Linear ->1` to infer it",
+    }
 
 
 def test_parsing_does_not_import_torch() -> None:

@@ -17,12 +17,18 @@ from minidl.train import DivergenceError, EpochRecord, fit, fit_ensemble
 
 
 def report_network(g: torch.Generator, dtype: torch.dtype = torch.float32) -> Sequential:
-    return Sequential([
-        Linear(2, 25, generator=g, dtype=dtype), ReLU(),
-        Linear(25, 25, generator=g, dtype=dtype), ReLU(),
-        Linear(25, 25, generator=g, dtype=dtype), ReLU(),
-        Linear(25, 1, generator=g, dtype=dtype), Tanh(),
-    ])  # fmt: skip
+    return Sequential(
+        [
+            Linear(2, 25, generator=g, dtype=dtype),
+            ReLU(),
+            Linear(25, 25, generator=g, dtype=dtype),
+            ReLU(),
+            Linear(25, 25, generator=g, dtype=dtype),
+            ReLU(),
+            Linear(25, 1, generator=g, dtype=dtype),
+            Tanh(),
+        ]
+    )
 
 
 def train_report(
