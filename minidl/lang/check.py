@@ -566,12 +566,11 @@ class Checker:
     def sweep_axis(
         self, option: Option, key: str, keys: list[str], fields: dict[str, Any]
     ) -> ir.SweepAxis | None:
+        written = option.key.removeprefix("sweep.")
         if key not in keys:
-            guess = did_you_mean(option.key, keys + list(SHORT_KEYS))
+            guess = did_you_mean(written, keys + list(SHORT_KEYS))
             help = f"did you mean `{guess}`?" if guess else "keys are dotted paths such as `sgd.lr`"
-            self.error(
-                "E220", f"unknown sweep key `{option.key}`", option.start, option.key_end, help
-            )
+            self.error("E220", f"unknown sweep key `{written}`", option.start, option.key_end, help)
             return None
         items = option.value.value
         if not isinstance(items, tuple):

@@ -1,0 +1,113 @@
+"""Sweeps: the grid, the seeds, stacked ensembles against runs one by one, the files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+import torch
+
+from minidl import compile_ensemble, compile_spec
+from minidl.compile import main
+from minidl.lang import parse
+from minidl.sweep import cells, run_cell
+
+NETWORK = "Linear 2->25 | ReLU | Linear 25->25 | ReLU | Linear 25->1 | Tanh;"
+
+
+def test_grid_is_the_product_in_written_order() -> None:
+    spec = parse(NETWORK + "sweep batch=[4, 8, 16] backend=[minidl, torch] runs=3")
+    grid = cells(spec)
+    assert [c.settings for c in grid][:3] == [
+        (("sgd.batch", 4), ("train.backend", "minidl")),
+        (("sgd.batch", 4), ("train.backend", "torch")),
+        (("sgd.batch", 8), ("train.backend", "minidl")),
+    ]
+    assert len(grid) == 6 and grid[5].spec.sgd.batch == 16 and grid[5].spec.train.backend == "torch"
+    assert all(c.spec.sweep is None for c in grid)
+    assert grid[0].label == "batch=4, backend=minidl"
+    assert cells(parse(NETWORK + "sweep lr=[0.1]"))[0].label == "0.1"
+
+
+def test_ensemble_equals_runs_one_by_one_in_float64() -> None:
+    spec = parse(NETWORK + "train epochs=2 seed=5 dtype=float64; data disk train=200 test=100")
+    ensemble = compile_ensemble(spec, runs=3)
+    histories = ensemble.fit()
+    for run in range(3):
+        seeded = spec.train.model_copy(update={"seed": 5 + run})
+        alone = compile_spec(spec.model_copy(update={"train": seeded}))
+        history = alone.fit()
+        for (stacked, _), (value, _) in zip(
+            ensemble.model.param(), alone.model.param(), strict=True
+        ):
+            torch.testing.assert_close(stacked[run], value, atol=1e-8, rtol=0)
+        assert [r.test_error for r in histories[run]] == [r.test_error for r in history]
+
+
+def test_float32_sweep_means_agree_with_sequential_runs() -> None:
+    spec = parse(NETWORK + "train epochs=15 seed=0; data disk train=300 test=300; sweep runs=4")
+    (cell,) = cells(spec)
+    stacked = run_cell(cell, 4)
+    sequential = []
+    for run in range(4):
+        seeded = spec.train.model_copy(update={"seed": run})
+        program = compile_spec(cell.spec.model_copy(update={"train": seeded}))
+        sequential.append(program.fit()[-1])
+    for name in ("train_error", "test_error"):
+        ours = statistics.fmean(stacked.figures(name))
+        theirs = statistics.fmean(getattr(r, name) for r in sequential)
+        assert abs(ours - theirs) <= 0.3
+
+
+def test_sweep_run_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "grid.mdl"
+    spec.write_text(
+        NETWORK + "train epochs=2 seed=10; data disk train=64 test=32;"
+        "sweep batch=[8, 16] lr=[0.01, 0.001] runs=3"
+    )
+    assert main([str(spec), "--train", "--quiet", "--jobs", "2", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "grid: 4 cells × 3 runs, 2 epochs" in out
+    header, train_row, test_row = out.splitlines()[1:4]
+    assert header.split()[:3] == ["sgd.batch", "×", "sgd.lr"]
+    assert train_row.startswith("Train Error (%)") and test_row.startswith("Test Error (%)")
+    assert train_row.count("±") == 4
+    (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    rows = list(csv.DictReader((folder / "results.csv").open()))
+    assert len(rows) == 12
+    assert sorted({int(r["seed"]) for r in rows}) == [10, 11, 12]
+    assert {r["settings"] for r in rows} == {
+        "sgd.batch=8;sgd.lr=0.01",
+        "sgd.batch=8;sgd.lr=0.001",
+        "sgd.batch=16;sgd.lr=0.01",
+        "sgd.batch=16;sgd.lr=0.001",
+    }
+    results = json.loads((folder / "results.json").read_text())
+    assert results["status"] == "completed" and len(results["cells"]) == 4
+    first = results["cells"][0]
+    errors = [r["test_error"] for r in first["runs"]]
+    assert first["test_error"]["mean"] == pytest.approx(statistics.fmean(errors))
+    assert first["test_error"]["std"] == pytest.approx(statistics.stdev(errors))
+    assert (folder / "sweep.png").read_bytes()[:4] == b"\x89PNG"
+    assert (folder / "spec.mdl").exists()
+
+
+def test_sweep_cells_are_reproducible_whatever_the_jobs(tmp_path: Path) -> None:
+    spec = parse(NETWORK + "train epochs=2; data disk train=50 test=50; sweep batch=[4, 8] runs=2")
+    one = [run_cell(c, 2) for c in cells(spec)]
+    again = [run_cell(c, 2) for c in cells(spec)]
+    assert [r.finals for r in one] == [r.finals for r in again]
+
+
+def test_bad_sweep_on_the_command_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    spec = tmp_path / "s.mdl"
+    spec.write_text(NETWORK)
+    assert main([str(spec), "--set", "sweep.batchsize=[4]"]) == 2
+    assert "did you mean `batch`?" in capsys.readouterr().err
+    assert main([str(spec), "--set", "sweep.batch=[]"]) == 2
+    assert "error[E221]" in capsys.readouterr().err
+    assert main([str(spec), "--set", "sweep.backend=[minidl, jax]"]) == 2
+    assert "error[E222]: `train.backend` must be one of" in capsys.readouterr().err
