@@ -9,7 +9,17 @@ import torch
 
 from minidl.data import Dataset, disk, load_csv, one_hot_targets, stack_datasets
 from minidl.lang import Spec, SpecError, ir, resolve
-from minidl.nn import Linear, LossMSE, Module, ReLU, Sequential, Sigmoid, Tanh, stack
+from minidl.nn import (
+    Linear,
+    LossMSE,
+    Module,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    flatten_parameters,
+    stack,
+)
 from minidl.optim import SGD
 from minidl.train import EnsembleCallback, EpochRecord, ProgressCallback, fit, fit_ensemble
 
@@ -133,6 +143,7 @@ def compile_spec(spec: Spec) -> Program:
     model = build_model(spec, train.features, train.outputs, generator)
     device, dtype = torch.device(spec.train.device), DTYPES[spec.train.dtype]
     model.to(device, dtype)
+    flatten_parameters(model)
     train = train.to(device, dtype)
     test = test.to(device, dtype) if test is not None else None
     sgd = spec.sgd
@@ -177,6 +188,7 @@ def compile_ensemble(spec: Spec, runs: int) -> Ensemble:
         compile_spec(spec.model_copy(update={"train": _seeded(spec, r)})) for r in range(runs)
     ]
     model = stack([p.model for p in programs])
+    flatten_parameters(model)
     train = stack_datasets([p.data[0] for p in programs])
     tests = [p.data[1] for p in programs]
     test = (

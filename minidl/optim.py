@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from minidl.nn.flat import flat_view
 from minidl.nn.module import Parameter
 
 __all__ = ["SGD"]
@@ -43,11 +44,26 @@ class SGD:
         self.momentum = float(momentum)
         self.weight_decay = float(weight_decay)
         self.buffers: list[Tensor] | None = None
+        # One flat tensor for all values and one for all gradients (flatten_parameters)
+        # turn each update into single torch calls.
+        values, grads = flat_view(self._values()), flat_view(self._grads())
+        self.flat = None if values is None or grads is None else (values, grads)
+
+    def _values(self) -> list[Tensor]:
+        return [value for value, _ in self.params]
+
+    def _grads(self) -> list[Tensor]:
+        return [grad for _, grad in self.params]
 
     def step(self) -> None:
         """Update every parameter from its accumulated gradient."""
-        values = [value for value, _ in self.params]
-        grads = [grad for _, grad in self.params]
+        if self.flat is not None:
+            value, grad = self.flat
+            self._update([value], [grad])
+        else:
+            self._update(self._values(), self._grads())
+
+    def _update(self, values: list[Tensor], grads: list[Tensor]) -> None:
         if self.weight_decay:
             grads = list(torch._foreach_add(grads, values, alpha=self.weight_decay))
         if self.momentum:
@@ -61,4 +77,7 @@ class SGD:
 
     def zero_grad(self) -> None:
         """Clear the gradients of every parameter."""
-        torch._foreach_zero_([grad for _, grad in self.params])
+        if self.flat is not None:
+            self.flat[1].zero_()
+        else:
+            torch._foreach_zero_(self._grads())

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from minidl.data import Dataset, shuffled
-from minidl.nn import LossMSE, Module
+from minidl.nn import LossMSE, Module, flat_view
 from minidl.optim import SGD
 
 __all__ = [
@@ -142,37 +142,54 @@ def _train(
     callback: EnsembleCallback | None,
 ) -> list[list[EpochRecord]]:
     stacked = train.inputs.dim() == 3
-    n = len(train)
+    n, runs, device = len(train), len(generators), train.inputs.device
     grads = [grad for _, grad in model.param()]
+    flat_grad = flat_view(grads)
     rows: list[Tensor] = []
-    run_index = torch.arange(len(generators), device=train.inputs.device).unsqueeze(1)
+    run_index = torch.arange(runs, device=device).unsqueeze(1)
+    per_sample = len if loss.reduction == "mean" else (lambda index: 1)
     for epoch in range(1, epochs + 1):
-        orders = [shuffled(n, g).to(train.inputs.device) for g in generators]
+        orders = [shuffled(n, g).to(device) for g in generators]
         order = torch.stack(orders) if stacked else orders[0]
-        seen = torch.zeros(len(generators), dtype=train.inputs.dtype, device=train.inputs.device)
+        seen = torch.zeros(runs, dtype=torch.float64, device=device)
+        seen_single = 0.0
         for step, index in enumerate(torch.split(order, batch_size, dim=-1), start=1):
             optimizer.zero_grad()
             if stacked:
                 inputs, targets = train.inputs[run_index, index], train.targets[run_index, index]
             else:
                 inputs, targets = train.inputs[index], train.targets[index]
-            value = loss.forward(model.forward(inputs), targets)
+            value = float(loss.forward(model.forward(inputs), targets))
             model.backward(loss.backward())
-            per_run = loss.per_sample_sum()
-            probe = value.detach().clone()
-            for grad in grads:
-                probe += grad.sum()
-            if not math.isfinite(float(probe)):
-                what = "loss" if not math.isfinite(float(value)) else "gradient"
-                bad = (~torch.isfinite(per_run)).nonzero()
-                run = int(bad[0]) if stacked and len(bad) else None
-                raise DivergenceError(epoch, step, what, _histories(rows, len(generators)), run)
-            seen += per_run
+            grad_sum = (
+                float(flat_grad.sum())
+                if flat_grad is not None
+                else sum(float(g.sum()) for g in grads)
+            )
+            if not (math.isfinite(value) and math.isfinite(grad_sum)):
+                raise _divergence(epoch, step, value, loss, stacked, rows, runs)
+            if stacked:
+                seen += loss.per_sample_sum()
+            else:
+                seen_single += value * per_sample(index)
             optimizer.step()
+        if not stacked:
+            seen[0] = seen_single
         rows.append(_epoch_row(epoch, seen / n, model, train, test))
         if callback is not None:
             callback([_record(epoch, row) for row in rows[-1]])
-    return _histories(rows, len(generators))
+    return _histories(rows, runs)
+
+
+def _divergence(
+    epoch: int, step: int, value: float, loss: LossMSE, stacked: bool, rows: list[Tensor], runs: int
+) -> DivergenceError:
+    what = "gradient" if math.isfinite(value) else "loss"
+    run = None
+    if stacked:
+        bad = (~torch.isfinite(loss.per_sample_sum())).nonzero()
+        run = int(bad[0]) if len(bad) else None
+    return DivergenceError(epoch, step, what, _histories(rows, runs), run)
 
 
 def _epoch_row(

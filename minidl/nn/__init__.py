@@ -2,6 +2,7 @@
 
 from minidl.nn.activation import ReLU, Sigmoid, Tanh
 from minidl.nn.container import Sequential, stack
+from minidl.nn.flat import flat_view, flatten_parameters
 from minidl.nn.linear import Linear
 from minidl.nn.loss import LossMSE
 from minidl.nn.module import Module, Parameter
@@ -15,5 +16,7 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "Tanh",
+    "flat_view",
+    "flatten_parameters",
     "stack",
 ]

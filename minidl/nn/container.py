@@ -53,6 +53,15 @@ class Sequential(Module):
     def param(self) -> list[Parameter]:
         return [p for module in self.modules for p in module.param()]
 
+    def bind(self, params: list[Parameter]) -> None:
+        start = 0
+        for module in self.modules:
+            count = len(module.param())
+            module.bind(params[start : start + count])
+            start += count
+        if start != len(params):
+            raise ValueError(f"Sequential.bind: got {len(params)} parameters, expected {start}")
+
     def __iter__(self) -> Iterator[Module]:
         return iter(self.modules)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from minidl.nn.module import Module, Parameter
@@ -72,34 +73,34 @@ class Linear(Module):
     def forward(self, *input: Tensor) -> Tensor:
         (x,) = input
         self.input = x
-        if self.weight.dim() == 3:
+        if self.weight.dim() == 3:  # stacked runs: one batched product for all of them
             out = torch.bmm(x, self.weight.mT)
             return out if self.bias is None else out.add_(self.bias.unsqueeze(1))
-        if x.dim() == 1:
-            out = torch.mv(self.weight, x)
-            return out if self.bias is None else out.add_(self.bias)
-        if self.bias is None:
-            return x @ self.weight.t()
-        return torch.addmm(self.bias, x, self.weight.t())
+        return F.linear(x, self.weight, self.bias)
 
     def backward(self, *gradwrtoutput: Tensor) -> Tensor:
         (grad,) = gradwrtoutput
         x = self.input
         assert x is not None, "backward called before forward"
-        if self.weight.dim() == 3:
-            self.weight_grad.baddbmm_(grad.mT, x)
-            if self.bias_grad is not None:
-                self.bias_grad.add_(grad.sum(1))
-            return torch.bmm(grad, self.weight)
-        if x.dim() == 1:
-            self.weight_grad.addr_(grad, x)
-            if self.bias_grad is not None:
-                self.bias_grad.add_(grad)
-            return torch.mv(self.weight.t(), grad)
+        if x.dim() != 2:
+            return self._backward_other(grad, x)
+        # dW += g^T x, db += g summed over the samples; dx = g W.
         self.weight_grad.addmm_(grad.t(), x)
         if self.bias_grad is not None:
             self.bias_grad.add_(grad.sum(0))
         return grad @ self.weight
+
+    def _backward_other(self, grad: Tensor, x: Tensor) -> Tensor:
+        """The same for one sample `(in,)` or for stacked runs `(R, N, in)`."""
+        if x.dim() == 1:
+            self.weight_grad.addr_(grad, x)
+            if self.bias_grad is not None:
+                self.bias_grad.add_(grad)
+            return grad @ self.weight
+        self.weight_grad.baddbmm_(grad.mT, x)
+        if self.bias_grad is not None:
+            self.bias_grad.add_(grad.sum(1))
+        return torch.bmm(grad, self.weight)
 
     def to(
         self, device: torch.device | str | None = None, dtype: torch.dtype | None = None
@@ -113,6 +114,13 @@ class Linear(Module):
         if self.bias is not None and self.bias_grad is not None:
             params.append((self.bias, self.bias_grad))
         return params
+
+    def bind(self, params: list[Parameter]) -> None:
+        if len(params) != len(self.param()):
+            raise ValueError(f"Linear.bind: expected {len(self.param())} parameters")
+        self.weight, self.weight_grad = params[0]
+        if self.bias is not None:
+            self.bias, self.bias_grad = params[1]
 
     def extra_repr(self) -> str:
         runs = f"runs={self.weight.shape[0]}, " if self.weight.dim() == 3 else ""

@@ -44,11 +44,12 @@ class LossMSE(Module):
         features = pred.shape[-1] if pred.dim() > 0 else 1
         samples = pred.shape[-2] if pred.dim() >= 2 and self.reduction == "mean" else 1
         self.scale = 1.0 / (features * samples)
-        return self.diff.square().sum() * self.scale
+        total = self.diff.square().sum()
+        return total if self.scale == 1.0 else total * self.scale
 
     def backward(self, *gradwrtoutput: Tensor) -> Tensor:
         assert self.diff is not None, "backward called before forward"
-        grad = self.diff * (2 * self.scale)
+        grad = self.diff.mul(2 * self.scale)
         return grad * gradwrtoutput[0] if gradwrtoutput else grad
 
     def per_sample_sum(self) -> Tensor:

@@ -30,6 +30,11 @@ class Module:
         """Return the `(value, grad)` pairs of the module's parameters."""
         return []
 
+    def bind(self, params: list[Parameter]) -> None:
+        """Replace the parameters with `params` (same order and shapes as `param()`)."""
+        if params:
+            raise ValueError(f"{type(self).__name__} has no parameters to bind")
+
     def zero_grad(self) -> None:
         """Clear the accumulated parameter gradients."""
         for _, grad in self.param():
