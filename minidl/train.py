@@ -141,60 +141,66 @@ def _train(
     generators: Sequence[torch.Generator],
     callback: EnsembleCallback | None,
 ) -> list[list[EpochRecord]]:
-    stacked = train.inputs.dim() == 3
-    n, runs, device = len(train), len(generators), train.inputs.device
-    grads = [grad for _, grad in model.param()]
-    flat_grad = flat_view(grads)
     rows: list[Tensor] = []
-    run_index = torch.arange(runs, device=device).unsqueeze(1)
-    per_sample = len if loss.reduction == "mean" else (lambda index: 1)
     for epoch in range(1, epochs + 1):
-        orders = [shuffled(n, g).to(device) for g in generators]
-        order = torch.stack(orders) if stacked else orders[0]
-        seen = torch.zeros(runs, dtype=torch.float64, device=device)
-        seen_single = 0.0
-        for step, index in enumerate(torch.split(order, batch_size, dim=-1), start=1):
-            optimizer.zero_grad()
-            if stacked:
-                inputs, targets = train.inputs[run_index, index], train.targets[run_index, index]
-            else:
-                inputs, targets = train.inputs[index], train.targets[index]
-            value = float(loss.forward(model.forward(inputs), targets))
-            model.backward(loss.backward())
-            grad_sum = (
-                float(flat_grad.sum())
-                if flat_grad is not None
-                else sum(float(g.sum()) for g in grads)
-            )
-            if not (math.isfinite(value) and math.isfinite(grad_sum)):
-                raise _divergence(epoch, step, value, loss, stacked, rows, runs)
-            if stacked:
-                seen += loss.per_sample_sum()
-            else:
-                seen_single += value * per_sample(index)
-            optimizer.step()
-        if not stacked:
-            seen[0] = seen_single
-        rows.append(_epoch_row(epoch, seen / n, model, train, test))
+        epoch_data = _shuffled(train, generators)
+        try:
+            seen = _epoch(model, loss, optimizer, epoch_data, batch_size)
+        except _Diverged as diverged:
+            run = diverged.run if train.inputs.dim() == 3 else None
+            histories = _histories(rows, len(generators))
+            raise DivergenceError(epoch, diverged.step, diverged.what, histories, run) from None
+        rows.append(_epoch_row(seen / len(train), model, train, test))
         if callback is not None:
             callback([_record(epoch, row) for row in rows[-1]])
-    return _histories(rows, runs)
+    return _histories(rows, len(generators))
 
 
-def _divergence(
-    epoch: int, step: int, value: float, loss: LossMSE, stacked: bool, rows: list[Tensor], runs: int
-) -> DivergenceError:
-    what = "gradient" if math.isfinite(value) else "loss"
-    run = None
-    if stacked:
-        bad = (~torch.isfinite(loss.per_sample_sum())).nonzero()
-        run = int(bad[0]) if len(bad) else None
-    return DivergenceError(epoch, step, what, _histories(rows, runs), run)
+def _shuffled(data: Dataset, generators: Sequence[torch.Generator]) -> Dataset:
+    """The epoch's data in a fresh order: one gather per epoch, then each batch is a view."""
+    orders = [shuffled(len(data), g).to(data.inputs.device) for g in generators]
+    if data.inputs.dim() == 2:
+        return Dataset(data.inputs[orders[0]], data.targets[orders[0]])
+    runs = torch.arange(len(generators), device=data.inputs.device).unsqueeze(1)
+    order = torch.stack(orders)
+    return Dataset(data.inputs[runs, order], data.targets[runs, order])
 
 
-def _epoch_row(
-    epoch: int, loss_value: Tensor, model: Module, train: Dataset, test: Dataset | None
-) -> Tensor:
+class _Diverged(Exception):
+    def __init__(self, step: int, what: str, run: int | None) -> None:
+        self.step, self.what, self.run = step, what, run
+
+
+def _epoch(model: Module, loss: LossMSE, optimizer: SGD, data: Dataset, batch_size: int) -> Tensor:
+    """One pass of mini-batch SGD; return each run's summed per-sample loss."""
+    grads = [grad for _, grad in model.param()]
+    flat_grad = flat_view(grads)
+    stacked = data.inputs.dim() == 3
+    seen = torch.zeros(data.inputs.shape[0] if stacked else 1, dtype=torch.float64)
+    n = len(data)
+    for step, start in enumerate(range(0, n, batch_size), start=1):
+        size = min(batch_size, n - start)
+        optimizer.zero_grad()
+        output = model.forward(data.inputs.narrow(-2, start, size))
+        value = float(loss.forward(output, data.targets.narrow(-2, start, size)))
+        model.backward(loss.backward())
+        grad_sum = (
+            float(flat_grad.sum()) if flat_grad is not None else sum(float(g.sum()) for g in grads)
+        )
+        if not (math.isfinite(value) and math.isfinite(grad_sum)):
+            what = "gradient" if math.isfinite(value) else "loss"
+            per_run = loss.per_sample_sum().reshape(-1)
+            bad = (~torch.isfinite(per_run)).nonzero()
+            raise _Diverged(step, what, int(bad[0]) if len(bad) else None)
+        if stacked:
+            seen += loss.per_sample_sum().cpu()
+        else:
+            seen += value * (size if loss.reduction == "mean" else 1)
+        optimizer.step()
+    return seen
+
+
+def _epoch_row(loss_value: Tensor, model: Module, train: Dataset, test: Dataset | None) -> Tensor:
     train_loss, train_error = evaluate(model, train)
     if test is None:
         test_loss, test_error = train_loss * math.nan, train_error * math.nan

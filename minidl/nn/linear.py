@@ -74,8 +74,9 @@ class Linear(Module):
         (x,) = input
         self.input = x
         if self.weight.dim() == 3:  # stacked runs: one batched product for all of them
-            out = torch.bmm(x, self.weight.mT)
-            return out if self.bias is None else out.add_(self.bias.unsqueeze(1))
+            if self.bias is None:
+                return torch.bmm(x, self.weight.mT)
+            return torch.baddbmm(self.bias.unsqueeze(1), x, self.weight.mT)
         return F.linear(x, self.weight, self.bias)
 
     def backward(self, *gradwrtoutput: Tensor) -> Tensor:

@@ -29,6 +29,7 @@ class LossMSE(Module):
             raise ValueError(f"LossMSE: reduction must be 'sum' or 'mean', got {reduction!r}")
         self.reduction: Reduction = reduction
         self.diff: Tensor | None = None
+        self.run_sums: Tensor | None = None
         self.scale = 1.0
 
     def forward(self, *input: Tensor | tuple[Tensor, Tensor]) -> Tensor:
@@ -44,7 +45,13 @@ class LossMSE(Module):
         features = pred.shape[-1] if pred.dim() > 0 else 1
         samples = pred.shape[-2] if pred.dim() >= 2 and self.reduction == "mean" else 1
         self.scale = 1.0 / (features * samples)
-        total = self.diff.square().sum()
+        squares = self.diff.square()
+        if squares.dim() == 3:  # stacked runs: keep each run's sum for its history
+            self.run_sums = squares.sum(dim=(1, 2))
+            total = self.run_sums.sum()
+        else:
+            self.run_sums = None
+            total = squares.sum()
         return total if self.scale == 1.0 else total * self.scale
 
     def backward(self, *gradwrtoutput: Tensor) -> Tensor:
@@ -55,6 +62,8 @@ class LossMSE(Module):
     def per_sample_sum(self) -> Tensor:
         """The last forward's per-sample losses, summed: a scalar, or one per run `(R,)`."""
         assert self.diff is not None, "per_sample_sum called before forward"
+        if self.run_sums is not None:
+            return self.run_sums / self.diff.shape[-1]
         if self.diff.dim() <= 1:
             return self.diff.square().mean()
         return self.diff.square().sum(dim=(-2, -1)) / self.diff.shape[-1]
