@@ -13,14 +13,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from minidl.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from minidl.lang import Spec, SpecError, format_spec, parse
 from minidl.lang.settings import apply_settings
 from minidl.lang.summary import summarize
 
-__all__ = ["EXIT_OK", "EXIT_USAGE", "UsageError", "main", "read_spec"]
+__all__ = ["UsageError", "main", "read_spec"]
 
-EXIT_OK = 0
-EXIT_USAGE = 2
 EMITS = ("fmt", "ir", "schema", "python")
 
 
@@ -116,6 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as caught:
         print(f"minidl: error: {caught}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # before training started, or while its files were written
+        print("minidl: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _train(spec: Spec, args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ import torch
 
 import minidl
 from minidl.build import compile_spec
+from minidl.exits import EXIT_DIVERGED, EXIT_INTERRUPTED
 from minidl.lang import Spec, format_spec
 from minidl.runs import (
     new_run_folder,
@@ -29,10 +30,7 @@ from minidl.runs import (
 )
 from minidl.train import DivergenceError, EpochRecord
 
-__all__ = ["EXIT_DIVERGED", "EXIT_INTERRUPTED", "Progress", "train_spec", "versions"]
-
-EXIT_DIVERGED = 1
-EXIT_INTERRUPTED = 130
+__all__ = ["Progress", "train_spec", "versions"]
 
 
 def versions() -> dict[str, str]:

@@ -22,11 +22,12 @@ from typing import Any
 import torch
 
 from minidl.build import compile_ensemble, compile_spec
+from minidl.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK
 from minidl.lang import Spec, format_spec, ir
 from minidl.lang.format import format_value
 from minidl.lang.settings import with_setting
 from minidl.runs import new_run_folder, write_atomic, write_json
-from minidl.session import EXIT_DIVERGED, EXIT_INTERRUPTED, Progress, versions
+from minidl.session import Progress, versions
 from minidl.train import DivergenceError, EpochRecord
 
 __all__ = ["Cell", "CellResult", "cells", "run_cell", "run_sweep", "table"]
@@ -172,7 +173,7 @@ def run_sweep(
     print(f"wall time {wall:.1f} s   run folder {folder}")
     if status == "interrupted":
         return EXIT_INTERRUPTED
-    return EXIT_DIVERGED if failed else 0
+    return EXIT_DIVERGED if failed else EXIT_OK
 
 
 def _execute(
@@ -277,7 +278,7 @@ def _write(
             "cells": cells_json,
         },
     )
-    if results:
+    if results and status == "completed":  # after Ctrl-C, finish fast: no plot
         from minidl.plots import plot_sweep
 
         plot_sweep(spec, grid, results, folder / "sweep.png")

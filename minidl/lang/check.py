@@ -74,7 +74,10 @@ class Checker:
     def span(self, start: int, end: int) -> ir.Span:
         line, column = self.index.position(start)
         end_line, end_column = self.index.position(end)
-        return ir.Span(line=line, column=column, end_line=end_line, end_column=end_column)
+        # Four ints just computed here: built without validation, which long networks feel.
+        return ir.Span.model_construct(
+            line=line, column=column, end_line=end_line, end_column=end_column
+        )
 
     def source(self, node: Value | Option | Call) -> str:
         return self.text[node.start : node.end]

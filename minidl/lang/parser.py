@@ -17,10 +17,11 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from minidl.lang.errors import Diagnostic, LineIndex, SpecError
 
-__all__ = ["MAX_NESTING", "MAX_TEXT_BYTES", "grammar_text", "parse_tree", "parser"]
+__all__ = ["MAX_NESTING", "MAX_STAGES", "MAX_TEXT_BYTES", "grammar_text", "parse_tree", "parser"]
 
 MAX_TEXT_BYTES = 1 << 20
 MAX_NESTING = 64
+MAX_STAGES = 100_000
 
 TERMINALS = {
     "NAME": "a name",
@@ -45,7 +46,7 @@ ORDER = list(TERMINALS)
 VALUE_TERMINALS = {"NAME", "INT", "FLOAT", "STRING", "LSQB"}
 
 # Strings, comments, and the characters that delimit statements and groups.
-_STRUCTURE = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|[;()]')
+_STRUCTURE = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|[;()|]')
 
 
 def grammar_text() -> str:
@@ -59,7 +60,7 @@ def grammar_text() -> str:
 
 @lru_cache(maxsize=1)
 def parser() -> Lark:
-    """The MDL parser, built once: LALR with positions, starts `spec` and `assignment`.
+    """The MDL parser, built once: LALR, starts `spec` and `assignment`.
 
     MDL's tokens do not depend on context, so the basic lexer does: it builds ten times
     faster than lark's contextual one, which matters to a command that answers in 0.3 s.
@@ -75,7 +76,6 @@ def parser() -> Lark:
             start=["spec", "assignment"],
             parser="lalr",
             lexer="basic",
-            propagate_positions=True,
             maybe_placeholders=True,
         )
     finally:
@@ -105,10 +105,14 @@ def parse_tree(text: str, filename: str = "<string>") -> Tree[Token]:
             ],
             text,
         )
-    statements, deep = _statements(text)
+    statements, deep, crowded = _statements(text)
     if deep is not None:
         message = f"groups nest deeper than {MAX_NESTING} levels"
         raise SpecError([error("E111", message, deep, deep + 1, "flatten the groups")], text)
+    if crowded is not None:
+        message = f"the spec writes more than {MAX_STAGES:,} stages"
+        help = "use blocks (`let`) and repetition (`* N`), within the limits"
+        raise SpecError([error("E115", message, crowded, crowded + 1, help)], text)
     try:
         return parser().parse(text, start="spec")
     except UnexpectedInput:
@@ -167,22 +171,31 @@ def syntax_error(
     return ("E100", message, at, end, _token_help(token.type, set(expected)))
 
 
-def _statements(text: str) -> tuple[list[tuple[int, int]], int | None]:
-    """Split `text` at its `;` (outside strings and comments); find groups nested too deep."""
-    bounds, start, depth = [], 0, 0
+def _statements(text: str) -> tuple[list[tuple[int, int]], int | None, int | None]:
+    """Split `text` at its `;` (outside strings and comments).
+
+    Also returns where groups first nest too deep, and where the written stages (one more
+    than the `|`) first pass the limit on stages, so that neither costs a parse.
+    """
+    bounds: list[tuple[int, int]] = []
+    start, depth, bars = 0, 0, 0
     for match in _STRUCTURE.finditer(text):
         symbol = match.group()
-        if symbol == ";":
+        if symbol == "|":
+            bars += 1
+            if bars >= MAX_STAGES:
+                return bounds, None, match.start()
+        elif symbol == ";":
             bounds.append((start, match.start()))
             start, depth = match.end(), 0
         elif symbol == "(":
             depth += 1
             if depth > MAX_NESTING:
-                return bounds, match.start()
+                return bounds, match.start(), None
         elif symbol == ")":
             depth = max(0, depth - 1)
     bounds.append((start, len(text)))
-    return bounds, None
+    return bounds, None, None
 
 
 def _strip_comments(chunk: str) -> str:

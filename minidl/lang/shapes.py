@@ -11,10 +11,10 @@ from functools import cache
 
 from minidl.lang import ir
 from minidl.lang.errors import Diagnostic
+from minidl.lang.parser import MAX_STAGES
 
 __all__ = ["MAX_STAGES", "Layer", "Resolution", "resolve"]
 
-MAX_STAGES = 100_000
 MAX_DEPTH = 64
 
 
