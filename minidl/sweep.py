@@ -30,7 +30,17 @@ from minidl.runs import new_run_folder, write_atomic, write_json
 from minidl.session import Progress, versions
 from minidl.train import DivergenceError, EpochRecord
 
-__all__ = ["Cell", "CellResult", "cells", "run_cell", "run_sweep", "table"]
+__all__ = [
+    "Cell",
+    "CellResult",
+    "Task",
+    "cells",
+    "run_cell",
+    "run_sweep",
+    "run_task",
+    "table",
+    "tasks",
+]
 
 ROWS = (("Train Error (%)", "train_error"), ("Test Error (%)", "test_error"))
 
@@ -84,31 +94,71 @@ def cells(spec: Spec) -> list[Cell]:
     return grid
 
 
+@dataclass(frozen=True)
+class Task:
+    """Runs `first` to `first + count - 1` of a cell: what one worker trains at once."""
+
+    cell: Cell
+    first: int
+    count: int
+
+
+def tasks(grid: list[Cell], runs: int) -> list[Task]:
+    """A cell's runs as one stacked task for minidl; one task a run for torch's autograd,
+    which cannot stack them, so that workers share a cell's runs. Longest first."""
+    split = [
+        [Task(cell, 0, runs)] if cell.spec.train.backend == "minidl"
+        else [Task(cell, run, 1) for run in range(runs)]
+        for cell in grid
+    ]  # fmt: skip
+    return sorted((t for group in split for t in group), key=lambda t: -t.cell.cost * t.count)
+
+
 def run_cell(cell: Cell, runs: int, report: Any = None) -> CellResult:
     """Train the `runs` seeds of one cell: stacked for minidl, one by one for torch."""
+    partials = [run_task(task, report) for task in tasks([cell], runs)]
+    return _merge(cell.index, runs, partials)
+
+
+def run_task(task: Task, report: Any = None) -> CellResult:
+    """Train one task's runs; its `finals` are those runs' final records, in order."""
     started = time.perf_counter()
-    spec = cell.spec
+    spec = task.cell.spec
     done = [0]
 
     def tick(_: object) -> None:
         done[0] += 1
         if report is not None:
-            report(cell.index, done[0])
+            report((task.cell.index, task.first), done[0] * task.count)
 
     finals: list[EpochRecord | None]
     failure = None
     try:
         if spec.train.backend == "minidl":
-            histories = compile_ensemble(spec, runs).fit(callback=tick)
-            finals = [h[-1] for h in histories]
+            first = spec.model_copy(update={"train": _seeded(spec, task.first)})
+            finals = [h[-1] for h in compile_ensemble(first, task.count).fit(callback=tick)]
         else:
             finals = []
-            for run in range(runs):
-                seeded = spec.train.model_copy(update={"seed": spec.train.seed + run})
-                finals.append(compile_spec(spec.model_copy(update={"train": seeded})).fit(tick)[-1])
+            for run in range(task.first, task.first + task.count):
+                program = compile_spec(spec.model_copy(update={"train": _seeded(spec, run)}))
+                finals.append(program.fit(tick)[-1])
     except DivergenceError as diverged:
-        finals, failure = [None] * runs, str(diverged)
-    return CellResult(cell.index, finals, time.perf_counter() - started, failure)
+        finals, failure = [None] * task.count, str(diverged)
+    return CellResult(task.first, finals, time.perf_counter() - started, failure)
+
+
+def _seeded(spec: Spec, run: int) -> ir.Train:
+    return spec.train.model_copy(update={"seed": spec.train.seed + run})
+
+
+def _merge(index: int, runs: int, partials: list[CellResult]) -> CellResult:
+    """One cell's result from its tasks' results (whose `index` is their first run)."""
+    finals: list[EpochRecord | None] = [None] * runs
+    for partial in partials:
+        finals[partial.index : partial.index + len(partial.finals)] = partial.finals
+    failures = [p.failure for p in partials if p.failure]
+    seconds = sum(p.seconds for p in partials)
+    return CellResult(index, finals, seconds, failures[0] if failures else None)
 
 
 def table(grid: list[Cell], results: list[CellResult], header: str) -> str:
@@ -180,34 +230,45 @@ def _execute(
     grid: list[Cell], runs: int, jobs: int | None, progress: Progress
 ) -> Iterator[CellResult]:
     """Yield each cell's result as it completes, in worker processes when that helps."""
-    epochs = {cell.index: 0 for cell in grid}
+    work = tasks(grid, runs)
+    epochs: dict[tuple[int, int], int] = {}
 
-    def report(index: int, done: int) -> None:
-        epochs[index] = done
-        progress.update(sum(epochs.values()) * runs, "")
+    def report(key: tuple[int, int], done: int) -> None:
+        epochs[key] = done
+        progress.update(sum(epochs.values()), f"{len(finished)}/{len(grid)} cells")
 
-    jobs = min(jobs or os.cpu_count() or 1, len(grid))
+    partials: dict[int, list[CellResult]] = {cell.index: [] for cell in grid}
+    finished: list[int] = []
+    for task, partial in _run_all(work, jobs, report):
+        index = task.cell.index
+        partials[index].append(partial)
+        if sum(len(p.finals) for p in partials[index]) == runs:
+            finished.append(index)
+            yield _merge(index, runs, partials[index])
+
+
+def _run_all(work: list[Task], jobs: int | None, report: Any) -> Iterator[tuple[Task, CellResult]]:
+    jobs = min(jobs or os.cpu_count() or 1, len(work))
     if jobs <= 1:
-        for cell in grid:
-            yield run_cell(cell, runs, report)
+        for task in work:
+            yield task, run_task(task, report)
         return
-    cuda = any(cell.spec.train.device == "cuda" for cell in grid)
+    cuda = any(task.cell.spec.train.device == "cuda" for task in work)
     context = multiprocessing.get_context("spawn" if cuda else "fork")
     queue = context.SimpleQueue()
-    longest_first = sorted(grid, key=lambda cell: -cell.cost * runs)
     pool = context.Pool(jobs, initializer=_worker_start, initargs=(queue,))
     try:
-        pending = pool.imap_unordered(_worker_run, [(cell, runs) for cell in longest_first])
-        remaining = len(grid)
-        while remaining:
-            while not queue.empty():
-                report(*queue.get())
-            try:
-                result = pending.next(timeout=0.05)
-            except multiprocessing.TimeoutError:
-                continue
-            remaining -= 1
-            yield result
+        pending = pool.imap_unordered(_worker_run, list(enumerate(work)))
+        for _ in work:
+            while True:
+                while not queue.empty():
+                    report(*queue.get())
+                try:
+                    number, partial = pending.next(timeout=0.05)
+                    break
+                except multiprocessing.TimeoutError:
+                    continue
+            yield work[number], partial
         pool.close()
     finally:
         pool.terminate()
@@ -224,9 +285,9 @@ def _worker_start(queue: Any) -> None:
     _QUEUE = queue
 
 
-def _worker_run(task: tuple[Cell, int]) -> CellResult:
-    cell, runs = task
-    return run_cell(cell, runs, lambda index, done: _QUEUE.put((index, done)))
+def _worker_run(numbered: tuple[int, Task]) -> tuple[int, CellResult]:
+    number, task = numbered
+    return number, run_task(task, lambda key, done: _QUEUE.put((key, done)))
 
 
 def _write(
