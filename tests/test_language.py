@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import random
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cli_cases import grammar_specs, mutated_specs
 from hypothesis import given, settings
-from hypothesis import strategies as st
-from hypothesis.extra.lark import from_lark
 from lark import Lark
 from strategies import specs
 
@@ -155,104 +153,15 @@ def parses_or_reports(text: str) -> None:
         assert "__ANON" not in rendered and "$END" not in rendered and "Traceback" not in rendered
 
 
-GRAMMAR = Lark(grammar_text(), start="spec", parser="lalr")
-WORDS = [
-    "Linear",
-    "ReLU",
-    "Tanh",
-    "Sigmoid",
-    "relu",
-    "hidden",
-    "loss",
-    "MSE",
-    "sgd",
-    "lr",
-    "batch",
-    "momentum",
-    "train",
-    "epochs",
-    "seed",
-    "backend",
-    "torch",
-    "data",
-    "disk",
-    "csv",
-    "target",
-    "sweep",
-    "runs",
-    "sum",
-    "mean",
-    "true",
-    "false",
-    "x",
-]
-# Terminals drawn from MDL's own words and edge values, as well as at random.
-EXPLICIT = {
-    "NAME": st.sampled_from(WORDS) | st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True),
-    "INT": st.integers(-3, 40).map(str) | st.sampled_from(["0", "99999999999999999999"]),
-    "FLOAT": st.sampled_from(["0.001", "1e-3", "-0.5", "1e999", ".5", "2.", "-0.0"]),
-    "STRING": st.sampled_from(['"a.csv"', '"x\\"y"', '""', '"\\"']),
-    "SHAPE": st.tuples(st.none() | st.integers(-1, 30), st.integers(-1, 2_000_000)).map(
-        lambda t: f"{'' if t[0] is None else t[0]}->{t[1]}"
-    ),
-}
-
-
 @settings(max_examples=500)
-@given(from_lark(GRAMMAR, start="spec", explicit=EXPLICIT))
+@given(grammar_specs())
 def test_fuzz_grammar_strings(text: str) -> None:
     parses_or_reports(text)
 
 
-TOKENS = [
-    "Linear",
-    "ReLU",
-    "|",
-    ";",
-    "->",
-    "(",
-    ")",
-    "*",
-    "=",
-    "[",
-    "]",
-    ",",
-    "let",
-    "2",
-    "-1",
-    "0.5",
-    '"',
-    "#",
-    "\n",
-    "sgd",
-    "lr",
-    "sweep",
-    "é",
-    "\x00",
-    "1e999",
-    "->25",
-]
-
-
 @settings(max_examples=1500)
-@given(
-    st.sampled_from(SPECS or [ROOT / "README.md"]),
-    st.randoms(use_true_random=False),
-    st.integers(1, 6),
-)
-def test_fuzz_mutated_specs(path: Path, rng: random.Random, edits: int) -> None:
-    text = path.read_text()
-    for _ in range(edits):
-        at = rng.randrange(len(text) + 1)
-        action = rng.choice(["insert", "delete", "swap", "token"])
-        if action == "insert":
-            text = text[:at] + chr(rng.randrange(32, 0x250)) + text[at:]
-        elif action == "delete":
-            text = text[:at] + text[at + rng.randint(1, 5) :]
-        elif action == "swap" and 0 < at < len(text):
-            text = text[: at - 1] + text[at] + text[at - 1] + text[at + 1 :]
-        else:
-            text = text[:at] + rng.choice(TOKENS) + text[at:]
+@given(mutated_specs())
+def test_fuzz_mutated_specs(text: str) -> None:
     parses_or_reports(text)
 
 

@@ -17,10 +17,8 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-
-sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
 from cli_cases import cli_cases
+from hypothesis import given, settings
 
 import minidl
 from minidl.compile import main
