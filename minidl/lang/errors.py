@@ -6,8 +6,11 @@ import bisect
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
-__all__ = ["Diagnostic", "LineIndex", "SpecError", "did_you_mean", "render"]
+from minidl.lang.ir import Span
+
+__all__ = ["Diagnostic", "LineIndex", "Reporter", "SpecError", "did_you_mean", "render"]
 
 
 @dataclass(frozen=True)
@@ -87,3 +90,43 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
             return option
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     return close[0] if close else None
+
+
+class Located(Protocol):
+    """Anything with character offsets into a source text."""
+
+    @property
+    def start(self) -> int: ...
+
+    @property
+    def end(self) -> int: ...
+
+
+class Reporter:
+    """Collects the diagnostics of one text, with what is needed to place them."""
+
+    def __init__(self, text: str, filename: str) -> None:
+        self.text = text
+        self.filename = filename
+        self.index = LineIndex(text)
+        self.diagnostics: list[Diagnostic] = []
+
+    def error(self, code: str, message: str, start: int, end: int, help: str | None = None) -> None:
+        line, column = self.index.position(start)
+        end_line, end_column = self.index.position(max(end, start + 1))
+        diagnostic = Diagnostic(
+            code, message, line, column, end_line, end_column, help, self.filename
+        )
+        if diagnostic not in self.diagnostics:
+            self.diagnostics.append(diagnostic)
+
+    def span(self, start: int, end: int) -> Span:
+        line, column = self.index.position(start)
+        end_line, end_column = self.index.position(end)
+        # Four ints just computed here: built without validation, which long networks feel.
+        return Span.model_construct(
+            line=line, column=column, end_line=end_line, end_column=end_column
+        )
+
+    def source(self, node: Located) -> str:
+        return self.text[node.start : node.end]

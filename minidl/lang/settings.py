@@ -8,12 +8,12 @@ from typing import Any
 from lark.exceptions import UnexpectedInput
 
 from minidl.lang import ir
-from minidl.lang.check import Checker
 from minidl.lang.errors import SpecError, did_you_mean
 from minidl.lang.lower import lower_assignment
+from minidl.lang.options import OptionChecker
 from minidl.lang.parser import parser, syntax_error
 from minidl.lang.registry import SHORT_KEYS, settable_keys
-from minidl.lang.syntax import Option
+from minidl.lang.syntax import Call, Option
 
 __all__ = ["apply_settings", "with_setting"]
 
@@ -31,7 +31,7 @@ def with_setting(spec: ir.Spec, key: str, value: ir.Scalar) -> ir.Spec:
 def apply_settings(spec: ir.Spec, assignments: Sequence[str]) -> ir.Spec:
     """Apply `KEY=VALUE` overrides in order; raise `SpecError` (file `--set`) for bad ones."""
     for text in assignments:
-        checker = Checker(text, SET_SOURCE)
+        checker = OptionChecker(text, SET_SOURCE)
         option = _parse(text, checker)
         if option is not None:
             spec = _apply(spec, option, checker)
@@ -40,7 +40,7 @@ def apply_settings(spec: ir.Spec, assignments: Sequence[str]) -> ir.Spec:
     return spec
 
 
-def _parse(text: str, checker: Checker) -> Option | None:
+def _parse(text: str, checker: OptionChecker) -> Option | None:
     if "=" not in text:
         checker.error(
             "E230",
@@ -58,7 +58,7 @@ def _parse(text: str, checker: Checker) -> Option | None:
         return None
 
 
-def _apply(spec: ir.Spec, option: Option, checker: Checker) -> ir.Spec:
+def _apply(spec: ir.Spec, option: Option, checker: OptionChecker) -> ir.Spec:
     fields: dict[str, Any] = {w: getattr(spec, w) for w in ("loss", "sgd", "train", "data")}
     if option.key.startswith("sweep."):
         return _apply_sweep(spec, option, checker, fields)
@@ -74,7 +74,7 @@ def _apply(spec: ir.Spec, option: Option, checker: Checker) -> ir.Spec:
 
 
 def _apply_sweep(
-    spec: ir.Spec, option: Option, checker: Checker, fields: dict[str, Any]
+    spec: ir.Spec, option: Option, checker: OptionChecker, fields: dict[str, Any]
 ) -> ir.Spec:
     sweep = spec.sweep or ir.Sweep()
     name = option.key.removeprefix("sweep.")
@@ -95,7 +95,6 @@ def _apply_sweep(
     return spec.model_copy(update={"sweep": sweep.model_copy(update={"axes": tuple(axes)})})
 
 
-def _head(option: Option) -> Any:
-    from minidl.lang.syntax import Call
-
+def _head(option: Option) -> Call:
+    """A stand-in statement for an option given alone, so that errors point at it."""
     return Call("--set", (), (option,), option.start, option.end, option.key_end)
