@@ -9,6 +9,7 @@ import torch
 
 from minidl.data import Dataset, disk, load_csv, one_hot_targets, stack_datasets
 from minidl.lang import Spec, SpecError, ir, resolve
+from minidl.lang.errors import Diagnostic
 from minidl.nn import (
     Linear,
     LossMSE,
@@ -132,6 +133,7 @@ def compile_spec(spec: Spec) -> Program:
     The seed's one generator draws, in this order, the data, the initial weights, and then
     each epoch's shuffle: the same spec and seed give bit-identical results.
     """
+    _check_device(spec)
     generator = torch.Generator().manual_seed(spec.train.seed)
     train, test = load_data(spec, generator)
     outputs = _output_width(spec, train.features)
@@ -204,6 +206,21 @@ def compile_ensemble(spec: Spec, runs: int) -> Ensemble:
 
 def _seeded(spec: Spec, run: int) -> ir.Train:
     return spec.train.model_copy(update={"seed": spec.train.seed + run})
+
+
+def _check_device(spec: Spec) -> None:
+    """`device=cuda` without a CUDA device is the spec's mistake: say so where it is written."""
+    if spec.train.device != "cuda" or torch.cuda.is_available():
+        return
+    span = spec.train.span or ir.Span(line=1, column=1, end_line=1, end_column=2)
+    diagnostic = Diagnostic(
+        "E150",
+        "device=cuda, but torch sees no CUDA device here",
+        span.line, span.column, span.end_line, span.end_column,
+        "use `train device=cpu` (or `--set train.device=cpu`), or a CUDA build of torch",
+        spec.source or "<string>",
+    )  # fmt: skip
+    raise SpecError([diagnostic], spec.text)
 
 
 def _output_width(spec: Spec, features: int) -> int:

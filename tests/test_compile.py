@@ -276,3 +276,11 @@ def test_csv_features_are_checked_against_the_network(
     err = capsys.readouterr().err
     assert "s.mdl:1:1: error[E202]: Linear expects 2 inputs, but the data has 3 features" in err
     assert "  1 | Linear 2->4 | Linear ->1;" in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
+def test_cuda_without_a_device_is_a_diagnostic(tmp_path: Path) -> None:
+    result = cli(str(SEED), "--train", "--set", "train.device=cuda", "--out", str(tmp_path))
+    assert result.returncode == 2
+    assert "seed.mdl:6:1: error[E150]: device=cuda, but torch sees no CUDA device" in result.stderr
+    assert "Traceback" not in result.stderr and not any(tmp_path.iterdir())

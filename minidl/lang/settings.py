@@ -24,7 +24,7 @@ def with_setting(spec: ir.Spec, key: str, value: ir.Scalar) -> ir.Spec:
     """`spec` with one already-checked dotted key (`sgd.batch`) set to `value`."""
     word, name = key.split(".", 1)
     node = getattr(spec, word)
-    updated = type(node).model_validate({**node.model_dump(exclude={"span"}), name: value})
+    updated = type(node).model_validate({**node.model_dump(), name: value})
     return spec.model_copy(update={word: updated})
 
 
