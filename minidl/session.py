@@ -7,6 +7,7 @@ complete epoch.
 
 from __future__ import annotations
 
+import math
 import platform
 import sys
 import time
@@ -74,10 +75,15 @@ class Progress:
             self.bar.close()
 
 
+def percent(value: float, width: int = 0) -> str:
+    """An error rate for people: `3.70 %`, or `n/a` where there is no test set."""
+    return "n/a".rjust(width + 2) if math.isnan(value) else f"{value:{width}.2f} %"
+
+
 def describe(record: EpochRecord) -> str:
     return (
         f"loss {record.loss:.4f}  train error {record.train_error:5.2f} %  "
-        f"test error {record.test_error:5.2f} %"
+        f"test error {percent(record.test_error, 5)}"
     )
 
 
@@ -172,9 +178,9 @@ def _report(
         err(f"interrupted after {len(history)} complete epochs")
     if history and (not quiet or status == "completed"):
         last = history[-1]
-        print(f"train error {last.train_error:.2f} %   test error {last.test_error:.2f} %")
+        print(f"train error {percent(last.train_error)}   test error {percent(last.test_error)}")
         print(
             f"loss {last.loss:.6f} (epoch {last.epoch} mean)   train loss {last.train_loss:.6f}"
-            f"   test loss {last.test_loss:.6f}"
+            f"   test loss {'n/a' if math.isnan(last.test_loss) else f'{last.test_loss:.6f}'}"
         )
     print(f"wall time {wall:.1f} s   run folder {folder}")

@@ -185,6 +185,8 @@ def table(grid: list[Cell], results: list[CellResult], header: str) -> str:
 def _mean_std(values: list[float]) -> str:
     if not values:
         return "diverged"
+    if all(math.isnan(v) for v in values):
+        return "n/a"  # no test set
     std = statistics.stdev(values) if len(values) > 1 else 0.0
     return f"{statistics.fmean(values):.2f} ± {std:.2f}"
 
