@@ -10,7 +10,10 @@ nodes), `check` (syntax nodes to the IR of `ir`, with `shapes` for widths), `for
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from minidl.lang.check import check
@@ -36,7 +39,21 @@ __all__ = [
 
 def parse(text: str, filename: str = "<string>") -> Spec:
     """Parse and check MDL text; raise `SpecError` listing every error found."""
-    return check(lower(parse_tree(text, filename)), text, filename)
+    with _no_garbage_collection():
+        return check(lower(parse_tree(text, filename)), text, filename)
+
+
+@contextlib.contextmanager
+def _no_garbage_collection() -> Iterator[None]:
+    # Parsing allocates many small objects and makes no reference cycles; the collector's
+    # passes over them cost about a tenth of the time on long networks.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def parse_file(path: str | os.PathLike[str]) -> Spec:
