@@ -1,7 +1,11 @@
 """Coverage-guided fuzzing of the MDL front end with atheris (libFuzzer), by hand.
 
     pip install atheris
-    python tests/fuzz/atheris_parse.py -max_total_time=300 specs/    # specs/ seeds the corpus
+    mkdir -p /tmp/mdl-corpus
+    python tests/fuzz/atheris_parse.py -max_total_time=300 /tmp/mdl-corpus specs/
+
+libFuzzer writes the inputs it finds into the first folder, so give a scratch folder first
+and `specs/` (read only as seeds) second.
 
 Any input must give a `Spec` or a `SpecError`, whose rendering must not leak parser
 internals; a `--set` override is fuzzed from the same bytes. Anything else is a crash that
