@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from minidl.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from minidl.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from minidl.lang import Spec, SpecError, format_spec, parse
 from minidl.lang.settings import apply_settings
 from minidl.lang.summary import summarize
@@ -134,12 +134,20 @@ def _train(spec: Spec, args: argparse.Namespace) -> int:
     except DataError as caught:
         print(caught, file=sys.stderr)
         return EXIT_USAGE
-    except RuntimeError as caught:
-        if "CUDA" not in str(caught) and "cuda" not in str(caught):
-            raise
-        raise UsageError(
-            f"device=cuda is not available here: {str(caught).splitlines()[0]}"
-        ) from None
+    except (MemoryError, torch_out_of_memory()):
+        print(
+            "minidl: error: training ran out of memory; use fewer or narrower layers,"
+            " a smaller batch, or fewer runs",
+            file=sys.stderr,
+        )
+        return EXIT_DIVERGED
+
+
+def torch_out_of_memory() -> type[Exception]:
+    """torch's out-of-memory error (CPU or GPU), imported only once training has begun."""
+    import torch
+
+    return torch.OutOfMemoryError
 
 
 def _check_out(out: Path) -> None:
