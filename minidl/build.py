@@ -32,6 +32,7 @@ __all__ = [
     "compile_ensemble",
     "compile_spec",
     "load_data",
+    "run_spec",
 ]
 
 NN_CLASSES: dict[str, type[Module]] = {
@@ -186,9 +187,7 @@ def compile_ensemble(spec: Spec, runs: int) -> Ensemble:
     Run r draws its data, initial weights and shuffles from its own generator seeded
     S + r, in the same order as `compile_spec`, so it computes what that run would alone.
     """
-    programs = [
-        compile_spec(spec.model_copy(update={"train": _seeded(spec, r)})) for r in range(runs)
-    ]
+    programs = [compile_spec(run_spec(spec, r)) for r in range(runs)]
     model = stack([p.model for p in programs])
     flatten_parameters(model)
     train = stack_datasets([p.data[0] for p in programs])
@@ -204,8 +203,10 @@ def compile_ensemble(spec: Spec, runs: int) -> Ensemble:
     return Ensemble(spec, model, LossMSE(spec.loss.reduction), optimizer, (train, test), generators)
 
 
-def _seeded(spec: Spec, run: int) -> ir.Train:
-    return spec.train.model_copy(update={"seed": spec.train.seed + run})
+def run_spec(spec: Spec, run: int) -> Spec:
+    """The spec of run `run` of a cell: the same, with seed S + run."""
+    train = spec.train.model_copy(update={"seed": spec.train.seed + run})
+    return spec.model_copy(update={"train": train})
 
 
 def _check_device(spec: Spec) -> None:

@@ -15,13 +15,13 @@ import statistics
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from minidl.build import compile_ensemble, compile_spec
+from minidl.build import compile_ensemble, compile_spec, run_spec
 from minidl.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK
 from minidl.lang import Spec, format_spec, ir
 from minidl.lang.format import format_value
@@ -74,7 +74,6 @@ class CellResult:
     finals: list[EpochRecord | None]
     seconds: float
     failure: str | None = None
-    summary: dict[str, float] = field(default_factory=dict)
 
     def figures(self, name: str) -> list[float]:
         return [getattr(f, name) for f in self.finals if f is not None]
@@ -135,20 +134,16 @@ def run_task(task: Task, report: Any = None) -> CellResult:
     failure = None
     try:
         if spec.train.backend == "minidl":
-            first = spec.model_copy(update={"train": _seeded(spec, task.first)})
+            first = run_spec(spec, task.first)
             finals = [h[-1] for h in compile_ensemble(first, task.count).fit(callback=tick)]
         else:
             finals = []
             for run in range(task.first, task.first + task.count):
-                program = compile_spec(spec.model_copy(update={"train": _seeded(spec, run)}))
+                program = compile_spec(run_spec(spec, run))
                 finals.append(program.fit(tick)[-1])
     except DivergenceError as diverged:
         finals, failure = [None] * task.count, str(diverged)
     return CellResult(task.first, finals, time.perf_counter() - started, failure)
-
-
-def _seeded(spec: Spec, run: int) -> ir.Train:
-    return spec.train.model_copy(update={"seed": spec.train.seed + run})
 
 
 def _merge(index: int, runs: int, partials: list[CellResult]) -> CellResult:
