@@ -49,6 +49,7 @@ def read_spec(path: Path) -> str:
 
 
 def arguments() -> argparse.ArgumentParser:
+    """The command line's options, as `--help` shows them."""
     parser = argparse.ArgumentParser(
         prog="minidl",
         description="Compile an MDL spec: check it and print a summary, emit it, or train it.",

@@ -43,10 +43,12 @@ class Dataset:
 
     @property
     def features(self) -> int:
+        """The width of one input sample."""
         return self.inputs.shape[-1]
 
     @property
     def outputs(self) -> int:
+        """The width of one target."""
         return self.targets.shape[-1]
 
     def to(

@@ -19,7 +19,7 @@ import torch
 
 import minidl
 from minidl.build import compile_spec
-from minidl.exits import EXIT_DIVERGED, EXIT_INTERRUPTED
+from minidl.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK
 from minidl.lang import Spec, format_spec
 from minidl.runs import (
     new_run_folder,
@@ -62,6 +62,7 @@ class Progress:
             )
 
     def update(self, done: int, text: str) -> None:
+        """Show that `done` of `total` are complete, with `text` beside the count."""
         if self.bar is not None:
             self.bar.set_postfix_str(text, refresh=False)
             self.bar.update(done - self.bar.n)
@@ -71,6 +72,7 @@ class Progress:
             )
 
     def close(self) -> None:
+        """Take the bar off the terminal."""
         if self.bar is not None:
             self.bar.close()
 
@@ -81,6 +83,7 @@ def percent(value: float, width: int = 0) -> str:
 
 
 def describe(record: EpochRecord) -> str:
+    """One epoch's progress line: loss, train error, test error."""
     return (
         f"loss {record.loss:.4f}  train error {record.train_error:5.2f} %  "
         f"test error {percent(record.test_error, 5)}"
@@ -102,7 +105,7 @@ def train_spec(spec: Spec, name: str, out: Path, quiet: bool = False) -> int:
         kept["weights"] = weights_of(program.model)
         progress.update(record.epoch, describe(record))
 
-    status, code, failure = "completed", 0, None
+    status, code, failure = "completed", EXIT_OK, None
     try:
         program.fit(callback=on_epoch)
     except DivergenceError as diverged:

@@ -55,6 +55,7 @@ class Cell:
 
     @property
     def label(self) -> str:
+        """The cell's column title: its value, or `key=value` pairs for several keys."""
         if len(self.settings) == 1:
             return format_value(self.settings[0][1])
         return ", ".join(f"{k.split('.')[-1]}={format_value(v)}" for k, v in self.settings) or "all"
@@ -76,6 +77,7 @@ class CellResult:
     failure: str | None = None
 
     def figures(self, name: str) -> list[float]:
+        """One figure (`test_error`, ...) of every run that did not diverge."""
         return [getattr(f, name) for f in self.finals if f is not None]
 
 

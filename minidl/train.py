@@ -38,6 +38,7 @@ class EpochRecord:
     test_error: float
 
     def as_dict(self) -> dict[str, float]:
+        """The record as a dict, in field order (a line of history.csv)."""
         return asdict(self)
 
 

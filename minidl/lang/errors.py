@@ -27,6 +27,7 @@ class Diagnostic:
     filename: str = "<string>"
 
     def as_dict(self) -> dict[str, object]:
+        """The diagnostic as JSON-ready data."""
         return {
             "code": self.code,
             "message": self.message,
@@ -61,6 +62,7 @@ class LineIndex:
         self.starts.extend(i + 1 for i, char in enumerate(text) if char == "\n")
 
     def position(self, offset: int) -> tuple[int, int]:
+        """The 1-based (line, column) of a character offset."""
         line = bisect.bisect_right(self.starts, offset)
         return line, offset - self.starts[line - 1] + 1
 

@@ -64,10 +64,12 @@ class Linear(Module):
 
     @property
     def in_features(self) -> int:
+        """The width of one input sample."""
         return self.weight.shape[-1]
 
     @property
     def out_features(self) -> int:
+        """The width of one output sample."""
         return self.weight.shape[-2]
 
     def forward(self, *input: Tensor) -> Tensor:
