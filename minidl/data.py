@@ -170,10 +170,12 @@ def one_hot_targets(data: Dataset, classes: int, path: Path) -> Dataset:
     if not bool(valid.all()):
         bad = int((~valid).nonzero()[0])
         text = path.read_text(encoding="utf-8")
+        rows = list(csv.reader(io.StringIO(text)))
+        data_lines = [n for n, row in enumerate(rows[1:], start=2) if any(c.strip() for c in row)]
         raise _data_error(
             path,
             text,
-            bad + 2,
+            data_lines[bad],
             "E303",
             f"with {classes} outputs the target is a class index 0..{classes - 1}, "
             f"got {float(labels[bad]):g}",
