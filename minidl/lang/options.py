@@ -28,23 +28,8 @@ class OptionChecker(Reporter):
         fields: dict[str, Any] = {}
         model = entry.model if not isinstance(entry.model, dict) else None
         positional = [a for a in call.args if isinstance(a, Value)]
-        for arg in [a for a in call.args if isinstance(a, Shape)] + positional[1:]:
-            self.error(
-                "E135",
-                f"unexpected `{self.text[arg.start : arg.end]}` in `{call.name}`",
-                arg.start,
-                arg.end,
-                "options are written `name=value`",
-            )
-        word = positional[0] if positional and entry.positional else None
-        if positional and not entry.positional:
-            self.error(
-                "E135",
-                f"unexpected `{self.source(positional[0])}` in `{call.name}`",
-                positional[0].start,
-                positional[0].end,
-                "write options as `name=value`",
-            )
+        word = positional.pop(0) if positional and entry.positional else None
+        self.unexpected(call, [*(a for a in call.args if isinstance(a, Shape)), *positional])
         if isinstance(entry.model, dict):
             variant = self.variant(call, word, entry.model)
             if variant is None:
@@ -136,7 +121,7 @@ class OptionChecker(Reporter):
         axes: list[ir.SweepAxis] = []
         runs: int | None = 1
         seen: set[str] = set()
-        ok = not self.diagnostics_for(call)
+        ok = not self.unexpected(call, call.args)
         for option in call.options:
             if option.key == "runs":
                 runs = self.validate_runs(option, call)
@@ -161,16 +146,18 @@ class OptionChecker(Reporter):
             return None
         return ir.Sweep(axes=tuple(axes), runs=runs, span=self.span(call.start, call.end))
 
-    def diagnostics_for(self, call: Call) -> bool:
-        for arg in call.args:
+    def unexpected(self, call: Call, extras: Sequence[Value | Shape]) -> bool:
+        """Report values written without `name=` after a statement word; True if any."""
+        example = "`KEY=[V, ...]`, as in `batch=[4, 8]`" if call.name == "sweep" else "`name=value`"
+        for arg in extras:
             self.error(
                 "E135",
-                f"unexpected `{self.text[arg.start : arg.end]}` in `sweep`",
+                f"unexpected `{self.text[arg.start : arg.end]}` in `{call.name}`",
                 arg.start,
                 arg.end,
-                "write `KEY=[V, ...]`, as in `batch=[4, 8]`",
+                f"write options as {example}",
             )
-        return bool(call.args)
+        return bool(extras)
 
     def validate_runs(self, option: Option, call: Call) -> int | None:
         swept = self.validate(ir.Sweep, {"runs": option.value.plain()}, call, {"runs": option})
