@@ -76,13 +76,19 @@ def arguments() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--jobs",
-        type=int,
+        type=_positive,
         default=None,
         metavar="N",
         help="parallel processes for a sweep (default: the number of cores)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress, only the final report")
     return parser
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
 
 
 def emit(spec: Spec, form: str, name: str) -> str:
@@ -134,6 +140,10 @@ def _train(spec: Spec, args: argparse.Namespace) -> int:
         return train_spec(spec, args.spec.stem, args.out, quiet=args.quiet)
     except DataError as caught:
         print(caught, file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as caught:  # the run folder could not be written (disk full, removed...)
+        where = f"{caught.filename}: " if caught.filename else ""
+        print(f"minidl: error: {where}{caught.strerror or caught}", file=sys.stderr)
         return EXIT_USAGE
     except (MemoryError, torch_out_of_memory()):
         print(

@@ -134,6 +134,15 @@ def load_csv(path: Path, target: str) -> Dataset:
         near = difflib.get_close_matches(target, header, n=1)
         help = f"did you mean `{near[0]}`?" if near else "columns: " + ", ".join(header)
         raise _data_error(path, text, 1, "E302", f"no column named `{target}`", help)
+    if len(header) < 2:
+        raise _data_error(
+            path,
+            text,
+            1,
+            "E308",
+            "the file has no feature columns, only the target",
+            "add at least one input column beside the target",
+        )
     column = header.index(target)
     values: list[list[float]] = []
     for number, row in enumerate(rows[1:], start=2):

@@ -241,6 +241,7 @@ CSV_FAULTS = {
     "ragged": ("a,b,label\n1,2,0\n1,2\n", "E304", ":3:1: error[E304]: line 3 has 2 cells"),
     "empty": ("", "E305", ":1:1: error[E305]: the file is empty"),
     "header only": ("a,b,label\n", "E306", "has a header but no data"),
+    "no features": ("label\n0\n1\n", "E308", ":1:1: error[E308]: the file has no feature"),
     "nan": ("a,b,label\n1,2,0\nnan,1,1\n", "E307", ":3:1: error[E307]: `nan` is not a finite"),
     "bad class": ("a,b,label\n1,2,0\n\n1,2,7\n", "E303", ":4:1: error[E303]: with 2 outputs"),
 }
