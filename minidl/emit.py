@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from minidl.lang import ir
 from minidl.lang.format import format_spec
 from minidl.lang.shapes import Layer, resolve
+from minidl.lang.summary import csv_features
 
 __all__ = ["emit_python"]
 
@@ -58,7 +58,7 @@ def emit_python(spec: ir.Spec, name: str) -> str:
     else:
         base = Path(spec.source).parent if spec.source else Path.cwd()
         paths = [str((base / p).resolve()) for p in (data.train, data.test) if p is not None]
-        features = _csv_features(Path(paths[0]), data.target)
+        features = csv_features(spec)
         data_import = "load_csv, one_hot_targets"
         read = [f"load_csv(Path({p!r}), {data.target!r})" for p in paths]
         data_text = f"train = {read[0]}\ntest = {read[1] if len(read) > 1 else 'None'}"
@@ -100,13 +100,3 @@ def _layer_line(layer: Layer) -> str:
     bias = "" if layer.bias else ", bias=False"
     shape = f"{layer.in_features}, {layer.out_features}{bias}"
     return f"    Linear({shape}, generator=generator, dtype=DTYPE),"
-
-
-def _csv_features(path: Path, target: str) -> int | None:
-    """The feature count a CSV file gives (its columns but the target), read from its header."""
-    try:
-        with path.open(encoding="utf-8", newline="") as file:
-            header = next(csv.reader(file), [])
-    except (OSError, UnicodeDecodeError):
-        return None  # the script will report it, as `--train` does
-    return len(header) - 1 if target in [cell.strip() for cell in header] else None

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import csv
 import math
+from pathlib import Path
 
 from minidl.lang import ir
 from minidl.lang.format import format_value
 from minidl.lang.registry import option_names
 from minidl.lang.shapes import Layer, resolve
 
-__all__ = ["summarize"]
+__all__ = ["csv_features", "summarize"]
 
 
 def summarize(spec: ir.Spec, name: str) -> str:
     """A table of the expanded network (stage, output width, parameters) and the settings."""
-    resolution = resolve(spec)
+    resolution = resolve(spec, csv_features(spec))
     layers = resolution.layers
     rows = [
         (str(i), _describe(layer), _count(layer.out_features), _count(layer.parameters))
@@ -77,3 +79,20 @@ def _settings(spec: ir.Spec) -> list[str]:
             f"sweep {axes} runs={spec.sweep.runs}: {cells} cells, {cells * spec.sweep.runs} runs"
         )
     return lines
+
+
+def csv_features(spec: ir.Spec) -> int | None:
+    """For CSV data, the feature count its train file's header gives (None if unreadable).
+
+    Parsing never reads data files; the summary and `--emit python` do, for exact widths.
+    """
+    data = spec.data
+    if not isinstance(data, ir.CsvData):
+        return None
+    base = Path(spec.source).parent if spec.source else Path.cwd()
+    try:
+        with (base / data.train).open(encoding="utf-8", newline="") as file:
+            header = [cell.strip() for cell in next(csv.reader(file), [])]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return len(header) - 1 if data.target in header and len(header) > 1 else None
