@@ -52,8 +52,11 @@ def plot_curves(history: Sequence[EpochRecord], path: Path, title: str) -> None:
 
 
 @torch.no_grad()
-def plot_boundary(model: Sequential, data: Dataset, path: Path, title: str) -> None:
-    """The model's output over the unit square, its 0.5 contour, and the points of `data`."""
+def plot_boundary(
+    model: Sequential, data: Dataset, path: Path, title: str, disk: float | None = None
+) -> None:
+    """The model's output over the inputs' range, its 0.5 contour, the points of `data`,
+    and, for the disk data set, the true boundary (a circle of radius `disk`) dashed."""
     plt = _pyplot()
     inputs = data.inputs.detach().cpu().double()
     low, high = inputs.min(0).values - 0.05, inputs.max(0).values + 0.05
@@ -73,6 +76,12 @@ def plot_boundary(model: Sequential, data: Dataset, path: Path, title: str) -> N
     labels = data.targets.detach().cpu()
     colour = labels[:, 0] if labels.shape[1] == 1 else labels.argmax(1)
     axis.scatter(inputs[:, 0], inputs[:, 1], c=colour, s=6, cmap="coolwarm", edgecolors="none")
+    if disk is not None:
+        circle = plt.Circle((0.5, 0.5), disk, fill=False, linestyle="--", color="0.2")
+        axis.add_patch(circle)
+        model_line = plt.Line2D([], [], color="k", label="model: output 0.5")
+        true_line = plt.Line2D([], [], color="0.2", linestyle="--", label="true disk")
+        axis.legend(handles=[model_line, true_line], loc="upper right", fontsize=8)
     axis.set(xlabel="x1", ylabel="x2", title=title, aspect="equal")
     _save(figure, path)
     plt.close(figure)

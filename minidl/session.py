@@ -160,6 +160,7 @@ def _plots(folder: Path, program: Any, history: list[EpochRecord], name: str) ->
             test if test is not None else train,
             folder / "boundary.png",
             f"{name}: decision boundary, test points",
+            disk=program.spec.data.radius if program.spec.data.kind == "disk" else None,
         )
 
 
