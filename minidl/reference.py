@@ -13,7 +13,7 @@ from torch import nn
 
 from minidl.data import Dataset, shuffled
 from minidl.nn import Linear, LossMSE, ReLU, Sequential, Sigmoid, Tanh
-from minidl.train import DivergenceError, EpochRecord, ProgressCallback
+from minidl.train import DivergenceError, EpochRecord, ProgressCallback, scores
 
 __all__ = ["copy_weights_back", "fit_torch", "to_torch"]
 
@@ -93,17 +93,9 @@ def fit_torch(
 def _record(
     net: nn.Sequential, epoch: int, loss: float, train: Dataset, test: Dataset | None
 ) -> EpochRecord:
-    figures = []
-    for data in (train, test or train):
-        out = net(data.inputs)
-        squared = float((out - data.targets).square().mean())
-        wrong = (
-            (out > 0.5) != (data.targets > 0.5)
-            if out.shape[-1] == 1
-            else (out.argmax(-1) != data.targets.argmax(-1))
-        )
-        figures.append((squared, float(wrong.double().mean()) * 100))
-    (train_loss, train_error), (test_loss, test_error) = figures
-    if test is None:
-        test_loss = test_error = math.nan
-    return EpochRecord(epoch, loss, train_loss, test_loss, train_error, test_error)
+    train_loss, train_error = scores(net(train.inputs), train.targets)
+    test_loss = test_error = torch.tensor(math.nan)
+    if test is not None:
+        test_loss, test_error = scores(net(test.inputs), test.targets)
+    figures = (train_loss, test_loss, train_error, test_error)
+    return EpochRecord(epoch, loss, *(float(f) for f in figures))

@@ -22,6 +22,7 @@ __all__ = [
     "evaluate",
     "fit",
     "fit_ensemble",
+    "scores",
 ]
 
 
@@ -83,9 +84,13 @@ def error_rate(output: Tensor, targets: Tensor) -> Tensor:
 
 def evaluate(model: Module, data: Dataset) -> tuple[Tensor, Tensor]:
     """Return the mean per-sample squared error and the error rate (%) of `model` on `data`."""
-    output = model.forward(data.inputs)
-    squared = (output - data.targets).square().mean(dim=-1)
-    return squared.mean(dim=-1), error_rate(output, data.targets)
+    return scores(model.forward(data.inputs), data.targets)
+
+
+def scores(output: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+    """The mean per-sample squared error and the error rate (%) of `output` for `targets`."""
+    squared = (output - targets).square().mean(dim=-1)
+    return squared.mean(dim=-1), error_rate(output, targets)
 
 
 def fit(
