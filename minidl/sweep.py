@@ -11,7 +11,6 @@ import math
 import multiprocessing
 import os
 import signal
-import statistics
 import sys
 import time
 from collections.abc import Iterator
@@ -26,8 +25,9 @@ from minidl.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK
 from minidl.lang import Spec, format_spec, ir
 from minidl.lang.format import format_value
 from minidl.lang.settings import with_setting
-from minidl.runs import new_run_folder, write_atomic, write_json
-from minidl.session import Progress, versions
+from minidl.report import table, write_results
+from minidl.runs import new_run_folder, write_atomic
+from minidl.session import Progress
 from minidl.train import DivergenceError, EpochRecord
 
 __all__ = [
@@ -38,11 +38,8 @@ __all__ = [
     "run_cell",
     "run_sweep",
     "run_task",
-    "table",
     "tasks",
 ]
-
-ROWS = (("Train Error (%)", "train_error"), ("Test Error (%)", "test_error"))
 
 
 @dataclass(frozen=True)
@@ -158,36 +155,6 @@ def _merge(index: int, runs: int, partials: list[CellResult]) -> CellResult:
     return CellResult(index, finals, seconds, failures[0] if failures else None)
 
 
-def table(grid: list[Cell], results: list[CellResult], header: str) -> str:
-    """Mean ± standard deviation per cell, laid out like the report's Table 1."""
-    columns = [header] + [cell.label for cell in grid]
-    rows = []
-    for title, name in ROWS:
-        row = [title]
-        for result in results:
-            values = result.figures(name)
-            row.append(_mean_std(values))
-        rows.append(row)
-    widths = [max(len(r[c]) for r in [columns, *rows]) for c in range(len(columns))]
-    lines = [
-        "  ".join(
-            cell.rjust(w) if i else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(line, widths, strict=True))
-        )
-        for line in [columns, *rows]
-    ]
-    return "\n".join(lines)
-
-
-def _mean_std(values: list[float]) -> str:
-    if not values:
-        return "diverged"
-    if all(math.isnan(v) for v in values):
-        return "n/a"  # no test set
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.fmean(values):.2f} ± {std:.2f}"
-
-
 def run_sweep(
     spec: Spec, name: str, out: Path, jobs: int | None = None, quiet: bool = False
 ) -> int:
@@ -211,7 +178,7 @@ def run_sweep(
     ordered = [results[c.index] for c in finished]
     wall = time.perf_counter() - started
     header = " × ".join(axis.key for axis in spec.sweep.axes) or "cell"
-    _write(folder, spec, finished, ordered, status, wall)
+    write_results(folder, spec, finished, ordered, status, wall)
     print(f"{name}: {len(grid)} cells × {runs} runs, {spec.train.epochs} epochs")
     print(table(finished, ordered, header))
     failed = [r for r in ordered if r.failure]
@@ -287,67 +254,3 @@ def _worker_start(queue: Any) -> None:
 def _worker_run(numbered: tuple[int, Task]) -> tuple[int, CellResult]:
     number, task = numbered
     return number, run_task(task, lambda key, done: _QUEUE.put((key, done)))
-
-
-def _write(
-    folder: Path, spec: Spec, grid: list[Cell], results: list[CellResult], status: str, wall: float
-) -> None:
-    assert spec.sweep is not None
-    lines = ["cell,settings,run,seed,status,epoch,loss,train_loss,test_loss,train_error,test_error"]
-    cells_json = []
-    for cell, result in zip(grid, results, strict=True):
-        settings = ";".join(f"{k}={format_value(v)}" for k, v in cell.settings)
-        for run, final in enumerate(result.finals):
-            seed = spec.train.seed + run
-            figures = (
-                ["", "", "", "", "", ""]
-                if final is None
-                else [repr(v) for v in final.as_dict().values()]
-            )
-            lines.append(
-                ",".join(
-                    [
-                        str(cell.index),
-                        f'"{settings}"',
-                        str(run),
-                        str(seed),
-                        "diverged" if final is None else "completed",
-                        *figures,
-                    ]
-                )
-            )
-        cells_json.append(
-            {
-                "cell": cell.index,
-                "settings": dict(cell.settings),
-                "seconds": round(result.seconds, 3),
-                "failure": result.failure,
-                **{name: _stats(result.figures(name)) for _, name in ROWS},
-                "runs": [None if f is None else f.as_dict() for f in result.finals],
-            }
-        )
-    write_atomic(folder / "results.csv", ("\n".join(lines) + "\n").encode())
-    write_json(
-        folder / "results.json",
-        {
-            "status": status,
-            "runs_per_cell": spec.sweep.runs,
-            "seed": spec.train.seed,
-            "wall_time_s": round(wall, 3),
-            "versions": versions(),
-            "cells": cells_json,
-        },
-    )
-    if results and status == "completed":  # after Ctrl-C, finish fast: no plot
-        from minidl.plots import plot_sweep
-
-        plot_sweep(spec, grid, results, folder / "sweep.png")
-
-
-def _stats(values: list[float]) -> dict[str, float | None]:
-    if not values:
-        return {"mean": None, "std": None}
-    return {
-        "mean": statistics.fmean(values),
-        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-    }
