@@ -11,7 +11,7 @@ import math
 import torch
 from torch import nn
 
-from minidl.data import Dataset, shuffled
+from minidl.data import Dataset, batches
 from minidl.nn import Linear, LossMSE, ReLU, Sequential, Sigmoid, Tanh
 from minidl.train import DivergenceError, EpochRecord, ProgressCallback, scores
 
@@ -72,8 +72,8 @@ def fit_torch(
     history: list[EpochRecord] = []
     for epoch in range(1, epochs + 1):
         seen = 0.0
-        order = shuffled(len(train), generator).to(train.inputs.device)
-        for step, index in enumerate(torch.split(order, batch_size), start=1):
+        for step, index in enumerate(batches(len(train), batch_size, generator), start=1):
+            index = index.to(train.inputs.device)
             optimizer.zero_grad()
             per_sample = (net(train.inputs[index]) - train.targets[index]).square().mean(dim=1)
             value = per_sample.sum() if loss.reduction == "sum" else per_sample.mean()

@@ -9,7 +9,7 @@ ignore spans, so that two spellings of the same spec compare equal.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -77,11 +77,7 @@ class Node(BaseModel):
 
     def __hash__(self) -> int:
         fields = type(self).model_fields
-        return hash(tuple(_hashable(getattr(self, n)) for n in fields if n != "span"))
-
-
-def _hashable(value: Any) -> Any:
-    return tuple(_hashable(v) for v in value) if isinstance(value, list) else value
+        return hash(tuple(getattr(self, n) for n in fields if n != "span"))
 
 
 Width = Annotated[int, Field(ge=1)]

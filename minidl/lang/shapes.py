@@ -11,11 +11,9 @@ from functools import cache
 
 from minidl.lang import ir
 from minidl.lang.errors import Diagnostic
-from minidl.lang.parser import MAX_STAGES
+from minidl.lang.parser import MAX_NESTING, MAX_STAGES
 
 __all__ = ["MAX_STAGES", "Layer", "Resolution", "resolve"]
-
-MAX_DEPTH = 64
 
 
 @dataclass(frozen=True)
@@ -75,10 +73,10 @@ def resolve(spec: ir.Spec, features: int | None = None, targets: int | None = No
 
     blocks = {block.name: block.stages for block in spec.blocks}
     size, depth = _measure(spec.network, blocks)
-    if depth > MAX_DEPTH:
+    if depth > MAX_NESTING:
         error(
             "E111",
-            f"groups, blocks and repetitions nest {depth} deep, over the limit of {MAX_DEPTH}",
+            f"groups, blocks and repetitions nest {depth} deep, over the limit of {MAX_NESTING}",
             spec.span,
             "flatten the network",
         )
