@@ -14,13 +14,13 @@ __version__ = "0.1.0"
 __all__ = ["Ensemble", "Program", "__version__", "compile_ensemble", "compile_spec"]
 
 if TYPE_CHECKING:
-    from minidl.build import Ensemble, Program, compile_ensemble, compile_spec
+    from minidl.compiler import Ensemble, Program, compile_ensemble, compile_spec
 
 
 def __getattr__(name: str) -> Any:
     # Lazy, so that parsing and the summary command never pay for `import torch`.
     if name in ("Ensemble", "Program", "compile_ensemble", "compile_spec"):
-        from minidl import build
+        from minidl import compiler
 
-        return getattr(build, name)
+        return getattr(compiler, name)
     raise AttributeError(f"module 'minidl' has no attribute {name!r}")

@@ -2,6 +2,6 @@
 
 import sys
 
-from minidl.compile import main
+from minidl.cli.main import main
 
 sys.exit(main())

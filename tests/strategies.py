@@ -1,30 +1,131 @@
-"""Hypothesis strategies for valid `Spec`s (shape-consistent, so that they check)."""
+"""Hypothesis strategies for valid `Spec`s (shape-consistent, so that they check).
+
+Every word is drawn from its entry: a new layer, loss, optimiser or option is covered
+without touching this file.
+"""
 
 from __future__ import annotations
 
+import functools
+import types
+import typing
+from typing import Any
+
+import annotated_types as at
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from minidl.lang import ir
+from minidl.lang.nodes import option_names
 from minidl.lang.registry import LAYERS, STATEMENTS
+from minidl.lang.statement_words import DATA_SOURCES, LOSSES, OPTIMIZERS
 
 NAMES = st.from_regex(r"[a-z_][a-z0-9_]{0,7}", fullmatch=True).filter(
     lambda n: n not in LAYERS and n not in STATEMENTS and n not in ("let", "true", "false")
 )
-ACTIVATION = st.sampled_from(["ReLU", "Tanh", "Sigmoid"]).map(lambda k: ir.Activation(kind=k))
-INFERRED_LINEAR = st.builds(
-    ir.Linear, in_features=st.none(), out_features=st.integers(1, 32), bias=st.booleans()
-)
+FINITE = dict(allow_nan=False, allow_infinity=False)
+
+
+def value_strategy(annotation: Any, metadata: list[Any]) -> st.SearchStrategy[Any]:
+    """Values that a field of this type and these constraints accepts."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return st.sampled_from(typing.get_args(annotation))
+    if origin in (typing.Union, types.UnionType):
+        return st.one_of(*(value_strategy(a, metadata) for a in typing.get_args(annotation)))
+    if origin is typing.Annotated:
+        inner, *extra = typing.get_args(annotation)
+        return value_strategy(inner, [*metadata, *extra])
+    if origin is tuple:
+        parts = [value_strategy(a, []) for a in typing.get_args(annotation)]
+        return st.tuples(*parts)
+    if annotation is type(None):
+        return st.none()
+    if annotation is bool:
+        return st.booleans()
+    if annotation is str:
+        return st.text(min_size=1, max_size=12)
+    bounds: dict[str, Any] = {}
+    for item in metadata:
+        for name in ("ge", "gt", "le", "lt"):
+            if isinstance(item, getattr(at, name.capitalize())):
+                bounds[name] = getattr(item, name)
+        for constraint in getattr(item, "metadata", []):
+            for name in ("ge", "gt", "le", "lt"):
+                if isinstance(constraint, getattr(at, name.capitalize())):
+                    bounds[name] = getattr(constraint, name)
+    if annotation is int:
+        low = bounds.get("ge", bounds.get("gt", -1_000) + 1 if "gt" in bounds else -1_000)
+        high = bounds.get("le", bounds.get("lt", 1_001) - 1 if "lt" in bounds else 1_000)
+        return st.integers(int(low), int(min(high, low + 1_000)))
+    low = bounds.get("ge", bounds.get("gt", -10.0))
+    high = bounds.get("le", bounds.get("lt", 10.0))
+    return st.floats(
+        float(low),
+        float(min(high, low + 10.0)),
+        exclude_min="gt" in bounds,
+        exclude_max="lt" in bounds and high <= low + 10.0,
+        **FINITE,
+    )
+
+
+@functools.cache
+def statement_strategy(*models: type[BaseModel]) -> st.SearchStrategy[Any]:
+    """Any of these statement models, built once."""
+    return st.one_of(*(node_strategy(m) for m in models))
+
+
+def node_strategy(model: type[BaseModel], **fixed: Any) -> st.SearchStrategy[Any]:
+    """Nodes of `model` with every option drawn from its type and range."""
+    fields = {
+        name: value_strategy(model.model_fields[name].annotation, model.model_fields[name].metadata)
+        for name in option_names(model)
+        if name not in fixed
+    }
+    return st.builds(model, **fields, **{k: st.just(v) for k, v in fixed.items()}).filter(
+        lambda node: not getattr(node, "problems", list)()
+    )
+
+
+@functools.cache
+def layer_stage() -> st.SearchStrategy[ir.Stage]:
+    """Any layer word; shaped ones infer their IN, so that any order of them checks."""
+    shaped = [
+        st.integers(1, 32).flatmap(
+            lambda out, w=w: node_strategy(w, in_features=None, out_features=out)
+        )  # type: ignore[misc]
+        for w in LAYERS.values()
+        if w.takes_shape
+    ]
+    keep = [node_strategy(w) for w in LAYERS.values() if not w.takes_shape]
+    return st.one_of(*shaped, *keep)
 
 
 def stages(blocks: list[str], depth: int = 2) -> st.SearchStrategy[ir.Stage]:
-    """Stages whose Linears infer their IN, so that any order of them checks."""
-    leaves = [ACTIVATION, INFERRED_LINEAR]
+    """Stages built from every word, blocks, groups and repetitions."""
+    return _stages(len(blocks), depth).map(lambda s: _rename(s, blocks))
+
+
+def _rename(stage: ir.Stage, blocks: list[str]) -> ir.Stage:
+    """Replace the placeholder block names `0`, `1`, ... by the drawn ones."""
+    if isinstance(stage, ir.BlockRef):
+        return ir.BlockRef(name=blocks[int(stage.name)])
+    if isinstance(stage, ir.Group):
+        return ir.Group(stages=tuple(_rename(s, blocks) for s in stage.stages))
+    if isinstance(stage, ir.Repeat):
+        return ir.Repeat(stage=_rename(stage.stage, blocks), count=stage.count)
+    return stage
+
+
+@functools.cache
+def _stages(blocks: int, depth: int) -> st.SearchStrategy[ir.Stage]:
+    leaves = [layer_stage()]
     if blocks:
-        leaves.append(st.sampled_from(blocks).map(lambda n: ir.BlockRef(name=n)))
+        leaves.append(st.integers(0, blocks - 1).map(lambda n: ir.BlockRef(name=str(n))))
     leaf = st.one_of(*leaves)
     if depth == 0:
         return leaf
-    inner = stages(blocks, depth - 1)
+    inner = _stages(blocks, depth - 1)
     group = st.lists(inner, min_size=1, max_size=3).map(lambda s: ir.Group(stages=tuple(s)))
     repeated = st.one_of(leaf, group)
     repeat = st.builds(ir.Repeat, stage=repeated, count=st.integers(1, 3))
@@ -42,61 +143,43 @@ def specs(draw: st.DrawFn) -> ir.Spec:
         st.sampled_from([ir.Linear(in_features=2, out_features=8), ir.Linear(out_features=8)])
     )
     middle = draw(st.lists(stages(block_names), max_size=4))
-    last = ir.Linear(in_features=draw(st.sampled_from([None])), out_features=1)
-    tail = draw(st.lists(ACTIVATION, max_size=1))
+    last = ir.Linear(
+        in_features=draw(st.sampled_from([None, 8])) if not middle else None, out_features=1
+    )
+    tail = draw(st.lists(layer_stage().filter(lambda s: not s.takes_shape), max_size=1))
     network = (first, *middle, last, *tail)
-    finite = dict(allow_nan=False, allow_infinity=False)
-    loss = ir.Loss(reduction=draw(st.sampled_from(["sum", "mean"])))
-    sgd = ir.Sgd(
-        lr=draw(st.floats(1e-6, 10, **finite)),
-        batch=draw(st.integers(1, 512)),
-        momentum=draw(st.floats(0, 0.99, **finite)),
-        weight_decay=draw(st.floats(0, 1, **finite)),
-    )
-    train = ir.Train(
-        epochs=draw(st.integers(1, 1000)),
-        seed=draw(st.integers(0, 2**40)),
-        backend=draw(st.sampled_from(["minidl", "torch"])),
-        device=draw(st.sampled_from(["cpu", "cuda"])),
-        dtype=draw(st.sampled_from(["float32", "float64"])),
-    )
-    data = draw(
-        st.one_of(
-            st.builds(
-                ir.DiskData,
-                train=st.integers(1, 5000),
-                test=st.integers(1, 5000),
-                radius=st.floats(0.01, 1, **finite),
-            ),
-            st.builds(
-                ir.CsvData,
-                train=st.text(min_size=1, max_size=12),
-                test=st.none() | st.text(min_size=1, max_size=12),
-                target=st.text(min_size=1, max_size=8),
-            ),
-        )
-    )
-    sweep = draw(st.none() | sweeps())
-    return ir.Spec(
+    train = draw(statement_strategy(ir.Train))
+    schedule = draw(statement_strategy(ir.Schedule))
+    if schedule.warmup >= train.epochs:
+        schedule = schedule.model_copy(update={"warmup": 0})
+    spec = ir.Spec(
         blocks=tuple(blocks),
         network=network,
-        loss=loss,
-        sgd=sgd,
+        loss=draw(statement_strategy(*LOSSES.values())),
+        optimizer=draw(statement_strategy(*OPTIMIZERS.values())),
+        schedule=schedule,
         train=train,
-        data=data,
-        sweep=sweep,
+        data=draw(statement_strategy(*DATA_SOURCES.values())),
     )
+    sweep = draw(st.none() | sweeps(spec))
+    return spec.model_copy(update={"sweep": sweep})
 
 
 @st.composite
-def sweeps(draw: st.DrawFn) -> ir.Sweep:
-    choices = {
-        "sgd.batch": st.integers(1, 256),
-        "sgd.lr": st.floats(1e-5, 1, allow_nan=False),
-        "train.backend": st.sampled_from(["minidl", "torch"]),
-        "loss.reduction": st.sampled_from(["sum", "mean"]),
-        "train.epochs": st.integers(1, 50),
-    }
+def sweeps(draw: st.DrawFn, spec: ir.Spec) -> ir.Sweep:
+    """Sweeps over keys of the spec's own statements, with values their options accept."""
+    nodes = [spec.loss, spec.optimizer, spec.schedule, spec.train, spec.data]
+    choices: dict[str, st.SearchStrategy[Any]] = {}
+    for node in nodes:
+        word = next(w for w, s in STATEMENTS.items() if type(node) in s.variants.values())
+        for name in option_names(type(node)):
+            if f"{word}.{name}" in ("data.test", "data.split", "schedule.warmup"):
+                continue  # these depend on other options; checked in their own tests
+            field = type(node).model_fields[name]
+            strategy = value_strategy(field.annotation, field.metadata).filter(
+                lambda v: v is not None
+            )
+            choices[f"{word}.{name}"] = strategy
     keys = draw(st.lists(st.sampled_from(sorted(choices)), max_size=3, unique=True))
     axes = tuple(
         ir.SweepAxis(key=k, values=tuple(draw(st.lists(choices[k], min_size=1, max_size=4))))

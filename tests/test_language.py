@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from lark import Lark
 from strategies import specs
 
+from minidl.lang import ir
 from minidl.lang import Spec, SpecError, format_spec, parse, resolve
 from minidl.lang.parser import grammar_text, parser
 
@@ -36,26 +37,24 @@ hidden * 3 | Linear 25->1 | Tanh;
 """
 
 
-def layers(spec: Spec) -> list[tuple[str, int | None, int | None, bool]]:
+def layers(spec: Spec) -> list[tuple[str, int | None, int | None, int | None]]:
     return [
-        (layer.kind, layer.in_features, layer.out_features, layer.bias)
+        (layer.kind, layer.in_features, layer.out_features, layer.parameters)
         for layer in resolve(spec).layers
     ]
 
 
 def test_the_three_forms_of_the_report_network_are_equal() -> None:
     forms = [parse(text) for text in (REPORT_MULTILINE, REPORT_ONE_LINE, REPORT_BLOCKS)]
-    expected = [("Linear", 2, 25, True), ("ReLU", 25, 25, False)] * 3
-    expected[-1:] = [("ReLU", 25, 25, False), ("Linear", 25, 1, True), ("Tanh", 1, 1, False)]
     expected = [
-        ("Linear", 2, 25, True),
-        ("ReLU", 25, 25, False),
-        ("Linear", 25, 25, True),
-        ("ReLU", 25, 25, False),
-        ("Linear", 25, 25, True),
-        ("ReLU", 25, 25, False),
-        ("Linear", 25, 1, True),
-        ("Tanh", 1, 1, False),
+        ("Linear", 2, 25, 75),
+        ("ReLU", 25, 25, 0),
+        ("Linear", 25, 25, 650),
+        ("ReLU", 25, 25, 0),
+        ("Linear", 25, 25, 650),
+        ("ReLU", 25, 25, 0),
+        ("Linear", 25, 1, 26),
+        ("Tanh", 1, 1, 0),
     ]
     for spec in forms:
         assert layers(spec) == expected
@@ -65,7 +64,7 @@ def test_the_three_forms_of_the_report_network_are_equal() -> None:
 def test_defaults_are_the_reports_setting() -> None:
     spec = parse("Linear 2->1")
     assert (spec.loss.name, spec.loss.reduction) == ("MSE", "sum")
-    assert (spec.sgd.lr, spec.sgd.batch, spec.sgd.momentum, spec.sgd.weight_decay) == (
+    assert (spec.optimizer.lr, spec.optimizer.batch, spec.optimizer.momentum, spec.optimizer.weight_decay) == (
         0.001,
         16,
         0,
@@ -91,20 +90,20 @@ def test_every_statement_form_of_the_contract() -> None:
         "data disk train=50 test=20 radius=0.3;\n"
         "sweep batch=[4, 8] lr=[0.1, 1e-2] backend=[minidl, torch] train.epochs=[1] runs=2\n"
     )
-    assert spec.loss.reduction == "mean" and spec.sgd.momentum == 0.9
+    assert spec.loss.reduction == "mean" and spec.optimizer.momentum == 0.9
     assert spec.train.backend == "torch" and spec.data.radius == 0.3
     assert spec.sweep is not None and spec.sweep.runs == 2
     keys = [axis.key for axis in spec.sweep.axes]
     assert keys == ["sgd.batch", "sgd.lr", "train.backend", "train.epochs"]
     assert spec.sweep.axes[1].values == (0.1, 0.01)
-    assert [x.bias for x in resolve(spec).layers if x.kind == "Linear"] == [False, False, True]
+    assert [x.word.bias for x in resolve(spec).layers if isinstance(x.word, ir.Linear)] == [False, False, True]
     csv = parse('Linear ->3 | Linear ->1; data csv train="a.csv" test="b.csv" target=label')
     assert csv.data.kind == "csv" and csv.data.target == "label" and csv.data.test == "b.csv"
 
 
 def test_values_lexical_forms() -> None:
     spec = parse('Linear 2->1 bias=true; sgd lr=1; data csv train="dir/a \\"b\\".csv" target=y')
-    assert spec.sgd.lr == 1.0 and isinstance(spec.sgd.lr, float)
+    assert spec.optimizer.lr == 1.0 and isinstance(spec.optimizer.lr, float)
     assert spec.data.train == 'dir/a "b".csv'  # type: ignore[union-attr]
     assert parse("Linear 2->1;").network == parse("Linear 2 -> 1  # comment\n").network
 
@@ -121,7 +120,7 @@ def test_spans_and_equality() -> None:
 def test_spec_is_frozen_and_strict() -> None:
     spec = parse("Linear 2->1")
     with pytest.raises(Exception, match="frozen"):
-        spec.sgd.lr = 1.0  # type: ignore[misc]
+        spec.optimizer.lr = 1.0  # type: ignore[misc]
     with pytest.raises(Exception, match="Extra inputs"):
         Spec.model_validate({"network": [{"kind": "ReLU"}], "bogus": 1})
 
@@ -196,6 +195,7 @@ def test_diagnostic_fields() -> None:
         "end_line": 1,
         "end_column": 35,
         "help": "write `Linear 10->1`, or `Linear ->1` to infer it",
+        "severity": "error",
     }
 
 

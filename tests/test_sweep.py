@@ -13,7 +13,8 @@ import torch
 from minidl import compile_ensemble, compile_spec
 from minidl.compile import main
 from minidl.lang import parse
-from minidl.sweep import cells, run_cell
+from minidl.cli.sweep import run_cell
+from minidl.cli.sweep_grid import cells
 
 NETWORK = "Linear 2->25 | ReLU | Linear 25->25 | ReLU | Linear 25->1 | Tanh;"
 
@@ -26,7 +27,7 @@ def test_grid_is_the_product_in_written_order() -> None:
         (("sgd.batch", 4), ("train.backend", "torch")),
         (("sgd.batch", 8), ("train.backend", "minidl")),
     ]
-    assert len(grid) == 6 and grid[5].spec.sgd.batch == 16 and grid[5].spec.train.backend == "torch"
+    assert len(grid) == 6 and grid[5].spec.optimizer.batch == 16 and grid[5].spec.train.backend == "torch"
     assert all(c.spec.sweep is None for c in grid)
     assert grid[0].label == "batch=4, backend=minidl"
     assert cells(parse(NETWORK + "sweep lr=[0.1]"))[0].label == "0.1"

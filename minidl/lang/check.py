@@ -11,8 +11,9 @@ from typing import Any
 
 from minidl.lang import ir
 from minidl.lang.errors import SpecError, did_you_mean
-from minidl.lang.options import OptionChecker
-from minidl.lang.registry import LAYERS, STATEMENTS
+from minidl.lang.layer_words import LayerWord
+from minidl.lang.options import OptionChecker, _plain
+from minidl.lang.registry import LAYERS, STATEMENTS, option_names
 from minidl.lang.shapes import resolve
 from minidl.lang.syntax import (
     Bare,
@@ -62,13 +63,12 @@ class Checker(OptionChecker):
             later = [let for let in lets if let.start > network.start]
             stages = self.stages(network.stages, blocks, None, later)
         fields: dict[str, Any] = {}
-        for word in ("loss", "sgd", "train", "data"):
-            call = words.get(word)
-            if call is not None:
-                fields[word] = self.statement(call)
-        data_kind = fields["data"].kind if fields.get("data") is not None else "disk"
+        for word, call in words.items():
+            if word != "sweep":
+                fields[STATEMENTS[word].field] = self.statement(call)
         if "sweep" in words:
-            fields["sweep"] = self.sweep(words["sweep"], data_kind, fields)
+            fields["sweep"] = self.sweep(words["sweep"], fields)
+        self.across_statements(fields, words)
         if network is None:
             self.error("E122", "the spec has no network", 0, 1, f"add one, such as `{EXAMPLE}`")
         if self.diagnostics or stages is None or any(v is None for v in fields.values()):
@@ -81,9 +81,23 @@ class Checker(OptionChecker):
             source=None if self.filename.startswith("<") else self.filename,
             **fields,
         )
-        spec.attach_text(self.text)
         self.diagnostics.extend(resolve(spec).diagnostics)
         return spec
+
+    def across_statements(self, fields: dict[str, Any], words: dict[str, Call]) -> None:
+        """Mistakes that involve two statements: a warm-up as long as the training."""
+        schedule, train = fields.get("schedule"), fields.get("train")
+        epochs = train.epochs if isinstance(train, ir.Train) else ir.Train().epochs
+        if isinstance(schedule, ir.Schedule) and schedule.warmup >= epochs:
+            call = words["schedule"]
+            option = next((o for o in call.options if o.key == "warmup"), None)
+            where = (option.start, option.end) if option else (call.start, call.end)
+            self.error(
+                "E136",
+                f"a warm-up of {schedule.warmup} epochs leaves none of the {epochs} to schedule",
+                *where,
+                f"use `warmup={max(0, epochs - 1)}` or fewer, or train longer",
+            )
 
     def sort(
         self, statements: Sequence[Statement]
@@ -99,7 +113,18 @@ class Checker(OptionChecker):
             head = statement.stages[0]
             lone = isinstance(head, Call) and len(statement.stages) == 1
             if lone and isinstance(head, Call) and head.name in STATEMENTS:
-                if head.name in words:
+                field = STATEMENTS[head.name].field
+                twin = next((w for w in words if STATEMENTS[w].field == field), None)
+                if twin is not None and twin != head.name:
+                    self.error(
+                        "E121",
+                        f"a second {STATEMENTS[head.name].noun} statement (`{twin}` is one)",
+                        head.start,
+                        head.end,
+                        f"a spec has one {STATEMENTS[head.name].noun}: remove one",
+                    )
+                    continue
+                if twin is not None:
                     self.error(
                         "E121",
                         f"a second `{head.name}` statement",
@@ -226,14 +251,11 @@ class Checker(OptionChecker):
         self, call: Call, blocks: dict[str, ir.Block], defining: str | None, later: Sequence[Let]
     ) -> ir.Stage | None:
         span = self.span(call.start, call.end)
-        if call.name == "Linear":
-            return self.linear(call, span)
-        if call.name in LAYERS or call.name in blocks:
-            if not self.no_arguments(call):
-                return None
-            if call.name in LAYERS:
-                return ir.Activation(kind=call.name, span=span)  # type: ignore[arg-type]
-            return ir.BlockRef(name=call.name, span=span)
+        word = LAYERS.get(call.name)
+        if word is not None:
+            return self.layer(call, word, span)
+        if call.name in blocks:
+            return ir.BlockRef(name=call.name, span=span) if self.no_arguments(call) else None
         self.unknown_stage(call, blocks, defining, later)
         return None
 
@@ -281,49 +303,58 @@ class Checker(OptionChecker):
         self.error("E206", f"`{call.name}` takes no arguments", first.start, extras[-1].end, help)
         return False
 
-    def linear(self, call: Call, span: ir.Span) -> ir.Linear | None:
+    def layer(self, call: Call, word: type[LayerWord], span: ir.Span) -> ir.Stage | None:
+        """Check a layer word's shape and options against its entry; build its IR node."""
+        known = option_names(word)
+        if not word.takes_shape and not known:
+            return word.model_validate({"span": span}) if self.no_arguments(call) else None
+        fields: dict[str, Any] = {}
+        if word.takes_shape:
+            shape = self.shape(call)
+            if shape is None:
+                return None
+            fields = {"in_features": shape.in_features, "out_features": shape.out_features}
+        else:
+            stray = [a for a in call.args]
+            for value in stray:
+                self.stray_argument(call, value, known)
+            if stray:
+                return None
+        options = self.options(call, known, quoted=False)
+        if options is None:
+            return None
+        node = self.validate(word, {**fields, **_plain(options)}, call, options)
+        return node if isinstance(node, LayerWord) else None
+
+    def shape(self, call: Call) -> Shape | None:
+        """The one shape `IN->OUT` of a shaped word, its widths in range."""
         shapes = [a for a in call.args if isinstance(a, Shape)]
         others = [a for a in call.args if isinstance(a, Value)]
-        ok = True
         for value in others:
-            ok = False
             if isinstance(value.value, int) and not isinstance(value.value, bool) and not shapes:
                 self.error(
                     "E205",
-                    "Linear needs a shape `IN->OUT`",
+                    f"{call.name} needs a shape `IN->OUT`",
                     value.start,
                     value.end,
-                    f"write `Linear ->{value.value}` to infer IN",
-                )
-            elif isinstance(value.value, Bare) and value.value in STATEMENTS:
-                self.error(
-                    "E206",
-                    f"`{value.value}` cannot follow a stage",
-                    value.start,
-                    value.end,
-                    f"a `;` is missing before `{value.value}`",
+                    f"write `{call.name} ->{value.value}` to infer IN",
                 )
             else:
-                self.error(
-                    "E135",
-                    f"unexpected `{self.source(value)}` after Linear",
-                    value.start,
-                    value.end,
-                    "Linear takes a shape and `bias=true|false`",
-                )
+                self.stray_argument(call, value, option_names(LAYERS[call.name]))
         if not shapes and not others:
             self.error(
                 "E205",
-                "Linear needs a shape `IN->OUT`",
+                f"{call.name} needs a shape `IN->OUT`",
                 call.start,
                 call.end,
-                "write `Linear 2->25`, or `Linear ->25` to infer IN",
+                f"write `{call.name} 2->25`, or `{call.name} ->25` to infer IN",
             )
             return None
         for extra in shapes[1:]:
-            self.error("E135", "Linear takes one shape", extra.start, extra.end, "remove this one")
-        bias = self.bias(call)
-        if not shapes or not ok or len(shapes) > 1 or bias is None:
+            self.error(
+                "E135", f"{call.name} takes one shape", extra.start, extra.end, "remove this one"
+            )
+        if not shapes or others or len(shapes) > 1:
             return None
         shape = shapes[0]
         widths = [w for w in (shape.in_features, shape.out_features) if w is not None]
@@ -333,7 +364,7 @@ class Checker(OptionChecker):
                 "a width must be at least 1",
                 shape.start,
                 shape.end,
-                "write positive widths, such as `Linear 2->25`",
+                f"write positive widths, such as `{call.name} 2->25`",
             )
             return None
         if any(w > ir.MAX_WIDTH for w in widths):
@@ -345,32 +376,31 @@ class Checker(OptionChecker):
                 "use narrower layers",
             )
             return None
-        return ir.Linear(
-            in_features=shape.in_features, out_features=shape.out_features, bias=bias, span=span
-        )
+        return shape
 
-    def bias(self, call: Call) -> bool | None:
-        bias = True
-        for option in call.options:
-            if option.key != "bias":
-                guess = did_you_mean(option.key, LAYERS["Linear"].options)
-                help = f"did you mean `{guess}`?" if guess else "Linear's only option is `bias`"
-                self.error(
-                    "E130",
-                    f"unknown option `{option.key}` for Linear",
-                    option.start,
-                    option.key_end,
-                    help,
-                )
-                return None
-            if not isinstance(option.value.value, bool):
-                self.error(
-                    "E131",
-                    f"`bias` must be true or false, got `{self.source(option.value)}`",
-                    option.value.start,
-                    option.value.end,
-                    "write `bias=false`",
-                )
-                return None
-            bias = option.value.value
-        return bias
+    def stray_argument(self, call: Call, value: Value | Shape, known: Sequence[str]) -> None:
+        """A value without `name=` after a layer word: a missing `;`, or a missing name."""
+        if isinstance(value, Value) and isinstance(value.value, Bare) and value.value in STATEMENTS:
+            self.error(
+                "E206",
+                f"`{value.value}` cannot follow a stage",
+                value.start,
+                value.end,
+                f"a `;` is missing before `{value.value}`",
+            )
+            return
+        if isinstance(value, Value) and isinstance(value.value, Bare) and value.value in LAYERS:
+            help = f"a `|` is missing before `{value.value}`"
+        elif len(known) == 1 and isinstance(value, Value) and not isinstance(value.value, Bare):
+            help = f"write `{known[0]}={self.source(value)}`"
+        else:
+            shape = "a shape `IN->OUT`" if LAYERS[call.name].takes_shape else ""
+            takes = " and ".join([shape] * bool(shape) + [f"`{k}=...`" for k in known])
+            help = f"{call.name} takes " + (takes or "no arguments")
+        self.error(
+            "E135",
+            f"unexpected `{self.source(value)}` after {call.name}",
+            value.start,
+            value.end,
+            help,
+        )

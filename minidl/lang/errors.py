@@ -6,16 +6,28 @@ import bisect
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
-from minidl.lang.ir import Span
+from minidl.lang.nodes import Span
 
-__all__ = ["Diagnostic", "LineIndex", "Reporter", "SpecError", "did_you_mean", "render"]
+__all__ = [
+    "Diagnostic",
+    "LineIndex",
+    "Reporter",
+    "Severity",
+    "SpecError",
+    "did_you_mean",
+    "render",
+]
+
+
+Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True)
 class Diagnostic:
-    """One error: a stable code, a message, a 1-based span (end column exclusive), a help line."""
+    """One error or warning: a stable code, a message, a 1-based span (end column exclusive),
+    a help line, and optionally a second place it concerns (`related`)."""
 
     code: str
     message: str
@@ -25,6 +37,32 @@ class Diagnostic:
     end_column: int
     help: str | None = None
     filename: str = "<string>"
+    severity: Severity = "error"
+    related: tuple[tuple[Span, str], ...] = ()
+
+    @classmethod
+    def at(
+        cls,
+        span: Span | None,
+        code: str,
+        message: str,
+        help: str | None = None,
+        filename: str | None = None,
+        severity: Severity = "error",
+    ) -> Diagnostic:
+        """A diagnostic over an IR span (line 1, column 1 when the node has none)."""
+        s = span or Span(line=1, column=1, end_line=1, end_column=2)
+        return cls(
+            code,
+            message,
+            s.line,
+            s.column,
+            s.end_line,
+            s.end_column,
+            help,
+            filename or "<string>",
+            severity,
+        )
 
     def as_dict(self) -> dict[str, object]:
         """The diagnostic as JSON-ready data."""
@@ -37,6 +75,7 @@ class Diagnostic:
             "end_line": self.end_line,
             "end_column": self.end_column,
             "help": self.help,
+            "severity": self.severity,
         }
 
 
@@ -48,9 +87,12 @@ class SpecError(Exception):
         self.text = text
         super().__init__(self.render())
 
-    def render(self) -> str:
-        """All diagnostics, each with its source line and carets, as the command line prints."""
-        lines = self.text.splitlines()
+    def render(self, text: str | None = None) -> str:
+        """All diagnostics, each with its source line and carets, as the command line prints.
+
+        `text` is the source to quote, when the error was raised where it was not known.
+        """
+        lines = (self.text if text is None else text).splitlines()
         return "\n".join(render(d, lines) for d in self.diagnostics)
 
 
@@ -70,7 +112,7 @@ class LineIndex:
 def render(diagnostic: Diagnostic, source_lines: list[str]) -> str:
     """Format one diagnostic: `FILE:LINE:COL: error[CODE]: message`, source, carets, help."""
     d = diagnostic
-    out = [f"{d.filename}:{d.line}:{d.column}: error[{d.code}]: {d.message}"]
+    out = [f"{d.filename}:{d.line}:{d.column}: {d.severity}[{d.code}]: {d.message}"]
     if 1 <= d.line <= len(source_lines) or d.line == 1:
         source = source_lines[d.line - 1] if d.line <= len(source_lines) else ""
         gutter = " " * len(str(d.line))
@@ -114,11 +156,9 @@ class Reporter:
         self.diagnostics: list[Diagnostic] = []
 
     def error(self, code: str, message: str, start: int, end: int, help: str | None = None) -> None:
-        line, column = self.index.position(start)
-        end_line, end_column = self.index.position(max(end, start + 1))
-        diagnostic = Diagnostic(
-            code, message, line, column, end_line, end_column, help, self.filename
-        )
+        """Record an error over the characters `start` to `end` of the text."""
+        span = self.span(start, max(end, start + 1))
+        diagnostic = Diagnostic.at(span, code, message, help, self.filename)
         if diagnostic not in self.diagnostics:
             self.diagnostics.append(diagnostic)
 

@@ -4,40 +4,67 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel
-
 from minidl.lang import ir
-from minidl.lang.registry import option_names
+from minidl.lang.nodes import Node
+from minidl.lang.registry import STATEMENTS, statement_word
 
-__all__ = ["format_spec", "format_stage", "format_value"]
+__all__ = ["format_spec", "format_stage", "format_statement", "format_sweep", "format_value"]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _KEYWORDS = {"true", "false", "let"}
 
 
 def format_spec(spec: ir.Spec) -> str:
-    """The canonical text of `spec`: blocks, network, then every statement, defaults written out."""
+    """The canonical text of `spec`: blocks, network, then every statement, defaults written out.
+
+    The schedule is left out when it is the default one (a constant learning rate), so that
+    a spec without one prints as it did before schedules existed.
+    """
     lines = [f"let {b.name} = {_pipeline(b.stages)};" for b in spec.blocks]
     lines.append(_pipeline(spec.network) + ";")
-    lines.append(f"loss {spec.loss.name} {_options(spec.loss)};")
-    lines.append(f"sgd {_options(spec.sgd)};")
-    lines.append(f"train {_options(spec.train)};")
-    lines.append(f"data {spec.data.kind} {_options(spec.data)};")
+    for node in (spec.loss, spec.optimizer, spec.schedule, spec.train, spec.data):
+        if node is spec.schedule and node == ir.Schedule():
+            continue
+        lines.append(format_statement(node) + ";")
     if spec.sweep is not None:
-        axes = [
-            f"{a.key}=[{', '.join(format_value(v) for v in a.values)}]" for a in spec.sweep.axes
-        ]
-        lines.append(" ".join(["sweep", *axes, f"runs={spec.sweep.runs}"]) + ";")
+        lines.append(format_sweep(spec.sweep) + ";")
     return "\n".join(lines) + "\n"
 
 
+def format_statement(node: Node) -> str:
+    """One statement with every option written out: `sgd lr=0.001 batch=16 ...`."""
+    word = statement_word(node)
+    tag = STATEMENTS[word].tag
+    head = [word] if tag is None else [word, str(getattr(node, tag))]
+    options = [
+        f"{name}={format_value(value)}"
+        for name, value in node.options().items()
+        if value is not None
+    ]
+    return " ".join([*head, *options])
+
+
+def format_sweep(sweep: ir.Sweep) -> str:
+    """`sweep KEY=[V, ...] ... runs=N`."""
+    axes = [f"{a.key}=[{', '.join(format_value(v) for v in a.values)}]" for a in sweep.axes]
+    return " ".join(["sweep", *axes, f"runs={sweep.runs}"])
+
+
 def format_stage(stage: ir.Stage) -> str:
-    """One stage as MDL text: `Linear 2->25`, `ReLU`, `(hidden | Tanh) * 3`."""
-    if isinstance(stage, ir.Linear):
-        shape = f"{'' if stage.in_features is None else stage.in_features}->{stage.out_features}"
-        return f"Linear {shape}" + ("" if stage.bias else " bias=false")
-    if isinstance(stage, ir.Activation):
-        return stage.kind
+    """One stage as MDL text: `Linear 2->25`, `Dropout p=0.2`, `(hidden | Tanh) * 3`."""
+    if isinstance(stage, ir.LayerWord):
+        parts = [stage.kind]
+        if isinstance(stage, ir.ShapedWord):
+            parts.append(
+                f"{'' if stage.in_features is None else stage.in_features}->{stage.out_features}"
+            )
+        defaults = type(stage).model_fields
+        parts.extend(
+            f"{name}={format_value(value)}"
+            for name, value in stage.options().items()
+            if value != defaults[name].default
+        )
+        return " ".join(parts)
     if isinstance(stage, ir.BlockRef):
         return stage.name
     if isinstance(stage, ir.Group):
@@ -46,11 +73,13 @@ def format_stage(stage: ir.Stage) -> str:
 
 
 def format_value(value: ir.Scalar | None) -> str:
-    """A value as MDL writes it: `true`, `16`, `0.001`, `sum`, `"a.csv"`."""
+    """A value as MDL writes it: `true`, `16`, `0.001`, `sum`, `"a.csv"`, `[0.9, 0.999]`."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
+    if isinstance(value, tuple):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
     if value is None:
         return '""'
     if _NAME.fullmatch(value) and value not in _KEYWORDS:
@@ -61,8 +90,3 @@ def format_value(value: ir.Scalar | None) -> str:
 
 def _pipeline(stages: tuple[ir.Stage, ...]) -> str:
     return " | ".join(format_stage(s) for s in stages)
-
-
-def _options(node: BaseModel) -> str:
-    values = [(name, getattr(node, name)) for name in option_names(type(node))]
-    return " ".join(f"{name}={format_value(value)}" for name, value in values if value is not None)

@@ -1,102 +1,72 @@
-"""The MDL intermediate representation: frozen, validated pydantic models.
+"""The MDL intermediate representation: frozen, validated pydantic models, data only.
 
 A `Spec` is what a `.mdl` file means: its blocks and network as written (blocks and
 repetition are kept, so that the spec can be printed back), and every other statement with
 its defaults filled in. Every node carries the span of its source text; equality and hashing
-ignore spans, so that two spellings of the same spec compare equal.
+ignore spans, so that two spellings of the same spec compare equal. The words themselves
+(layers, losses, optimisers, ...) are described in `layer_words` and `statement_words`.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import Field
+
+from minidl.lang.layer_words import LAYERS, LayerWord, Linear, ShapedWord
+from minidl.lang.nodes import MAX_PARAMETERS, MAX_REPEAT, MAX_WIDTH, Node, Scalar, Span
+from minidl.lang.statement_words import (
+    BCE,
+    DEFAULT_RADIUS,
+    L1,
+    MSE,
+    Adam,
+    AdamW,
+    CrossEntropy,
+    CsvData,
+    DiskData,
+    Huber,
+    Schedule,
+    Sgd,
+    Train,
+)
 
 __all__ = [
+    "BCE",
     "DEFAULT_RADIUS",
+    "L1",
     "MAX_PARAMETERS",
     "MAX_REPEAT",
     "MAX_WIDTH",
-    "Activation",
+    "MSE",
+    "Adam",
+    "AdamW",
     "Block",
     "BlockRef",
+    "CrossEntropy",
     "CsvData",
     "Data",
     "DiskData",
     "Group",
+    "Huber",
+    "LayerWord",
     "Linear",
     "Loss",
     "Node",
+    "Optimizer",
     "Repeat",
     "Scalar",
+    "Schedule",
     "Sgd",
+    "ShapedWord",
     "Span",
     "Spec",
     "Stage",
     "Sweep",
     "SweepAxis",
     "Train",
+    "add_layer_word",
 ]
-
-DEFAULT_RADIUS = 1 / math.sqrt(2 * math.pi)
-MAX_WIDTH = 1_000_000
-MAX_REPEAT = 10_000
-MAX_PARAMETERS = 100_000_000
-
-Scalar = bool | int | float | str
-"""A value a sweep or `--set` may assign."""
-
-
-class Span(BaseModel):
-    """A region of the source: 1-based lines and columns, the end column exclusive."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-
-
-class Node(BaseModel):
-    """Base of every IR node: frozen, strict, no unknown fields, a span outside equality."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
-
-    span: Span | None = Field(default=None, repr=False)
-
-    def __eq__(self, other: object) -> bool:
-        if type(self) is not type(other):
-            return NotImplemented
-        return all(
-            getattr(self, name) == getattr(other, name)
-            for name in type(self).model_fields
-            if name != "span"
-        )
-
-    def __hash__(self) -> int:
-        fields = type(self).model_fields
-        return hash(tuple(getattr(self, n) for n in fields if n != "span"))
-
-
-Width = Annotated[int, Field(ge=1)]
-Real = Annotated[float, Field(allow_inf_nan=False)]
-
-
-class Linear(Node):
-    """`Linear IN->OUT` (IN None for `Linear ->OUT`, inferred from the stage before)."""
-
-    kind: Literal["Linear"] = "Linear"
-    in_features: Width | None = None
-    out_features: Width
-    bias: bool = True
-
-
-class Activation(Node):
-    """`ReLU`, `Tanh` or `Sigmoid`: element-wise, the width is kept."""
-
-    kind: Literal["ReLU", "Tanh", "Sigmoid"]
 
 
 class BlockRef(Node):
@@ -121,7 +91,31 @@ class Repeat(Node):
     count: Annotated[int, Field(ge=1, le=MAX_REPEAT)]
 
 
-Stage = Annotated[Linear | Activation | BlockRef | Group | Repeat, Field(discriminator="kind")]
+def _stage_union() -> Any:
+    """The union of every layer word of `LAYERS` and the structural stages, by `kind`."""
+    return Annotated[
+        Union[(*LAYERS.values(), BlockRef, Group, Repeat)],  # noqa: UP007
+        Field(discriminator="kind"),
+    ]
+
+
+if TYPE_CHECKING:
+    Stage = LayerWord | BlockRef | Group | Repeat
+    Loss = MSE | L1 | Huber | CrossEntropy | BCE
+    Optimizer = Sgd | Adam | AdamW
+    Data = DiskData | CsvData
+else:
+    # The union of every layer word of `LAYERS` and the structural stages, by `kind`.
+    Stage = Annotated[
+        Union[(*LAYERS.values(), BlockRef, Group, Repeat)],
+        Field(discriminator="kind"),
+    ]
+    Loss = Annotated[MSE | L1 | Huber | CrossEntropy | BCE, Field(discriminator="name")]
+    Optimizer = Annotated[Sgd | Adam | AdamW, Field(discriminator="kind")]
+    Data = Annotated[DiskData | CsvData, Field(discriminator="kind")]
+
+Group.model_rebuild()
+Repeat.model_rebuild()
 
 
 class Block(Node):
@@ -129,53 +123,6 @@ class Block(Node):
 
     name: str
     stages: tuple[Stage, ...] = Field(min_length=1)
-
-
-class Loss(Node):
-    """`loss MSE [reduction=sum|mean]`."""
-
-    name: Literal["MSE"] = "MSE"
-    reduction: Literal["sum", "mean"] = "sum"
-
-
-class Sgd(Node):
-    """`sgd lr=F batch=N [momentum=F] [weight_decay=F]`."""
-
-    lr: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 0.001
-    batch: Annotated[int, Field(ge=1, le=MAX_WIDTH)] = 16
-    momentum: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = 0.0
-    weight_decay: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
-
-
-class Train(Node):
-    """`train [epochs=N] [seed=N] [backend=minidl|torch] [device=cpu|cuda] [dtype=...]`."""
-
-    epochs: Annotated[int, Field(ge=1, le=1_000_000)] = 100
-    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
-    backend: Literal["minidl", "torch"] = "minidl"
-    device: Literal["cpu", "cuda"] = "cpu"
-    dtype: Literal["float32", "float64"] = "float32"
-
-
-class DiskData(Node):
-    """`data disk [train=N] [test=N] [radius=F]`."""
-
-    kind: Literal["disk"] = "disk"
-    train: Annotated[int, Field(ge=1, le=10_000_000)] = 1000
-    test: Annotated[int, Field(ge=1, le=10_000_000)] = 1000
-    radius: Annotated[float, Field(gt=0, allow_inf_nan=False)] = DEFAULT_RADIUS
-
-
-class CsvData(Node):
-    """`data csv train="PATH" [test="PATH"] target=COLUMN`; paths relative to the spec."""
-
-    kind: Literal["csv"] = "csv"
-    train: Annotated[str, Field(min_length=1)]
-    test: Annotated[str, Field(min_length=1)] | None = None
-    target: Annotated[str, Field(min_length=1)]
-
-
-Data = Annotated[DiskData | CsvData, Field(discriminator="kind")]
 
 
 class SweepAxis(Node):
@@ -193,37 +140,44 @@ class Sweep(Node):
 
 
 class Spec(Node):
-    """A whole `.mdl` file."""
+    """A whole `.mdl` file: data only (its source text stays with whoever read it)."""
 
     blocks: tuple[Block, ...] = ()
     network: tuple[Stage, ...] = Field(min_length=1)
-    loss: Loss = Loss()
-    sgd: Sgd = Sgd()
+    loss: Loss = MSE()
+    optimizer: Optimizer = Sgd()
+    schedule: Schedule = Schedule()
     train: Train = Train()
     data: Data = DiskData()
     sweep: Sweep | None = None
     source: str | None = Field(default=None, exclude=True, repr=False)
     """The file the spec was read from: relative data paths are resolved against it."""
-    _text: str | None = PrivateAttr(default=None)
-
-    def attach_text(self, text: str) -> None:
-        """Keep the source text, so that later diagnostics (shapes of CSV data) can quote it."""
-        self._text = text
-
-    @property
-    def text(self) -> str:
-        """The source text the spec was parsed from, or its canonical text when it has none."""
-        if self._text is None:
-            from minidl.lang.format import format_spec
-
-            self._text = format_spec(self)
-        return self._text
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Spec):
             return NotImplemented
-        mine = {n: getattr(self, n) for n in type(self).model_fields if n not in ("span", "source")}
-        return mine == {n: getattr(other, n) for n in mine}
+        return _content(self) == _content(other)
 
     def __hash__(self) -> int:
-        return hash((self.blocks, self.network, self.loss, self.sgd, self.train, self.data))
+        return hash(tuple(_content(self).values()))
+
+
+def _content(spec: Spec) -> dict[str, Any]:
+    """Every field that says what the spec means: all but its span and its file name."""
+    return {n: getattr(spec, n) for n in type(spec).model_fields if n not in ("span", "source")}
+
+
+def add_layer_word(word: type[LayerWord]) -> None:
+    """Make a new layer word known to the language (a plug-in, or a test's toy word).
+
+    The word's class is its whole entry; the IR's stage union is rebuilt to accept it. The
+    compiler side needs one line too: `minidl.compiler.words.LAYERS[kind] = LayerEntry(...)`.
+    """
+    global Stage
+    LAYERS[word.model_fields["kind"].default] = word
+    Stage = _stage_union()
+    fields = {Group: "stages", Repeat: "stage", Block: "stages", Spec: "network"}
+    for model, name in fields.items():
+        field = model.model_fields[name]
+        field.annotation = Stage if name == "stage" else tuple[Stage, ...]  # type: ignore[assignment]
+        model.model_rebuild(force=True)

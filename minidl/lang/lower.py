@@ -9,6 +9,7 @@ from lark import Token, Tree
 from minidl.lang.syntax import (
     Bare,
     Call,
+    Distribution,
     Group,
     Let,
     Option,
@@ -97,6 +98,11 @@ def lower_value(tree: Tree[Token]) -> Value:
     if tree.data == "list":
         items = tuple(lower_value(c) for c in tree.children if isinstance(c, Tree))
         return Value(items, start, end)
+    if tree.data == "distribution":
+        name, *rest = tree.children
+        assert isinstance(name, Token)
+        args = tuple(lower_value(c) for c in rest if isinstance(c, Tree))
+        return Value(Distribution(str(name), args, _end(name)), start, end)
     (token,) = tree.children
     assert isinstance(token, Token)
     text = str(token)

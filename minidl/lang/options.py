@@ -6,69 +6,80 @@ says what was wrong in MDL's words, at the place of the value.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from minidl.lang import ir
 from minidl.lang.errors import Reporter, did_you_mean
-from minidl.lang.registry import LOSSES, SHORT_KEYS, STATEMENTS, option_names, settable_keys
+from minidl.lang.registry import (
+    SHORT_KEYS,
+    STATEMENTS,
+    full_key,
+    option_names,
+    settable_keys,
+)
 from minidl.lang.syntax import Call, Option, Shape, Value
 
-__all__ = ["OptionChecker", "describe", "validate_setting"]
+__all__ = ["OptionChecker", "describe", "statements_of", "validate_setting"]
 
 
 class OptionChecker(Reporter):
     """Checks statements (`loss`, `sgd`, `train`, `data`, `sweep`) and single settings."""
 
     def statement(self, call: Call) -> BaseModel | None:
-        """Check `loss`, `sgd`, `train` or `data` and build its IR node."""
+        """Check a statement (`loss`, `sgd`, `adam`, `train`, ...); build its node."""
         entry = STATEMENTS[call.name]
-        fields: dict[str, Any] = {}
-        model = entry.model if not isinstance(entry.model, dict) else None
         positional = [a for a in call.args if isinstance(a, Value)]
         word = positional.pop(0) if positional and entry.positional else None
         self.unexpected(call, [*(a for a in call.args if isinstance(a, Shape)), *positional])
-        if isinstance(entry.model, dict):
-            variant = self.variant(call, word, entry.model)
-            if variant is None:
+        fields: dict[str, Any] = {}
+        if len(entry.variants) > 1:
+            model = self.variant(call, word, entry.variants, entry.noun)
+            if model is None:
                 return None
-            model = variant
-        elif word is not None:
-            if word.value not in LOSSES:
-                guess = did_you_mean(str(word.value), LOSSES)
-                help = f"did you mean `{guess}`?" if guess else "losses: " + ", ".join(LOSSES)
-                self.error(
-                    "E140", f"unknown loss `{self.source(word)}`", word.start, word.end, help
-                )
-                return None
-            fields["name"] = str(word.value)
-        assert model is not None
+        else:
+            model = entry.variants[""]
+            if word is not None and entry.tag is not None:
+                fields[entry.tag] = word.plain()
         options = self.options(call, option_names(model))
         if options is None:
             return None
-        return self.validate(model, {**fields, **_plain(options)}, call, options)
+        extra = {entry.tag: word} if word is not None and entry.tag is not None else {}
+        node = self.validate(model, {**fields, **_plain(options)}, call, {**options, **extra})
+        if node is not None and hasattr(node, "problems"):
+            for name, message, help in node.problems():
+                option = options[name]
+                self.error("E137", message, option.start, option.end, help)
+            return None if node.problems() else node
+        return node
 
     def variant(
-        self, call: Call, word: Value | None, models: dict[str, type[BaseModel]]
+        self, call: Call, word: Value | None, models: Mapping[str, type[BaseModel]], noun: str
     ) -> type[BaseModel] | None:
+        """The model a positional word picks (`loss MSE`, `data csv`)."""
         kinds = ", ".join(f"`{call.name} {k}`" for k in models)
         if word is None:
+            needs = "a source" if call.name == "data" else f"a {noun} name"
             self.error(
-                "E133", f"`{call.name}` needs a source", call.start, call.end, f"write {kinds}"
+                "E133", f"`{call.name}` needs {needs}", call.start, call.end, f"write {kinds}"
             )
             return None
         if word.value not in models:
             guess = did_you_mean(str(word.value), models)
-            help = f"did you mean `{guess}`?" if guess else f"write {kinds}"
-            self.error(
-                "E141", f"unknown data source `{self.source(word)}`", word.start, word.end, help
-            )
+            plural = noun + ("es" if noun.endswith("s") else "s")
+            help = f"did you mean `{guess}`?" if guess else f"{plural}: " + ", ".join(models)
+            code = "E140" if call.name == "loss" else "E141"
+            self.error(code, f"unknown {noun} `{self.source(word)}`", word.start, word.end, help)
             return None
         return models[str(word.value)]
 
-    def options(self, call: Call, known: Sequence[str]) -> dict[str, Option] | None:
+    def options(
+        self, call: Call, known: Sequence[str], quoted: bool = True
+    ) -> dict[str, Option] | None:
+        """The options of `call` by name; None after reporting an unknown or repeated one."""
+        word = f"`{call.name}`" if quoted else call.name
         options: dict[str, Option] = {}
         ok = True
         for option in call.options:
@@ -86,11 +97,11 @@ class OptionChecker(Reporter):
                 help = (
                     f"did you mean `{guess}`?"
                     if guess
-                    else f"`{call.name}` takes " + ", ".join(f"`{k}`" for k in known)
+                    else f"{word} takes " + (", ".join(f"`{k}`" for k in known) or "no options")
                 )
                 self.error(
                     "E130",
-                    f"unknown option `{option.key}` for `{call.name}`",
+                    f"unknown option `{option.key}` for {word}",
                     option.start,
                     option.key_end,
                     help,
@@ -100,15 +111,20 @@ class OptionChecker(Reporter):
         return options if ok else None
 
     def validate(
-        self, model: type[BaseModel], fields: dict[str, Any], call: Call, options: dict[str, Option]
+        self,
+        model: type[BaseModel],
+        fields: dict[str, Any],
+        call: Call,
+        options: Mapping[str, Option | Value],
     ) -> BaseModel | None:
+        """Build `model` from `fields`; report each of pydantic's errors at its value."""
         try:
             return model.model_validate({**fields, "span": self.span(call.start, call.end)})
         except ValidationError as caught:
             for problem in caught.errors():
                 name = str(problem["loc"][0]) if problem["loc"] else ""
                 option = options.get(name)
-                node: Value | Call = option.value if option else call
+                node: Value | Call = option.value if isinstance(option, Option) else option or call
                 message, help = describe(problem, name, self.source(node), call.name)
                 code = {"missing": "E133"}.get(
                     problem["type"], "E132" if _is_range(problem) else "E131"
@@ -116,8 +132,10 @@ class OptionChecker(Reporter):
                 self.error(code, message, node.start, node.end if option else call.name_end, help)
             return None
 
-    def sweep(self, call: Call, data_kind: str, fields: dict[str, Any]) -> ir.Sweep | None:
-        keys = settable_keys(data_kind)
+    def sweep(self, call: Call, fields: dict[str, Any]) -> ir.Sweep | None:
+        """Check `sweep KEY=[V, ...] ... [runs=N]` against the spec's other statements."""
+        current = statements_of(fields)
+        keys = settable_keys(current)
         axes: list[ir.SweepAxis] = []
         runs: int | None = 1
         seen: set[str] = set()
@@ -126,7 +144,7 @@ class OptionChecker(Reporter):
             if option.key == "runs":
                 runs = self.validate_runs(option, call)
                 continue
-            key = SHORT_KEYS.get(option.key, option.key)
+            key = full_key(option.key, current)
             if key in seen:
                 self.error(
                     "E223",
@@ -169,6 +187,9 @@ class OptionChecker(Reporter):
         written = option.key.removeprefix("sweep.")
         if key not in keys:
             guess = did_you_mean(written, keys + list(SHORT_KEYS))
+            if guess is None and "." in written:
+                guess = did_you_mean(written.split(".", 1)[1], [k.split(".", 1)[1] for k in keys])
+                guess = next((k for k in keys if k.endswith(f".{guess}")), None) if guess else None
             help = f"did you mean `{guess}`?" if guess else "keys are dotted paths such as `sgd.lr`"
             self.error("E220", f"unknown sweep key `{written}`", option.start, option.key_end, help)
             return None
@@ -206,15 +227,21 @@ class OptionChecker(Reporter):
         return value
 
 
+def statements_of(fields: Mapping[str, Any]) -> dict[str, ir.Node]:
+    """The spec's statement nodes by `Spec` field, defaults for those not written."""
+    names = ("loss", "optimizer", "schedule", "train", "data")
+    return {n: fields.get(n) or ir.Spec.model_fields[n].default for n in names}
+
+
 def validate_setting(
-    key: str, value: object, fields: dict[str, Any]
+    key: str, value: object, fields: Mapping[str, Any]
 ) -> tuple[ir.Scalar | None, Any]:
     """Validate `value` for `key` (`sgd.lr`) against the statement it belongs to.
 
     Returns the value as the IR holds it and None, or None and pydantic's error.
     """
     word, name = key.split(".", 1)
-    current = fields.get(word) or ir.Spec.model_fields[word].default
+    current = statements_of(fields)[STATEMENTS[word].field]
     try:
         updated = type(current).model_validate(
             {**current.model_dump(exclude={"span"}), name: value}
@@ -235,7 +262,9 @@ def describe(problem: Any, name: str, found: str, word: str) -> tuple[str, str |
     if kind.startswith("float") or kind == "finite_number":
         return f"`{name}` must be a finite number, got `{found}`", None
     if kind.startswith("bool"):
-        return f"`{name}` must be `true` or `false`, got `{found}`", None
+        return f"`{name}` must be `true` or `false`, got `{found}`", f"write `{name}=false`"
+    if kind.startswith("tuple") or kind == "too_short" or kind == "too_long":
+        return f"`{name}` must be a pair of numbers, got `{found}`", f"write `{name}=[0.9, 0.999]`"
     if kind.startswith("string"):
         return f"`{name}` must be a string, got `{found}`", f'write `{name}="..."`'
     if kind == "literal_error":

@@ -15,7 +15,7 @@ import lark.lexer
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from minidl.lang.errors import Diagnostic, LineIndex, SpecError
+from minidl.lang.errors import Diagnostic, Reporter, SpecError
 
 __all__ = ["MAX_NESTING", "MAX_STAGES", "MAX_TEXT_BYTES", "grammar_text", "parse_tree", "parser"]
 
@@ -84,12 +84,11 @@ def parser() -> Lark:
 
 def parse_tree(text: str, filename: str = "<string>") -> Tree[Token]:
     """Parse a whole spec into a lark tree; raise `SpecError` with every syntax error found."""
-    index = LineIndex(text)
+    reporter = Reporter(text, filename)
 
     def error(code: str, message: str, start: int, end: int, help: str | None) -> Diagnostic:
-        line, column = index.position(start)
-        end_line, end_column = index.position(max(end, start + 1))
-        return Diagnostic(code, message, line, column, end_line, end_column, help, filename)
+        span = reporter.span(start, max(end, start + 1))
+        return Diagnostic.at(span, code, message, help, filename)
 
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_TEXT_BYTES:

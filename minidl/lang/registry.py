@@ -1,84 +1,121 @@
-"""The one table of MDL's words: layers, losses, statements, and the keys a sweep may set.
+"""The table of MDL's words, gathered from their entries (`layer_words`, `statement_words`).
 
-The checker, the "did you mean" suggestions, the compiler and the docs all read it.
+The checker, the "did you mean" suggestions, `--set` and sweep keys, the summary, the
+formatter and the docs read it; nothing else names a word.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pydantic import BaseModel
-
-from minidl.lang import ir
+from minidl.lang.layer_words import LAYERS, LayerWord
+from minidl.lang.nodes import Node, option_names
+from minidl.lang.statement_words import (
+    DATA_SOURCES,
+    LOSSES,
+    OPTIMIZERS,
+    Schedule,
+    Train,
+)
 
 __all__ = [
-    "ACTIVATIONS",
     "LAYERS",
     "LOSSES",
+    "OPTIMIZERS",
     "SHORT_KEYS",
     "STATEMENTS",
-    "Layer",
+    "LayerWord",
     "Statement",
+    "doc",
+    "full_key",
+    "layer",
+    "option_doc",
+    "option_names",
     "settable_keys",
+    "statement_word",
 ]
 
 
 @dataclass(frozen=True)
-class Layer:
-    """A stage word: whether it takes a shape `IN->OUT`, its options, what it does."""
-
-    takes_shape: bool
-    options: tuple[str, ...]
-    doc: str
-
-
-LAYERS: dict[str, Layer] = {
-    "Linear": Layer(True, ("bias",), "affine layer `x W^T + b`; `bias=false` drops b"),
-    "ReLU": Layer(False, (), "max(0, x), element-wise"),
-    "Tanh": Layer(False, (), "tanh(x), element-wise"),
-    "Sigmoid": Layer(False, (), "1 / (1 + exp(-x)), element-wise"),
-}
-ACTIVATIONS = tuple(name for name, layer in LAYERS.items() if not layer.takes_shape)
-
-LOSSES = {"MSE": "mean squared error over the output features, per sample"}
-
-
-@dataclass(frozen=True)
 class Statement:
-    """A statement word: the IR model of its options and its positional word, if any."""
+    """A statement word: the `Spec` field it fills and the model(s) of its options.
 
-    model: type[BaseModel] | dict[str, type[BaseModel]]
-    positional: str | None
-    doc: str
+    `variants` maps the positional word (`loss MSE`, `data csv`) to its model; a statement
+    without one has a single variant under the empty name. `tag` is the field that records
+    the positional word (`name`, `kind`), or None.
+    """
+
+    field: str
+    variants: Mapping[str, type[Node]]
+    tag: str | None
+    noun: str
+
+    @property
+    def positional(self) -> bool:
+        """Whether the word takes a positional word that picks its variant."""
+        return self.tag is not None
 
 
 STATEMENTS: dict[str, Statement] = {
-    "loss": Statement(ir.Loss, "name", "the loss: `loss MSE [reduction=sum|mean]`"),
-    "sgd": Statement(
-        ir.Sgd, None, "the optimiser: `sgd lr=F batch=N [momentum=F] [weight_decay=F]`"
-    ),
-    "train": Statement(
-        ir.Train, None, "training: `train [epochs=N] [seed=N] [backend=...] [device=...]`"
-    ),
-    "data": Statement(
-        {"disk": ir.DiskData, "csv": ir.CsvData},
-        "kind",
-        "the data: `data disk ...` or `data csv ...`",
-    ),
-    "sweep": Statement(ir.Sweep, None, "a grid of runs: `sweep KEY=[V, ...] ... [runs=N]`"),
+    "loss": Statement("loss", LOSSES, "name", "loss"),
+    **{
+        word: Statement("optimizer", {"": model}, None, "optimiser")
+        for word, model in OPTIMIZERS.items()
+    },
+    "schedule": Statement("schedule", {"": Schedule}, "kind", "schedule"),
+    "train": Statement("train", {"": Train}, None, "training statement"),
+    "data": Statement("data", DATA_SOURCES, "kind", "data source"),
+    "sweep": Statement("sweep", {}, None, "sweep"),
 }
+"""Every statement word; `let` and the network are the grammar's own."""
 
-SHORT_KEYS = {"batch": "sgd.batch", "lr": "sgd.lr", "backend": "train.backend"}
-
-
-def option_names(model: type[BaseModel]) -> list[str]:
-    """The options a statement's model takes: its fields but the span and the variant tag."""
-    return [name for name in model.model_fields if name not in ("span", "kind", "name")]
+SHORT_KEYS = {"batch": "batch", "lr": "lr", "backend": "train.backend"}
+"""Short sweep and `--set` keys: `lr` and `batch` are the optimiser's, whichever it is."""
 
 
-def settable_keys(data_kind: str) -> list[str]:
-    """The dotted keys that `--set` and `sweep` may assign, for a spec with this data kind."""
-    models: dict[str, type[BaseModel]] = {"loss": ir.Loss, "sgd": ir.Sgd, "train": ir.Train}
-    models["data"] = ir.CsvData if data_kind == "csv" else ir.DiskData
-    keys = [f"{word}.{name}" for word, model in models.items() for name in option_names(model)]
+def statement_word(node: Node) -> str:
+    """The word that writes `node` as a statement: `sgd`, `adam`, `loss`, `data`, ..."""
+    for word, statement in STATEMENTS.items():
+        if type(node) in statement.variants.values():
+            return word
+    raise KeyError(type(node).__name__)
+
+
+def settable_keys(fields: Mapping[str, Node]) -> list[str]:
+    """The dotted keys that `--set` and `sweep` may assign, given the spec's statements.
+
+    `fields` maps a `Spec` field (`loss`, `optimizer`, ...) to its node; a key is the
+    statement's word and an option (`sgd.lr`, `adam.lr`, `loss.delta`, `data.normalize`).
+    """
+    keys: list[str] = []
+    for node in fields.values():
+        word = statement_word(node)
+        keys.extend(f"{word}.{name}" for name in option_names(type(node)))
     return keys
+
+
+def full_key(key: str, fields: Mapping[str, Node]) -> str:
+    """A short key made full: `lr` is `sgd.lr` or `adam.lr`, whichever optimiser is used."""
+    short = SHORT_KEYS.get(key)
+    if short is None:
+        return key
+    if "." in short:
+        return short
+    return f"{statement_word(fields['optimizer'])}.{short}"
+
+
+def doc(model: type[Node]) -> str:
+    """A word's meaning: the first line of its entry's docstring."""
+    return (model.__doc__ or "").strip().splitlines()[0]
+
+
+def option_doc(model: type[Node], name: str) -> str:
+    """An option's meaning, type and default, for hover, help and the docs."""
+    field = model.model_fields[name]
+    return field.description or ""
+
+
+def layer(name: str) -> type[LayerWord] | None:
+    """The entry of a layer word, or None."""
+    return LAYERS.get(name)

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from lark.exceptions import UnexpectedInput
 
 from minidl.lang import ir
-from minidl.lang.errors import SpecError, did_you_mean
+from minidl.lang.errors import Diagnostic, SpecError, did_you_mean, render
 from minidl.lang.lower import lower_assignment
-from minidl.lang.options import OptionChecker
+from minidl.lang.options import OptionChecker, statements_of
 from minidl.lang.parser import parser, syntax_error
-from minidl.lang.registry import SHORT_KEYS, settable_keys
+from minidl.lang.registry import STATEMENTS, full_key, settable_keys
 from minidl.lang.syntax import Call, Option
 
-__all__ = ["apply_settings", "with_setting"]
+__all__ = ["SettingsError", "apply_settings", "with_setting"]
 
 SET_SOURCE = "--set"
 
@@ -23,21 +22,39 @@ SET_SOURCE = "--set"
 def with_setting(spec: ir.Spec, key: str, value: ir.Scalar) -> ir.Spec:
     """`spec` with one already-checked dotted key (`sgd.batch`) set to `value`."""
     word, name = key.split(".", 1)
-    node = getattr(spec, word)
+    field = STATEMENTS[word].field
+    node = getattr(spec, field)
     updated = type(node).model_validate({**node.model_dump(), name: value})
-    return spec.model_copy(update={word: updated})
+    return spec.model_copy(update={field: updated})
 
 
 def apply_settings(spec: ir.Spec, assignments: Sequence[str]) -> ir.Spec:
-    """Apply `KEY=VALUE` overrides in order; raise `SpecError` (file `--set`) for bad ones."""
+    """Apply `KEY=VALUE` overrides in order; raise `SpecError` (file `--set`) listing every
+    bad one, not only the first."""
+    diagnostics: list[Diagnostic] = []
+    texts: list[str] = []
     for text in assignments:
         checker = OptionChecker(text, SET_SOURCE)
         option = _parse(text, checker)
         if option is not None:
             spec = _apply(spec, option, checker)
-        if checker.diagnostics:
-            raise SpecError(checker.diagnostics, text)
+        diagnostics.extend(checker.diagnostics)
+        texts.extend(text for _ in checker.diagnostics)
+    if diagnostics:
+        raise SettingsError(diagnostics, texts)
     return spec
+
+
+class SettingsError(SpecError):
+    """Bad `--set` assignments: each diagnostic quotes its own assignment, line 1."""
+
+    def __init__(self, diagnostics: list[Diagnostic], texts: list[str]) -> None:
+        self.texts = texts
+        super().__init__(diagnostics, "")
+        self.diagnostics = diagnostics  # in the order given on the command line
+
+    def render(self, text: str | None = None) -> str:
+        return "\n".join(render(d, [t]) for d, t in zip(self.diagnostics, self.texts, strict=True))
 
 
 def _parse(text: str, checker: OptionChecker) -> Option | None:
@@ -59,11 +76,11 @@ def _parse(text: str, checker: OptionChecker) -> Option | None:
 
 
 def _apply(spec: ir.Spec, option: Option, checker: OptionChecker) -> ir.Spec:
-    fields: dict[str, Any] = {w: getattr(spec, w) for w in ("loss", "sgd", "train", "data")}
+    fields = statements_of({n: getattr(spec, n) for n in type(spec).model_fields})
     if option.key.startswith("sweep."):
         return _apply_sweep(spec, option, checker, fields)
-    key = SHORT_KEYS.get(option.key, option.key)
-    keys = settable_keys(spec.data.kind)
+    key = full_key(option.key, fields)
+    keys = settable_keys(fields)
     if key not in keys:
         guess = did_you_mean(option.key, [*keys, "sweep.runs"])
         help = f"did you mean `{guess}`?" if guess else "keys: " + ", ".join(keys)
@@ -74,7 +91,7 @@ def _apply(spec: ir.Spec, option: Option, checker: OptionChecker) -> ir.Spec:
 
 
 def _apply_sweep(
-    spec: ir.Spec, option: Option, checker: OptionChecker, fields: dict[str, Any]
+    spec: ir.Spec, option: Option, checker: OptionChecker, fields: dict[str, ir.Node]
 ) -> ir.Spec:
     sweep = spec.sweep or ir.Sweep()
     name = option.key.removeprefix("sweep.")
@@ -87,8 +104,8 @@ def _apply_sweep(
             if not isinstance(runs, ir.Sweep)
             else spec.model_copy(update={"sweep": sweep.model_copy(update={"runs": runs.runs})})
         )
-    key = SHORT_KEYS.get(name, name)
-    axis = checker.sweep_axis(option, key, settable_keys(spec.data.kind), fields)
+    key = full_key(name, fields)
+    axis = checker.sweep_axis(option, key, settable_keys(fields), fields)
     if axis is None:
         return spec
     axes = [a for a in sweep.axes if a.key != key] + [axis]

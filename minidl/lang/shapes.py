@@ -20,19 +20,27 @@ __all__ = ["MAX_STAGES", "Layer", "Resolution", "resolve"]
 class Layer:
     """One stage of the expanded network, with its widths (None where not yet known)."""
 
-    kind: str
+    word: ir.LayerWord
     in_features: int | None
     out_features: int | None
-    bias: bool
-    span: ir.Span | None
+
+    @property
+    def kind(self) -> str:
+        """The layer word's name: `Linear`, `ReLU`, ..."""
+        return self.word.kind
+
+    @property
+    def span(self) -> ir.Span | None:
+        """Where the stage is written."""
+        return self.word.span
 
     @property
     def parameters(self) -> int | None:
-        if self.kind != "Linear":
-            return 0
         if self.in_features is None or self.out_features is None:
-            return None
-        return self.out_features * (self.in_features + int(self.bias))
+            # Unknown, unless the word never has parameters (it keeps LayerWord's count).
+            learns = type(self.word).parameters is not ir.LayerWord.parameters
+            return None if learns else 0
+        return self.word.parameters(self.in_features, self.out_features)
 
 
 @dataclass
@@ -66,8 +74,7 @@ def resolve(spec: ir.Spec, features: int | None = None, targets: int | None = No
     filename = spec.source or "<string>"
 
     def error(code: str, message: str, span: ir.Span | None, help: str | None) -> None:
-        s = span or spec.span or ir.Span(line=1, column=1, end_line=1, end_column=2)
-        d = Diagnostic(code, message, s.line, s.column, s.end_line, s.end_column, help, filename)
+        d = Diagnostic.at(span or spec.span, code, message, help, filename)
         if d not in result.diagnostics:
             result.diagnostics.append(d)
 
@@ -131,11 +138,11 @@ def _measure(
 
 def _expand(
     stages: tuple[ir.Stage, ...], blocks: dict[str, tuple[ir.Stage, ...]]
-) -> list[ir.Linear | ir.Activation]:
-    out: list[ir.Linear | ir.Activation] = []
+) -> list[ir.LayerWord]:
+    out: list[ir.LayerWord] = []
 
     def walk(stage: ir.Stage) -> None:
-        if isinstance(stage, ir.Linear | ir.Activation):
+        if isinstance(stage, ir.LayerWord):
             out.append(stage)
         elif isinstance(stage, ir.BlockRef):
             for inner in blocks[stage.name]:
@@ -153,7 +160,7 @@ def _expand(
 
 
 def _infer(
-    stages: list[ir.Linear | ir.Activation],
+    stages: list[ir.LayerWord],
     features: int | None,
     targets: int | None,
     result: Resolution,
@@ -161,22 +168,22 @@ def _infer(
 ) -> None:
     assert callable(error)
     width = features
-    seen_linear = False
+    seen_shaped = False
     for stage in stages:
-        if isinstance(stage, ir.Activation):
-            result.layers.append(Layer(stage.kind, width, width, False, stage.span))
+        if not isinstance(stage, ir.ShapedWord):
+            result.layers.append(Layer(stage, width, width))
             continue
         n_in = stage.in_features if stage.in_features is not None else width
         if stage.in_features is not None and width is not None and stage.in_features != width:
-            out = stage.out_features
-            fix = f"write `Linear {width}->{out}`, or `Linear ->{out}` to infer it"
-            expects = f"Linear expects {stage.in_features} inputs, but"
-            if seen_linear:
+            out, name = stage.out_features, stage.kind
+            fix = f"write `{name} {width}->{out}`, or `{name} ->{out}` to infer it"
+            expects = f"{name} expects {stage.in_features} inputs, but"
+            if seen_shaped:
                 error("E201", f"{expects} the stage before it gives {width}", stage.span, fix)
             else:
                 error("E202", f"{expects} the data has {width} features", stage.span, fix)
-        seen_linear = True
-        result.layers.append(Layer("Linear", n_in, stage.out_features, stage.bias, stage.span))
+        seen_shaped = True
+        result.layers.append(Layer(stage, n_in, stage.out_features))
         width = stage.out_features
     if targets is not None and width is not None and width != targets and stages:
         noun = "target" if targets == 1 else "targets"

@@ -7,8 +7,7 @@ import math
 from pathlib import Path
 
 from minidl.lang import ir
-from minidl.lang.format import format_value
-from minidl.lang.registry import option_names
+from minidl.lang.format import format_stage, format_statement, format_sweep
 from minidl.lang.shapes import Layer, resolve
 
 __all__ = ["csv_features", "summarize"]
@@ -46,10 +45,11 @@ def _row(cells: tuple[str, ...], widths: list[int]) -> str:
 
 
 def _describe(layer: Layer) -> str:
-    if layer.kind != "Linear":
-        return layer.kind
-    n_in = "?" if layer.in_features is None else str(layer.in_features)
-    return f"Linear {n_in}->{layer.out_features}" + ("" if layer.bias else " bias=false")
+    word = layer.word
+    if isinstance(word, ir.ShapedWord) and layer.in_features is not None:
+        word = word.model_copy(update={"in_features": layer.in_features})
+    text = format_stage(word)
+    return text.replace(" ->", " ?->", 1) if isinstance(word, ir.ShapedWord) else text
 
 
 def _count(value: int | None) -> str:
@@ -57,27 +57,12 @@ def _count(value: int | None) -> str:
 
 
 def _settings(spec: ir.Spec) -> list[str]:
-    def options(node: ir.Node) -> str:
-        return " ".join(
-            f"{k}={format_value(getattr(node, k))}"
-            for k in option_names(type(node))
-            if getattr(node, k) is not None
-        )
-
-    lines = [
-        f"loss {spec.loss.name} {options(spec.loss)}",
-        f"sgd {options(spec.sgd)}",
-        f"train {options(spec.train)}",
-        f"data {spec.data.kind} {options(spec.data)}",
-    ]
+    nodes = [spec.loss, spec.optimizer, spec.schedule, spec.train, spec.data]
+    lines = [format_statement(n) for n in nodes if n is not spec.schedule or n != ir.Schedule()]
     if spec.sweep is not None:
         cells = math.prod(len(axis.values) for axis in spec.sweep.axes)
-        axes = " ".join(
-            f"{a.key}=[{', '.join(map(format_value, a.values))}]" for a in spec.sweep.axes
-        )
-        lines.append(
-            f"sweep {axes} runs={spec.sweep.runs}: {cells} cells, {cells * spec.sweep.runs} runs"
-        )
+        runs = cells * spec.sweep.runs
+        lines.append(f"{format_sweep(spec.sweep)}: {cells} cells, {runs} runs")
     return lines
 
 

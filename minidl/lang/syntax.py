@@ -11,6 +11,7 @@ from dataclasses import dataclass
 __all__ = [
     "Bare",
     "Call",
+    "Distribution",
     "Group",
     "Let",
     "Option",
@@ -30,15 +31,25 @@ class Bare(str):
 
 
 @dataclass(frozen=True, slots=True)
-class Value:
-    """An integer, float, boolean, string, bare name or list of values."""
+class Distribution:
+    """`NAME(V, ...)` as a value: what a search draws from, as in `uniform(1e-4, 0.1)`."""
 
-    value: int | float | bool | str | tuple[Value, ...]
+    name: str
+    args: tuple[Value, ...]
+    name_end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """An integer, float, boolean, string, bare name, list of values or distribution."""
+
+    value: int | float | bool | str | tuple[Value, ...] | Distribution
     start: int
     end: int
 
     def plain(self) -> object:
-        """The Python value, lists as tuples of plain values."""
+        """The Python value, lists as tuples of plain values (a distribution stays itself,
+        so that an option that takes a number rejects it)."""
         if isinstance(self.value, tuple):
             return tuple(v.plain() for v in self.value)
         return str(self.value) if isinstance(self.value, Bare) else self.value

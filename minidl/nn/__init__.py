@@ -1,22 +1,38 @@
-"""minidl's modules: layers with hand-written backward passes, and the loss."""
+"""minidl's modules: layers with hand-written backward passes, and the losses."""
 
-from minidl.nn.activation import ReLU, Sigmoid, Tanh
+from minidl.nn.activation import GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from minidl.nn.container import Sequential, stack
-from minidl.nn.flat import flat_view, flatten_parameters
+from minidl.nn.dropout import Dropout
+from minidl.nn.flat import FlatParameters, Parameters, flatten_parameters
 from minidl.nn.linear import Linear
-from minidl.nn.loss import LossMSE
+from minidl.nn.loss import Loss, LossBCE, LossCrossEntropy, LossHuber, LossL1, LossMSE, Reduction
 from minidl.nn.module import Module, Parameter
+from minidl.nn.normalization import BatchNorm, LayerNorm
 
 __all__ = [
+    "GELU",
+    "BatchNorm",
+    "Dropout",
+    "FlatParameters",
+    "Identity",
+    "LayerNorm",
+    "LeakyReLU",
     "Linear",
+    "Loss",
+    "LossBCE",
+    "LossCrossEntropy",
+    "LossHuber",
+    "LossL1",
     "LossMSE",
     "Module",
     "Parameter",
+    "Parameters",
     "ReLU",
+    "Reduction",
     "Sequential",
     "Sigmoid",
+    "Softmax",
     "Tanh",
-    "flat_view",
     "flatten_parameters",
     "stack",
 ]

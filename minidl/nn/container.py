@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 import torch
 from torch import Tensor
 
-from minidl.nn.linear import Linear
+from minidl.nn.flat import FlatParameters, Parameters
 from minidl.nn.module import Module, Parameter
 
 __all__ = ["Sequential", "stack"]
@@ -17,7 +17,8 @@ class Sequential(Module):
     """Applies `modules` in order; backward runs them in reverse.
 
     Takes a list, as in the seed report (`Sequential([Linear(2, 25), ReLU()])`), or the
-    modules as separate arguments.
+    modules as separate arguments. `param()` keeps the parameters in one flat buffer
+    (`FlatParameters`) that it hands to the optimiser with them.
 
     Shape: input as the first module takes it, output as the last one gives it.
     """
@@ -30,6 +31,7 @@ class Sequential(Module):
             if not isinstance(module, Module):
                 raise TypeError(f"Sequential takes minidl modules, got {type(module).__name__}")
             self.modules.append(module)
+        self._flat: FlatParameters | None = None
 
     def forward(self, *input: Tensor) -> Tensor:
         (x,) = input
@@ -48,19 +50,47 @@ class Sequential(Module):
     ) -> Sequential:
         for module in self.modules:
             module.to(device, dtype)
+        self._flat = None  # the layers hold new tensors: param() gathers them again
         return self
 
-    def param(self) -> list[Parameter]:
-        return [p for module in self.modules for p in module.param()]
+    def param(self) -> Parameters:
+        """The layers' `(value, grad)` pairs, as views into one flat buffer (`.flat`).
+
+        The first call, and the first after `to()` or after a layer's tensors were replaced,
+        copies the parameters into a new `FlatParameters` and binds the layers to its views;
+        later calls return the same views and buffer.
+        """
+        pairs = [p for module in self.modules for p in module.param()]
+        if self._flat is None or not self._flat.holds(pairs):
+            flat = FlatParameters(pairs)
+            self.bind(Parameters(flat.params, flat))
+        assert self._flat is not None
+        return Parameters(self._flat.params, self._flat)
 
     def bind(self, params: list[Parameter]) -> None:
+        """Bind the layers to `params`; `Parameters` with a flat buffer make it this model's.
+
+        Plain pairs are used as given until the next `param()`, which copies them into a
+        new flat buffer.
+        """
+        flat = params.flat if isinstance(params, Parameters) else None
         start = 0
         for module in self.modules:
             count = len(module.param())
-            module.bind(params[start : start + count])
+            part = params[start : start + count]
+            module.bind(part if flat is None else Parameters(part, flat.part(start, start + count)))
             start += count
         if start != len(params):
             raise ValueError(f"Sequential.bind: got {len(params)} parameters, expected {start}")
+        self._flat = flat
+
+    def children(self) -> list[Module]:
+        return list(self.modules)
+
+    @classmethod
+    def stacked(cls, modules: Sequence[Module]) -> Sequential:
+        """Nested Sequentials stack as whole models do (see `stack`)."""
+        return stack(cls._alike(modules))
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self.modules)
@@ -80,8 +110,9 @@ def stack(models: list[Sequential]) -> Sequential:
     """Stack models of one architecture into one model over a leading run axis.
 
     Run r of the result computes exactly what `models[r]` computes: its input is `(R, N, D)`
-    and each Linear multiplies by its own weights with one batched product. The weights are
-    copied; the models are left as they were.
+    and each Linear multiplies by its own weights with one batched product. Each layer's
+    class stacks its own kind (`Module.stacked`). The weights and state are copied; the
+    models are left as they were.
     """
     if not models:
         raise ValueError("stack needs at least one model")
@@ -90,12 +121,5 @@ def stack(models: list[Sequential]) -> Sequential:
         first = group[0]
         if any(type(m) is not type(first) for m in group):
             raise ValueError(f"stack: the models differ at layer {position}")
-        if isinstance(first, Linear):
-            linears = [m for m in group if isinstance(m, Linear)]
-            weight = torch.stack([m.weight for m in linears])
-            biases = [m.bias for m in linears]
-            bias = None if biases[0] is None else torch.stack([b for b in biases if b is not None])
-            layers.append(Linear.from_tensors(weight, bias))
-        else:
-            layers.append(type(first)())
-    return Sequential(layers)
+        layers.append(type(first).stacked(group))
+    return Sequential(layers).train(models[0].training)

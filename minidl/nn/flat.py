@@ -1,54 +1,118 @@
 """All of a model's parameters, and all of its gradients, as views into two flat tensors.
 
-Then zeroing the gradients, an SGD update, or a check that no gradient is NaN is one torch
-call each instead of one per tensor: on small networks the number of calls is the cost.
+Then zeroing the gradients, an optimiser's update, or a check that no gradient is NaN is one
+torch call each instead of one per tensor: on small networks the number of calls is the cost.
+The model, the optimiser and the training loop share one `FlatParameters` object; the model
+hands it out with its `(value, grad)` pairs as `Parameters.flat`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import torch
 from torch import Tensor
 
-from minidl.nn.module import Module
+from minidl.nn.module import Module, Parameter
 
-__all__ = ["flat_view", "flatten_parameters"]
+__all__ = ["FlatParameters", "Parameters", "flatten_parameters"]
 
 
-def flatten_parameters(model: Module) -> tuple[Tensor, Tensor]:
-    """Move `model`'s parameters and gradients into two flat tensors; return them.
+class FlatParameters:
+    """Two flat 1-D tensors, `values` and `grads`, and each parameter as a view into them.
 
-    Each parameter becomes a view into the first, each gradient a view into the second, so
-    `param()` still returns the same shapes and values.
+    Building one copies the given parameters into fresh storage: `params` holds the views,
+    in the same order and shapes, and the module must then be bound to them (`Module.bind`).
+    All parameters must share one dtype and one device.
+
+    Args:
+        params: the `(value, grad)` pairs to gather, as `Module.param()` gives them.
     """
-    params = model.param()
-    if not params:
-        empty = torch.zeros(0)
-        return empty, empty.clone()
-    values = torch.cat([value.reshape(-1) for value, _ in params])
-    grads = torch.cat([grad.reshape(-1) for _, grad in params])
-    sizes = [value.numel() for value, _ in params]
-    value_views = [
-        v.view(p[0].shape) for v, p in zip(torch.split(values, sizes), params, strict=True)
-    ]
-    grad_views = [
-        g.view(p[1].shape) for g, p in zip(torch.split(grads, sizes), params, strict=True)
-    ]
-    model.bind(list(zip(value_views, grad_views, strict=True)))
-    return values, grads
+
+    def __init__(self, params: Sequence[Parameter]) -> None:
+        _check_one_kind(params)
+        if params:
+            self.values = torch.cat([value.reshape(-1) for value, _ in params])
+            self.grads = torch.cat([grad.reshape(-1) for _, grad in params])
+        else:
+            self.values, self.grads = torch.zeros(0), torch.zeros(0)
+        sizes = [value.numel() for value, _ in params]
+        value_views = torch.split(self.values, sizes)
+        grad_views = torch.split(self.grads, sizes)
+        self.params: list[Parameter] = [
+            (v.view(value.shape), g.view(value.shape))
+            for v, g, (value, _) in zip(value_views, grad_views, params, strict=True)
+        ]
+
+    def holds(self, params: Sequence[Parameter]) -> bool:
+        """Whether `params` are exactly this buffer's views (the same tensor objects)."""
+        return len(params) == len(self.params) and all(
+            value is mine_value and grad is mine_grad
+            for (value, grad), (mine_value, mine_grad) in zip(params, self.params, strict=True)
+        )
+
+    def part(self, start: int, stop: int) -> FlatParameters:
+        """The parameters `start:stop` as a FlatParameters over the same storage (no copy)."""
+        part = FlatParameters.__new__(FlatParameters)
+        part.params = self.params[start:stop]
+        offset = sum(value.numel() for value, _ in self.params[:start])
+        size = sum(value.numel() for value, _ in part.params)
+        part.values = self.values.narrow(0, offset, size)
+        part.grads = self.grads.narrow(0, offset, size)
+        return part
+
+    def zero_grad(self) -> None:
+        """Clear every gradient: one call."""
+        self.grads.zero_()
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+    def __repr__(self) -> str:
+        return (
+            f"FlatParameters({len(self.params)} parameters, {self.values.numel()} values, "
+            f"dtype={self.values.dtype}, device={self.values.device})"
+        )
+
+
+class Parameters(list[Parameter]):
+    """The `(value, grad)` pairs of a model, with the `FlatParameters` they are views into.
+
+    `Sequential.param()` returns one: an optimiser built from it updates `flat.values` in
+    one call. `flat` is None for pairs that do not tile one buffer (a plain list behaves the
+    same).
+    """
+
+    def __init__(
+        self, params: Iterable[Parameter] = (), flat: FlatParameters | None = None
+    ) -> None:
+        super().__init__(params)
+        self.flat = flat
+
+
+def flatten_parameters(model: Module) -> FlatParameters:
+    """Move `model`'s parameters and gradients into one `FlatParameters`, bind `model` to it.
+
+    Not needed for a `Sequential`, whose `param()` does this itself; for any other module,
+    pass the result to the optimiser (`SGD(flatten_parameters(layer), lr=...)`).
+    """
+    flat = FlatParameters(model.param())
+    model.bind(Parameters(flat.params, flat))
+    return flat
+
+
+def _check_one_kind(params: Sequence[Parameter]) -> None:
+    kinds = {(t.dtype, t.device) for pair in params for t in pair}
+    if len(kinds) > 1:
+        found = ", ".join(sorted(f"{dtype} on {device}" for dtype, device in kinds))
+        raise ValueError(
+            f"FlatParameters: every parameter must have one dtype and device, found {found}"
+        )
 
 
 def flat_view(tensors: list[Tensor]) -> Tensor | None:
-    """The one flat tensor that `tensors` tile in order, if they do (see above), else None."""
-    if not tensors:
-        return None
-    base = tensors[0]._base
-    if base is None or base.dim() != 1:
-        return None
-    offset = 0
-    for tensor in tensors:
-        if tensor._base is not base or not tensor.is_contiguous():
-            return None
-        if tensor.storage_offset() != base.storage_offset() + offset:
-            return None
-        offset += tensor.numel()
-    return base if offset == base.numel() else None
+    """Removed: use `FlatParameters` (`Sequential.param().flat`).
+
+    Kept, outside `__all__`, only while `minidl/nn/__init__.py` still imports the name.
+    """
+    raise NotImplementedError("flat_view is gone: use FlatParameters (Sequential.param().flat)")

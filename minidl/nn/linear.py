@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -54,6 +55,15 @@ class Linear(Module):
         layer = cls.__new__(cls)
         layer._set_tensors(weight, bias)
         return layer
+
+    @classmethod
+    def stacked(cls, modules: Sequence[Module]) -> Linear:
+        """One layer over a leading run axis: the runs' weights copied into `(R, out, in)`."""
+        linears = cls._alike(modules)
+        weight = torch.stack([m.weight for m in linears])
+        biases = [m.bias for m in linears]
+        bias = None if biases[0] is None else torch.stack([b for b in biases if b is not None])
+        return cls.from_tensors(weight, bias)
 
     def _set_tensors(self, weight: Tensor, bias: Tensor | None) -> None:
         self.weight = weight

@@ -5,15 +5,12 @@ from __future__ import annotations
 import math
 import statistics
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from minidl.cli.one_run import versions
+from minidl.cli.run_folder import write_atomic, write_json
+from minidl.cli.sweep_grid import Cell, CellResult
 from minidl.lang import Spec
 from minidl.lang.format import format_value
-from minidl.runs import write_atomic, write_json
-from minidl.session import versions
-
-if TYPE_CHECKING:
-    from minidl.sweep import Cell, CellResult
 
 __all__ = ["ROWS", "table", "write_results"]
 
@@ -100,7 +97,7 @@ def write_results(
         },
     )
     if results and status == "completed":  # after Ctrl-C, finish fast: no plot
-        from minidl.plots import plot_sweep
+        from minidl.cli.plots import plot_sweep
 
         plot_sweep(spec, grid, results, folder / "sweep.png")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from minidl.compiler.words import LAYERS, LOSSES, OPTIMIZERS
 from minidl.lang import ir
 from minidl.lang.format import format_spec
 from minidl.lang.shapes import Layer, resolve
@@ -25,7 +26,8 @@ import torch
 
 from minidl.data import {data_import}
 from minidl.nn import {nn_import}
-from minidl.optim import SGD
+from minidl.optim import {optimizer_import}
+from minidl.schedule import Schedule
 from minidl.train import fit
 
 DTYPE = torch.{dtype}
@@ -36,10 +38,11 @@ model = Sequential([
 {layers}
 ])
 train, test = train.to(dtype=DTYPE), {test_to}
-loss = LossMSE(reduction="{reduction}")
-optimizer = SGD(model.param(), lr={lr!r}, momentum={momentum!r}, weight_decay={weight_decay!r})
+loss = {loss}
+optimizer = {optimizer}
+schedule = {schedule}
 history = fit(model, loss, optimizer, train, test, epochs={epochs}, batch_size={batch},
-              generator=generator)
+              generator=generator, schedule=schedule)
 final = history[-1]
 print(f"train error {{final.train_error:.2f}} %  test error {{final.test_error:.2f}} %  "
       f"loss {{final.loss:.6f}}")
@@ -74,29 +77,48 @@ def emit_python(spec: ir.Spec, name: str) -> str:
                 else f"\ntest = one_hot_targets(test, {outputs}, Path({paths[1]!r}))"
             )
         )
+    loss = _call(LOSSES[spec.loss.name].python, spec.loss.options())
+    options = {k: v for k, v in spec.optimizer.options().items() if k != "batch"}
+    optimizer = _call(OPTIMIZERS[spec.optimizer.kind].python, options, "model.param()")
+    s = spec.schedule
     spec_text = "".join(f"    {line}\n" for line in format_spec(spec).splitlines())
     return TEMPLATE.format(
         name=name,
         spec_text=spec_text,
         data_import=data_import,
-        nn_import=", ".join(sorted({layer.kind for layer in layers} | {"Sequential", "LossMSE"})),
+        nn_import=", ".join(
+            sorted(
+                {_class(LAYERS[layer.kind].python) for layer in layers}
+                | {"Sequential", _class(loss)}
+            )
+        ),
         dtype=spec.train.dtype,
         seed=spec.train.seed,
         data=data_text,
         layers="\n".join(_layer_line(layer) for layer in layers),
         test_to="None if test is None else test.to(dtype=DTYPE)",
-        reduction=spec.loss.reduction,
-        lr=spec.sgd.lr,
-        momentum=spec.sgd.momentum,
-        weight_decay=spec.sgd.weight_decay,
+        loss=loss,
+        optimizer=optimizer,
+        optimizer_import=_class(optimizer),
+        schedule=(
+            f"Schedule({s.kind!r}, {spec.optimizer.lr!r}, {spec.train.epochs}, "
+            f"every={s.every}, gamma={s.gamma!r}, warmup={s.warmup})"
+        ),
         epochs=spec.train.epochs,
-        batch=spec.sgd.batch,
+        batch=spec.optimizer.batch,
     )
 
 
 def _layer_line(layer: Layer) -> str:
-    if layer.kind != "Linear":
-        return f"    {layer.kind}(),"
-    bias = "" if layer.bias else ", bias=False"
-    shape = f"{layer.in_features}, {layer.out_features}{bias}"
-    return f"    Linear({shape}, generator=generator, dtype=DTYPE),"
+    widths = {"width_in": layer.in_features, "width_out": layer.out_features}
+    return "    " + LAYERS[layer.kind].python.format(**widths, **layer.word.options()) + ","
+
+
+def _call(name: str, options: dict[str, ir.Scalar], *args: str) -> str:
+    """`Name(args..., key=value, ...)` with every option as a keyword argument."""
+    return f"{name}(" + ", ".join([*args, *(f"{k}={v!r}" for k, v in options.items())]) + ")"
+
+
+def _class(call: str) -> str:
+    """The class a constructor call makes: `Linear(2, 25)` -> `Linear`."""
+    return call.split("(", 1)[0]

@@ -6,110 +6,27 @@ sweep and writes `results.csv`, `results.json` and `sweep.png` to the run folder
 
 from __future__ import annotations
 
-import itertools
-import math
 import multiprocessing
 import os
 import signal
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from minidl.build import compile_ensemble, compile_spec, run_spec
-from minidl.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK
-from minidl.lang import Spec, format_spec, ir
-from minidl.lang.format import format_value
-from minidl.lang.settings import with_setting
-from minidl.report import table, write_results
-from minidl.runs import new_run_folder, write_atomic
-from minidl.session import Progress
+from minidl.cli.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK
+from minidl.cli.one_run import Progress
+from minidl.cli.run_folder import new_run_folder, write_atomic
+from minidl.cli.sweep_grid import Cell, CellResult, Task, cells, tasks
+from minidl.cli.sweep_results import table, write_results
+from minidl.compiler.program import compile_ensemble, compile_spec, run_spec
+from minidl.lang import Spec, format_spec
 from minidl.train import DivergenceError, EpochRecord
 
-__all__ = [
-    "Cell",
-    "CellResult",
-    "Task",
-    "cells",
-    "run_cell",
-    "run_sweep",
-    "run_task",
-    "tasks",
-]
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One point of the grid: its settings and the spec with them applied."""
-
-    index: int
-    settings: tuple[tuple[str, ir.Scalar], ...]
-    spec: Spec
-
-    @property
-    def label(self) -> str:
-        """The cell's column title: its value, or `key=value` pairs for several keys."""
-        if len(self.settings) == 1:
-            return format_value(self.settings[0][1])
-        return ", ".join(f"{k.split('.')[-1]}={format_value(v)}" for k, v in self.settings) or "all"
-
-    @property
-    def cost(self) -> int:
-        """Mini-batch steps per run: what the cell's wall time grows with."""
-        n = self.spec.data.train if isinstance(self.spec.data, ir.DiskData) else 1000
-        return math.ceil(n / self.spec.sgd.batch) * self.spec.train.epochs
-
-
-@dataclass
-class CellResult:
-    """Each run's final record (None where the run diverged) and the cell's wall time."""
-
-    index: int
-    finals: list[EpochRecord | None]
-    seconds: float
-    failure: str | None = None
-
-    def figures(self, name: str) -> list[float]:
-        """One figure (`test_error`, ...) of every run that did not diverge."""
-        return [getattr(f, name) for f in self.finals if f is not None]
-
-
-def cells(spec: Spec) -> list[Cell]:
-    """The grid: the product of the sweep's lists, in the order they are written."""
-    assert spec.sweep is not None
-    axes = spec.sweep.axes
-    grid: list[Cell] = []
-    for index, values in enumerate(itertools.product(*(axis.values for axis in axes))):
-        cell_spec = spec
-        settings = tuple((axis.key, value) for axis, value in zip(axes, values, strict=True))
-        for key, value in settings:
-            cell_spec = with_setting(cell_spec, key, value)
-        grid.append(Cell(index, settings, cell_spec.model_copy(update={"sweep": None})))
-    return grid
-
-
-@dataclass(frozen=True)
-class Task:
-    """Runs `first` to `first + count - 1` of a cell: what one worker trains at once."""
-
-    cell: Cell
-    first: int
-    count: int
-
-
-def tasks(grid: list[Cell], runs: int) -> list[Task]:
-    """A cell's runs as one stacked task for minidl; one task a run for torch's autograd,
-    which cannot stack them, so that workers share a cell's runs. Longest first."""
-    split = [
-        [Task(cell, 0, runs)] if cell.spec.train.backend == "minidl"
-        else [Task(cell, run, 1) for run in range(runs)]
-        for cell in grid
-    ]  # fmt: skip
-    return sorted((t for group in split for t in group), key=lambda t: -t.cell.cost * t.count)
+__all__ = ["run_cell", "run_sweep", "run_task"]
 
 
 def run_cell(cell: Cell, runs: int, report: Any = None) -> CellResult:

@@ -18,10 +18,8 @@ from typing import Any, TextIO
 import torch
 
 import minidl
-from minidl.build import compile_spec
-from minidl.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK
-from minidl.lang import Spec, format_spec
-from minidl.runs import (
+from minidl.cli.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK
+from minidl.cli.run_folder import (
     new_run_folder,
     weights_of,
     write_atomic,
@@ -29,6 +27,9 @@ from minidl.runs import (
     write_json,
     write_weights,
 )
+from minidl.compiler.program import compile_spec
+from minidl.lang import Spec, format_spec
+from minidl.lang.registry import statement_word
 from minidl.train import DivergenceError, EpochRecord
 
 __all__ = ["Progress", "train_spec", "versions"]
@@ -150,7 +151,7 @@ def _write_results(
 
 
 def _plots(folder: Path, program: Any, history: list[EpochRecord], name: str) -> None:
-    from minidl.plots import plot_boundary, plot_curves
+    from minidl.cli.plots import plot_boundary, plot_curves
 
     plot_curves(history, folder / "curves.png", name)
     train, test = program.data
@@ -175,9 +176,10 @@ def _report(
 ) -> None:
     err: Callable[[str], None] = lambda text: print(text, file=sys.stderr)  # noqa: E731
     if failure is not None:
-        smaller = spec.sgd.lr / 10
+        smaller = spec.optimizer.lr / 10
+        key = f"{statement_word(spec.optimizer)}.lr"
         err(f"error: {failure}")
-        err(f"  help: try a smaller learning rate, such as `--set sgd.lr={smaller:g}`")
+        err(f"  help: try a smaller learning rate, such as `--set {key}={smaller:g}`")
     if status == "interrupted":
         err(f"interrupted after {len(history)} complete epochs")
     if history and (not quiet or status == "completed"):

@@ -1,0 +1,188 @@
+"""`python -m minidl.compile SPEC [options]` (also `minidl SPEC`): the MDL compiler.
+
+A straight chain of the pipeline's stages: read → parse → check → `--set` → then a summary,
+an emitted form, or build → train. Exit codes: 0 success; 2 the spec, its data or the
+command line is wrong; 1 training failed (diverged); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from minidl.cli.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from minidl.lang import (
+    Diagnostic,
+    Spec,
+    SpecError,
+    diagnose,
+    format_spec,
+    format_text,
+    read_source,
+)
+from minidl.lang.settings import SettingsError, apply_settings
+from minidl.lang.summary import summarize
+
+__all__ = ["UsageError", "main", "read_spec"]
+
+EMITS = ("fmt", "ir", "schema", "python")
+
+
+class UsageError(Exception):
+    """A mistake on the command line or with a file, told in one line."""
+
+
+def read_spec(path: Path) -> str:
+    """The text of a spec file, or a one-line `UsageError` saying why it cannot be read."""
+    try:
+        return read_source(str(path))
+    except SpecError as caught:
+        (d,) = caught.diagnostics
+        where = f"{path}:{d.line}" if d.line > 1 else str(path)
+        raise UsageError(f"{where}: {d.message}") from None
+
+
+def arguments() -> argparse.ArgumentParser:
+    """The command line's options, as `--help` shows them."""
+    parser = argparse.ArgumentParser(
+        prog="minidl",
+        description="Compile an MDL spec: check it and print a summary, emit it, or train it.",
+        epilog="exit codes: 0 success, 1 training failed (diverged), 2 bad spec, data or "
+        "command line, 130 interrupted. Docs: docs/LANGUAGE.md",
+    )
+    parser.add_argument("spec", type=Path, help="the .mdl file")
+    parser.add_argument("--train", action="store_true", help="train it (a sweep runs its grid)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting, e.g. --set sgd.lr=0.01 (repeatable)",
+    )
+    parser.add_argument(
+        "--emit",
+        choices=EMITS,
+        help="print canonical text (fmt), the IR as JSON "
+        "(ir), the IR's JSON Schema (schema) or a training script (python)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("runs"), help="where run folders go (runs/)"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="parallel processes for a sweep (default: the number of cores)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress, only the final report")
+    return parser
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def emit(spec: Spec, form: str, name: str, text: str, settings: Sequence[str]) -> str:
+    """The `--emit` forms of a spec: `fmt` reformats the source text, keeping its comments
+    (or, with `--set` overrides, prints the resolved spec, which has none)."""
+    if form == "fmt":
+        if settings:
+            return format_spec(spec).rstrip("\n")
+        return format_text(text, spec.source or "<string>").rstrip("\n")
+    if form == "ir":
+        return spec.model_dump_json(indent=2)
+    if form == "schema":
+        return json.dumps(Spec.model_json_schema(), indent=2)
+    from minidl.compiler.python_script import emit_python
+
+    return emit_python(spec, name)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = arguments().parse_args(argv)
+    text = ""
+    try:
+        text = read_spec(args.spec)
+        spec, diagnostics = diagnose(text, filename=str(args.spec))
+        report(diagnostics, text)
+        if spec is None:
+            return EXIT_USAGE
+        spec = apply_settings(spec, args.set)
+        if args.emit:
+            print(emit(spec, args.emit, args.spec.stem, text, args.set))
+            return EXIT_OK
+        if not args.train:
+            print(summarize(spec, str(args.spec)))
+            return EXIT_OK
+        return _train(spec, args)
+    except SpecError as caught:
+        print(
+            caught.render(None if caught.text or isinstance(caught, SettingsError) else text),
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    except UsageError as caught:
+        print(f"minidl: error: {caught}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:  # before training started, or while its files were written
+        print("minidl: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def report(diagnostics: Sequence[Diagnostic], text: str) -> None:
+    """Print diagnostics (errors, then warnings go with them) to stderr, quoting `text`."""
+    if diagnostics:
+        print(SpecError(diagnostics, text).render(), file=sys.stderr)
+
+
+def _train(spec: Spec, args: argparse.Namespace) -> int:
+    from minidl.cli.one_run import train_spec
+
+    try:
+        _check_out(args.out)
+        if spec.sweep is not None:
+            from minidl.cli.sweep import run_sweep
+
+            return run_sweep(spec, args.spec.stem, args.out, jobs=args.jobs, quiet=args.quiet)
+        return train_spec(spec, args.spec.stem, args.out, quiet=args.quiet)
+    except OSError as caught:  # the run folder could not be written (disk full, removed...)
+        where = f"{caught.filename}: " if caught.filename else ""
+        print(f"minidl: error: {where}{caught.strerror or caught}", file=sys.stderr)
+        return EXIT_USAGE
+    except (MemoryError, torch_out_of_memory()):
+        print(
+            "minidl: error: training ran out of memory; use fewer or narrower layers,"
+            " a smaller batch, or fewer runs",
+            file=sys.stderr,
+        )
+        return EXIT_DIVERGED
+
+
+def torch_out_of_memory() -> type[Exception]:
+    """torch's out-of-memory error (CPU or GPU), imported only once training has begun."""
+    import torch
+
+    return torch.OutOfMemoryError
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".minidl-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as caught:
+        raise UsageError(f"--out {out}: cannot write there: {caught.strerror}") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""The grid of a sweep: its cells (one setting of the swept keys each) and the tasks that
+train their runs. Shared by the sweep runner and the results it writes."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+from minidl.lang import Spec, ir
+from minidl.lang.format import format_value
+from minidl.lang.settings import with_setting
+from minidl.train import EpochRecord
+
+__all__ = ["Cell", "CellResult", "Task", "cells", "tasks"]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One point of the grid: its settings and the spec with them applied."""
+
+    index: int
+    settings: tuple[tuple[str, ir.Scalar], ...]
+    spec: Spec
+
+    @property
+    def label(self) -> str:
+        """The cell's column title: its value, or `key=value` pairs for several keys."""
+        if len(self.settings) == 1:
+            return format_value(self.settings[0][1])
+        return ", ".join(f"{k.split('.')[-1]}={format_value(v)}" for k, v in self.settings) or "all"
+
+    @property
+    def cost(self) -> int:
+        """Mini-batch steps per run: what the cell's wall time grows with."""
+        n = self.spec.data.train if isinstance(self.spec.data, ir.DiskData) else 1000
+        return math.ceil(n / self.spec.optimizer.batch) * self.spec.train.epochs
+
+
+@dataclass
+class CellResult:
+    """Each run's final record (None where the run diverged) and the cell's wall time."""
+
+    index: int
+    finals: list[EpochRecord | None]
+    seconds: float
+    failure: str | None = None
+
+    def figures(self, name: str) -> list[float]:
+        """One figure (`test_error`, ...) of every run that did not diverge."""
+        return [getattr(f, name) for f in self.finals if f is not None]
+
+
+def cells(spec: Spec) -> list[Cell]:
+    """The grid: the product of the sweep's lists, in the order they are written."""
+    assert spec.sweep is not None
+    axes = spec.sweep.axes
+    grid: list[Cell] = []
+    for index, values in enumerate(itertools.product(*(axis.values for axis in axes))):
+        cell_spec = spec
+        settings = tuple((axis.key, value) for axis, value in zip(axes, values, strict=True))
+        for key, value in settings:
+            cell_spec = with_setting(cell_spec, key, value)
+        grid.append(Cell(index, settings, cell_spec.model_copy(update={"sweep": None})))
+    return grid
+
+
+@dataclass(frozen=True)
+class Task:
+    """Runs `first` to `first + count - 1` of a cell: what one worker trains at once."""
+
+    cell: Cell
+    first: int
+    count: int
+
+
+def tasks(grid: list[Cell], runs: int) -> list[Task]:
+    """A cell's runs as one stacked task for minidl; one task a run for torch's autograd,
+    which cannot stack them, so that workers share a cell's runs. Longest first."""
+    split = [
+        [Task(cell, 0, runs)] if cell.spec.train.backend == "minidl"
+        else [Task(cell, run, 1) for run in range(runs)]
+        for cell in grid
+    ]  # fmt: skip
+    return sorted((t for group in split for t in group), key=lambda t: -t.cell.cost * t.count)

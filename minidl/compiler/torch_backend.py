@@ -1,0 +1,99 @@
+"""`train backend=torch`: the same network in torch.nn, trained with autograd and torch.optim.
+
+The same initial weights (copied from the minidl model), the same data, the same mini-batch
+order and dropout masks (drawn from the same generator), the optimiser and the learning
+rate schedule of the spec: a cross-check of every hand-written gradient.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from minidl.compiler.words import LAYERS, LOSSES, OPTIMIZERS
+from minidl.data import Dataset, batches
+from minidl.lang import Spec
+from minidl.nn import Loss, Sequential
+from minidl.schedule import Schedule
+from minidl.train import DivergenceError, EpochRecord, ProgressCallback
+
+__all__ = ["copy_weights_back", "fit_torch", "to_torch"]
+
+
+def to_torch(model: Sequential) -> nn.Sequential:
+    """A torch.nn copy of a minidl model, with the same weights and state."""
+    return nn.Sequential(*(LAYERS[_word(m)].torch(m) for m in model))
+
+
+def _word(module: object) -> str:
+    """The word a minidl module stands for: its class name (`Linear`, `BatchNorm`, ...)."""
+    return type(module).__name__
+
+
+def copy_weights_back(source: nn.Sequential, model: Sequential) -> None:
+    """Copy trained torch weights (and running statistics) into the minidl model."""
+    with torch.no_grad():
+        for theirs, (value, _) in zip(source.parameters(), model.param(), strict=True):
+            value.copy_(theirs)
+        for twin, module in zip(source, model, strict=True):
+            for name in ("running_mean", "running_var"):
+                if hasattr(module, name) and getattr(module, name) is not None:
+                    getattr(module, name).copy_(getattr(twin, name))
+
+
+def fit_torch(
+    spec: Spec,
+    model: Sequential,
+    loss: Loss,
+    schedule: Schedule,
+    data: tuple[Dataset, Dataset | None],
+    generator: torch.Generator,
+    callback: ProgressCallback | None = None,
+) -> list[EpochRecord]:
+    """Train a torch.nn copy of `model` with autograd as `spec` says; copy the result back.
+
+    `loss` (the minidl loss of the spec) scores the epochs, as minidl's loop does.
+    """
+    train, test = data
+    net = to_torch(model)
+    optimizer = OPTIMIZERS[spec.optimizer.kind].torch(spec.optimizer, net.parameters())
+    per_sample_loss = LOSSES[spec.loss.name].torch
+    history: list[EpochRecord] = []
+    for epoch in range(1, spec.train.epochs + 1):
+        for group in optimizer.param_groups:
+            group["lr"] = schedule.lr_at(epoch - 1)
+        net.train()
+        seen = 0.0
+        batch_size = spec.optimizer.batch
+        for step, index in enumerate(batches(len(train), batch_size, generator), 1):
+            index = index.to(train.inputs.device)
+            optimizer.zero_grad()
+            per_sample = per_sample_loss(spec.loss, net(train.inputs[index]), train.targets[index])
+            value = per_sample.sum() if spec.loss.reduction == "sum" else per_sample.mean()
+            torch.autograd.backward(value)
+            if not math.isfinite(float(value.detach())):
+                raise DivergenceError(epoch, step, "loss", [history], None)
+            seen += float(per_sample.detach().sum())
+            optimizer.step()
+        net.eval()
+        history.append(_record(net, loss, epoch, seen / len(train), train, test))
+        if callback is not None:
+            callback(history[-1])
+    copy_weights_back(net, model)
+    return history
+
+
+@torch.no_grad()
+def _record(
+    net: nn.Sequential, loss: Loss, epoch: int, seen: float, train: Dataset, test: Dataset | None
+) -> EpochRecord:
+    def scores(data: Dataset) -> tuple[float, float]:
+        output = net(data.inputs)
+        per_sample = loss.per_sample(output, data.targets)
+        return float(per_sample.mean(-1)), float(loss.error_rate(output, data.targets))
+
+    train_loss, train_error = scores(train)
+    test_loss, test_error = scores(test) if test is not None else (math.nan, math.nan)
+    return EpochRecord(epoch, seen, train_loss, test_loss, train_error, test_error)

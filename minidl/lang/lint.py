@@ -1,0 +1,33 @@
+"""Warnings: specs that are valid but probably not what was meant (`warning[WNNN]`)."""
+
+from __future__ import annotations
+
+from minidl.lang import ir
+from minidl.lang.errors import Diagnostic
+from minidl.lang.shapes import Resolution, resolve
+
+__all__ = ["spec_warnings"]
+
+_SQUASHED_BY = {"CrossEntropy": "Softmax", "BCE": "Sigmoid"}
+"""The stage each loss applies itself, to the logits it is given."""
+
+
+def spec_warnings(spec: ir.Spec, resolution: Resolution | None = None) -> list[Diagnostic]:
+    """Every warning about `spec`; `resolution` is its expanded network, if already known."""
+    layers = (resolution or resolve(spec)).layers
+    warnings: list[Diagnostic] = []
+    last = layers[-1].word if layers else None
+    if last is not None and last.kind in ("Softmax", "Sigmoid") and spec.loss.name in _SQUASHED_BY:
+        applies = _SQUASHED_BY[spec.loss.name]
+        what = "a softmax" if applies == "Softmax" else "a sigmoid"
+        warnings.append(
+            Diagnostic.at(
+                last.span,
+                "W101",
+                f"`{last.kind}` right before `{spec.loss.name}`, which applies {what} itself",
+                f"remove `{last.kind}`: {spec.loss.name} takes logits",
+                spec.source,
+                "warning",
+            )
+        )
+    return warnings

@@ -1,0 +1,195 @@
+"""The statement words of MDL, one entry each: losses, optimisers, the schedule, training,
+data sources. Each option's type, range and default is its field; its meaning, the field's
+description; the word's meaning, the class docstring's first line.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from minidl.lang.nodes import MAX_WIDTH, Node
+
+__all__ = [
+    "BCE",
+    "DATA_SOURCES",
+    "DEFAULT_RADIUS",
+    "L1",
+    "LOSSES",
+    "MSE",
+    "OPTIMIZERS",
+    "Adam",
+    "AdamW",
+    "CrossEntropy",
+    "CsvData",
+    "DiskData",
+    "Huber",
+    "Problem",
+    "Schedule",
+    "Sgd",
+    "Train",
+]
+
+DEFAULT_RADIUS = 0.3989422804014327
+"""1/sqrt(2*pi): the disk that covers half of the unit square (classes balanced)."""
+
+Problem = tuple[str, str, str | None]
+"""A mistake across options: the option to point at, the message, and a help line."""
+
+Reduction = Literal["sum", "mean"]
+_REDUCTION = "`sum` adds the per-sample losses of a batch, `mean` averages them"
+
+
+# -- losses (`loss NAME [options]`) ------------------------------------------------------
+
+
+class MSE(Node):
+    """Mean squared error over the output features, per sample."""
+
+    name: Literal["MSE"] = "MSE"
+    reduction: Reduction = Field("sum", description=_REDUCTION)
+
+
+class L1(Node):
+    """Mean absolute error over the output features, per sample."""
+
+    name: Literal["L1"] = "L1"
+    reduction: Reduction = Field("sum", description=_REDUCTION)
+
+
+class Huber(Node):
+    """Huber loss (quadratic within delta, linear beyond), mean over the output features."""
+
+    name: Literal["Huber"] = "Huber"
+    reduction: Reduction = Field("sum", description=_REDUCTION)
+    delta: float = Field(1.0, gt=0, allow_inf_nan=False, description="where it turns linear")
+
+
+class CrossEntropy(Node):
+    """Softmax cross-entropy of K >= 2 logits against a class; predicts the arg-max."""
+
+    name: Literal["CrossEntropy"] = "CrossEntropy"
+    reduction: Reduction = Field("sum", description=_REDUCTION)
+
+
+class BCE(Node):
+    """Binary cross-entropy of one logit against 0 or 1; predicts 1 when the logit > 0."""
+
+    name: Literal["BCE"] = "BCE"
+    reduction: Reduction = Field("sum", description=_REDUCTION)
+
+
+LOSSES: dict[str, type[Node]] = {
+    "MSE": MSE,
+    "L1": L1,
+    "Huber": Huber,
+    "CrossEntropy": CrossEntropy,
+    "BCE": BCE,
+}
+
+
+# -- optimisers (`sgd ...`, `adam ...`, `adamw ...`) ---------------------------------------
+
+_LR = "the learning rate"
+_BATCH = "samples per mini-batch"
+Beta = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
+
+
+class Sgd(Node):
+    """Mini-batch SGD, as torch.optim.SGD: `p <- p - lr * g`."""
+
+    kind: Literal["sgd"] = "sgd"
+    lr: float = Field(0.001, gt=0, allow_inf_nan=False, description=_LR)
+    batch: int = Field(16, ge=1, le=MAX_WIDTH, description=_BATCH)
+    momentum: float = Field(0.0, ge=0, lt=1, allow_inf_nan=False, description="momentum factor")
+    nesterov: bool = Field(False, description="Nesterov momentum (needs momentum > 0)")
+    weight_decay: float = Field(0.0, ge=0, allow_inf_nan=False, description="L2 penalty")
+
+    def problems(self) -> list[Problem]:
+        """Mistakes that involve two options."""
+        if self.nesterov and self.momentum == 0:
+            return [("nesterov", "nesterov=true needs momentum", "add `momentum=0.9`")]
+        return []
+
+
+class Adam(Node):
+    """Adam, as torch.optim.Adam."""
+
+    kind: Literal["adam"] = "adam"
+    lr: float = Field(0.001, gt=0, allow_inf_nan=False, description=_LR)
+    batch: int = Field(16, ge=1, le=MAX_WIDTH, description=_BATCH)
+    betas: tuple[Beta, Beta] = Field((0.9, 0.999), description="decay of the moment averages")
+    eps: float = Field(1e-8, gt=0, allow_inf_nan=False, description="added to the denominator")
+    weight_decay: float = Field(0.0, ge=0, allow_inf_nan=False, description="L2 penalty")
+
+
+class AdamW(Node):
+    """AdamW (decoupled weight decay), as torch.optim.AdamW."""
+
+    kind: Literal["adamw"] = "adamw"
+    lr: float = Field(0.001, gt=0, allow_inf_nan=False, description=_LR)
+    batch: int = Field(16, ge=1, le=MAX_WIDTH, description=_BATCH)
+    betas: tuple[Beta, Beta] = Field((0.9, 0.999), description="decay of the moment averages")
+    eps: float = Field(1e-8, gt=0, allow_inf_nan=False, description="added to the denominator")
+    weight_decay: float = Field(0.01, ge=0, allow_inf_nan=False, description="decoupled decay")
+
+
+OPTIMIZERS: dict[str, type[Node]] = {"sgd": Sgd, "adam": Adam, "adamw": AdamW}
+
+
+# -- the schedule, training, data ------------------------------------------------------------
+
+
+class Schedule(Node):
+    """The learning rate of each epoch: constant, cosine annealing, or steps; warm-up first."""
+
+    kind: Literal["constant", "cosine", "step"] = "constant"
+    every: int = Field(30, ge=1, le=1_000_000, description="epochs between steps (`step`)")
+    gamma: float = Field(0.1, gt=0, allow_inf_nan=False, description="factor at each step")
+    warmup: int = Field(0, ge=0, le=1_000_000, description="epochs of linear warm-up")
+
+
+class Train(Node):
+    """How to train: epochs, seed, backend, device, dtype."""
+
+    epochs: int = Field(100, ge=1, le=1_000_000, description="passes over the training data")
+    seed: int = Field(0, ge=0, lt=2**63, description="seeds weights, data and shuffling")
+    backend: Literal["minidl", "torch"] = Field(
+        "minidl", description="`torch`: the same run with torch autograd"
+    )
+    device: Literal["cpu", "cuda"] = Field("cpu", description="where tensors live")
+    dtype: Literal["float32", "float64"] = Field("float32", description="floating point type")
+
+
+class DiskData(Node):
+    """The seed report's disk: points in [0,1]^2, label 1 inside the centred disk."""
+
+    kind: Literal["disk"] = "disk"
+    train: int = Field(1000, ge=1, le=10_000_000, description="training points")
+    test: int = Field(1000, ge=1, le=10_000_000, description="test points")
+    radius: float = Field(DEFAULT_RADIUS, gt=0, allow_inf_nan=False, description="disk radius")
+
+
+class CsvData(Node):
+    """CSV files with a header; paths relative to the spec file."""
+
+    kind: Literal["csv"] = "csv"
+    train: str = Field(min_length=1, description="the training file")
+    test: str | None = Field(None, min_length=1, description="the test file")
+    split: float | None = Field(
+        None, gt=0, lt=1, allow_inf_nan=False, description="train fraction of a seeded split"
+    )
+    target: str = Field(min_length=1, description="the target column")
+    normalize: Literal["none", "standard", "minmax"] = Field(
+        "none", description="feature scaling with the train statistics"
+    )
+
+    def problems(self) -> list[Problem]:
+        """Mistakes that involve two options."""
+        if self.test is not None and self.split is not None:
+            return [("split", "give `test` or `split`, not both", "remove one of the two")]
+        return []
+
+
+DATA_SOURCES: dict[str, type[Node]] = {"disk": DiskData, "csv": CsvData}
