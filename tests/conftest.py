@@ -1,4 +1,4 @@
-"""Shared test settings: hypothesis profiles and a float64 default for gradient checks."""
+"""Shared test settings: the hypothesis profile (no deadline; CI sets HYPOTHESIS_PROFILE)."""
 
 import os
 

@@ -21,9 +21,9 @@ from cli_cases import cli_cases
 from hypothesis import given, settings
 
 import minidl
+from minidl.cli.run_folder import load_weights
 from minidl.compile import main
 from minidl.lang import SpecError, parse
-from minidl.runs import load_weights
 
 ROOT = Path(__file__).parents[1]
 SEED = ROOT / "specs" / "seed.mdl"
@@ -40,7 +40,7 @@ def test_fuzz_the_command_line(
     err = io.StringIO()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
         code = main([str(spec), *[f"--set={s}" for s in sets], *options])
-    assert code in (0, 2)
+    assert code in ((0, 1, 2) if "--train" in options else (0, 2))  # 1: training diverged
     assert "Traceback" not in err.getvalue()
 
 
@@ -118,7 +118,7 @@ def test_ctrl_c_during_a_sweep(tmp_path: Path) -> None:
 WRITER = """
 import sys
 from pathlib import Path
-from minidl.runs import write_atomic
+from minidl.cli.run_folder import write_atomic
 target = Path(sys.argv[1])
 blobs = [bytes([i]) * 8_000_000 for i in (1, 2)]
 print("ready", flush=True)

@@ -90,3 +90,15 @@ def test_a_toy_word_end_to_end() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("ok toy: 3 stages, 33 parameters")
+
+
+def test_the_docs_tables_are_the_entries() -> None:
+    """docs/LANGUAGE.md holds exactly the tables the entries give (regenerate them with
+    `python -m minidl.lang.word_tables`)."""
+    from pathlib import Path
+
+    from minidl.lang.word_tables import BEGIN, END, word_tables
+
+    page = (Path(__file__).parents[1] / "docs" / "LANGUAGE.md").read_text(encoding="utf-8")
+    between = page.split(BEGIN, 1)[1].split(END, 1)[0]
+    assert between == "\n" + word_tables()

@@ -1,42 +1,195 @@
-"""The spec's data as tensors: the disk drawn from the run's generator, or CSV files read.
+"""The spec's data as tensors: the disk drawn from the run's generator, or CSV files read,
+labelled, split and normalised.
 
-Data errors of the framework (plain file, line and column) become diagnostics here.
+Faults of the framework's data layer (plain file, line and column) become diagnostics
+here: inside a file they point into the file; a missing or unreadable file, or a setting
+such as `split=`, is the spec's mistake and points at the spec's own option.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from minidl.data import DataError, Dataset, disk, load_csv, one_hot_targets
-from minidl.lang import Spec, ir, resolve
+from minidl.data import (
+    DataError,
+    Dataset,
+    Labels,
+    Normalizer,
+    Table,
+    disk,
+    encode_labels,
+    read_csv,
+    scale_warning,
+    split,
+)
+from minidl.lang import Diagnostic, Spec, SpecError, ir, resolve
+from minidl.lang.nodes import Span
 
-__all__ = ["load_data"]
+__all__ = ["DISK_FEATURES", "LoadedData", "data_error", "load_data", "option_span"]
+
+DISK_FEATURES = ("x1", "x2")
+"""The disk's two input columns, as predictions and exports name them."""
 
 
-def load_data(spec: Spec, generator: torch.Generator) -> tuple[Dataset, Dataset | None]:
-    """The spec's train and test sets in float64 on the CPU: drawn from `generator`, or read."""
+@dataclass
+class LoadedData:
+    """Train and test sets (float64, CPU), and what prediction needs to know of them."""
+
+    train: Dataset
+    test: Dataset | None
+    feature_names: tuple[str, ...]
+    labels: tuple[ir.Scalar, ...] | None = None
+    normalizer: Normalizer = field(default_factory=Normalizer)
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+def load_data(spec: Spec, generator: torch.Generator) -> LoadedData:
+    """The spec's data: drawn from `generator` (the disk), or read from CSV files."""
     data = spec.data
     if isinstance(data, ir.DiskData):
         f64 = torch.float64
         train = disk(data.train, data.radius, generator=generator, dtype=f64)
-        return train, disk(data.test, data.radius, generator=generator, dtype=f64)
-    base = Path(spec.source).parent if spec.source else Path.cwd()
+        test = disk(data.test, data.radius, generator=generator, dtype=f64)
+        return LoadedData(train, test, DISK_FEATURES, (0, 1))
     try:
-        train = load_csv(base / data.train, data.target)
-        test = load_csv(base / data.test, data.target) if data.test else None
-        outputs = _output_width(spec, train.features)
-        if outputs > 1:
-            train = one_hot_targets(train, outputs, base / data.train)
-            if test is not None and data.test:
-                test = one_hot_targets(test, outputs, base / data.test)
+        return _load_csv(spec, data, generator)
     except DataError as caught:
-        raise caught.error from None
-    return train, test
+        raise SpecError([data_error(caught, spec)]) from None
+
+
+def _load_csv(spec: Spec, data: ir.CsvData, generator: torch.Generator) -> LoadedData:
+    base = Path(spec.source).parent if spec.source else Path.cwd()
+    table = read_csv(base / data.train, data.target)
+    test_table = read_csv(base / data.test, data.target) if data.test else None
+    if data.split is not None:
+        table, test_table = split(table, data.split, generator)
+    outputs = _output_width(spec, table.inputs.shape[1])
+    labels: Labels | None = None
+    if _is_classifier(spec, outputs, table):
+        labels = encode_labels(table, test_table)
+        _check_classes(spec, labels, outputs, table)
+        train_targets = _targets(labels, labels.train, outputs)
+        test_targets = None if labels.test is None else _targets(labels, labels.test, outputs)
+    else:
+        train_targets = _values(table)
+        test_targets = None if test_table is None else _values(test_table)
+    normalizer = Normalizer(data.normalize).fit(table.inputs)
+    train = Dataset(normalizer.apply(table.inputs), train_targets)
+    test = None
+    if test_table is not None and test_targets is not None:
+        test = Dataset(normalizer.apply(test_table.inputs), test_targets)
+    warnings = []
+    if data.normalize == "none":
+        warnings.extend(_scale_warnings(spec, table))
+    classes = None if labels is None else labels.classes
+    return LoadedData(train, test, table.features, classes, normalizer, warnings)
+
+
+def _is_classifier(spec: Spec, outputs: int, table: Table) -> bool:
+    """Classes rather than values: CrossEntropy or BCE, several outputs, a text target, or
+    one output of MSE over exactly two distinct numbers (the v1 0/1 labels)."""
+    if spec.loss.name in ("CrossEntropy", "BCE") or outputs > 1:
+        return True
+    if table.target.numbers is None:
+        return True
+    return spec.loss.name == "MSE" and len(table.target.numbers) == 2
+
+
+def _check_classes(spec: Spec, labels: Labels, outputs: int, table: Table) -> None:
+    count = len(labels.classes)
+    if outputs == 1 and count != 2:
+        raise DataError(
+            table.path,
+            0,
+            "E315",
+            f"one output needs two classes, but `{table.target.name}` has {count}",
+            f"end the network with `Linear ->{count}` and use `loss CrossEntropy`",
+        )
+    if outputs > 1 and count > outputs:
+        raise DataError(
+            table.path,
+            0,
+            "E316",
+            f"the network gives {outputs} outputs, but `{table.target.name}` has {count} classes",
+            f"end the network with `Linear ->{count}`",
+        )
+
+
+def _targets(labels: Labels, indices: torch.Tensor, outputs: int) -> torch.Tensor:
+    if outputs == 1:
+        return indices.to(torch.float64).unsqueeze(1)
+    return torch.nn.functional.one_hot(indices, outputs).to(torch.float64)
+
+
+def _values(table: Table) -> torch.Tensor:
+    return table.target.values().unsqueeze(1)
 
 
 def _output_width(spec: Spec, features: int) -> int:
     widths = [layer.out_features for layer in resolve(spec, features, None).layers]
     last = widths[-1] if widths else features
     return last if last is not None else 1
+
+
+def _scale_warnings(spec: Spec, table: Table) -> list[Diagnostic]:
+    found = scale_warning(table.inputs, table.features)
+    if found is None:
+        return []
+    widest, narrowest, ratio = found
+    return [
+        Diagnostic.at(
+            spec.data.span,
+            "W201",
+            f"feature ranges differ {ratio:,.0f} times (`{widest}` is widest, `{narrowest}` "
+            "narrowest), and nothing normalises them",
+            "add `normalize=standard` to the `data` statement",
+            spec.source,
+            "warning",
+        )
+    ]
+
+
+def data_error(caught: DataError, spec: Spec) -> Diagnostic:
+    """A data fault as a diagnostic: in its file, or at the spec's option for a file-level
+    fault (a missing file, `split=`)."""
+    if caught.line > 0:
+        column = caught.column or 1
+        end = caught.end_column or (len(caught.source_line or "") + 1)
+        span = Span(
+            line=caught.line, column=column, end_line=caught.line, end_column=max(end, column + 1)
+        )
+        return Diagnostic.at(span, caught.code, caught.message, caught.help, caught.path)
+    option = "split" if caught.code in ("E313", "E314") else _option_for(caught.path, spec)
+    return Diagnostic.at(
+        option_span(spec, option), caught.code, caught.message, caught.help, spec.source
+    )
+
+
+def _option_for(path: str, spec: Spec) -> str:
+    data = spec.data
+    if isinstance(data, ir.CsvData) and data.test and Path(path).name == Path(data.test).name:
+        return "test"
+    return "train"
+
+
+def option_span(spec: Spec, option: str) -> Span | None:
+    """Where `option=value` of the data statement is written: its value, found in the spec's
+    file; the whole statement when the file cannot be read or the option is not there."""
+    span = spec.data.span
+    if span is None or not spec.source:
+        return span
+    try:
+        lines = Path(spec.source).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return span
+    pattern = re.compile(rf"\b{option}\s*=\s*(\"(?:[^\"\\\n]|\\.)*\"|[^\s;]+)")
+    for number in range(span.line, min(span.end_line, len(lines)) + 1):
+        found = pattern.search(lines[number - 1])
+        if found:
+            start, end = found.span(1)
+            return Span(line=number, column=start + 1, end_line=number, end_column=end + 1)
+    return span

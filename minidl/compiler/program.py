@@ -7,15 +7,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
+from torch import Tensor
 
 from minidl.compiler.data import load_data
 from minidl.compiler.words import LAYERS, LOSSES, OPTIMIZERS, Build
-from minidl.data import Dataset, stack_datasets
+from minidl.data import Dataset, Label, Labels, Normalizer, stack_datasets
 from minidl.lang import Spec, SpecError, resolve
 from minidl.lang.errors import Diagnostic
-from minidl.nn import Loss, Module, Sequential, stack
+from minidl.lang.shapes import Joined, Resolved
+from minidl.nn import Concat, Join, Loss, Module, Sequential, Sum, stack
 from minidl.optim import Optimizer
 from minidl.schedule import Schedule
 from minidl.train import EnsembleCallback, EpochRecord, ProgressCallback, fit, fit_ensemble
@@ -45,6 +48,17 @@ class Program:
     schedule: Schedule
     data: tuple[Dataset, Dataset | None]
     generator: torch.Generator
+    feature_names: tuple[str, ...] = ()
+    labels: Labels | None = None
+    """The classes in sorted order (None for the disk, whose classes are 0 and 1)."""
+    normalizer: Normalizer | None = None
+    warnings: tuple[Any, ...] = ()
+
+    def predict(self, inputs: Tensor | Any) -> list[Label]:
+        """The predicted class of each row of raw features `(N, D)`, as `--predict` writes it."""
+        from minidl.compiler.predictions import predict_labels
+
+        return predict_labels(self, inputs)
 
     def fit(
         self, callback: ProgressCallback | None = None, history: list[EpochRecord] | None = None
@@ -84,13 +98,25 @@ def build_model(spec: Spec, features: int, targets: int, generator: torch.Genera
     resolution = resolve(spec, features, targets)
     if resolution.diagnostics:
         raise SpecError(resolution.diagnostics)
-    dtype = DTYPES[spec.train.dtype]
+    return Sequential(_build(resolution.network, generator, DTYPES[spec.train.dtype]))
+
+
+JOINS: dict[str, type[Join]] = {"sum": Sum, "concat": Concat}
+"""The minidl module of each join of the IR, by its `op`."""
+
+
+def _build(stages: list[Resolved], generator: torch.Generator, dtype: torch.dtype) -> list[Module]:
+    """The modules of resolved stages, depth first, so that weights are drawn in spec order."""
     modules: list[Module] = []
-    for layer in resolution.layers:
-        assert layer.in_features is not None and layer.out_features is not None
-        build = Build(layer.in_features, layer.out_features, generator, dtype)
-        modules.append(LAYERS[layer.kind].minidl(layer.word, build))
-    return Sequential(modules)
+    for stage in stages:
+        if isinstance(stage, Joined):
+            branches = [Sequential(_build(list(b), generator, dtype)) for b in stage.branches]
+            modules.append(JOINS[stage.op](branches))
+            continue
+        assert stage.in_features is not None and stage.out_features is not None
+        build = Build(stage.in_features, stage.out_features, generator, dtype)
+        modules.append(LAYERS[stage.kind].minidl(stage.word, build))
+    return modules
 
 
 def build_schedule(spec: Spec) -> Schedule:
@@ -108,7 +134,8 @@ def compile_spec(spec: Spec) -> Program:
     """
     _check_device(spec)
     generator = torch.Generator().manual_seed(spec.train.seed)
-    train, test = load_data(spec, generator)
+    loaded = load_data(spec, generator)
+    train, test = loaded.train, loaded.test
     model = build_model(spec, train.features, train.outputs, generator)
     device, dtype = torch.device(spec.train.device), DTYPES[spec.train.dtype]
     model.to(device, dtype)
@@ -116,7 +143,19 @@ def compile_spec(spec: Spec) -> Program:
     test = test.to(device, dtype) if test is not None else None
     optimizer = OPTIMIZERS[spec.optimizer.kind].minidl(spec.optimizer, model.param())
     loss = LOSSES[spec.loss.name].minidl(spec.loss)
-    return Program(spec, model, loss, optimizer, build_schedule(spec), (train, test), generator)
+    return Program(
+        spec,
+        model,
+        loss,
+        optimizer,
+        build_schedule(spec),
+        (train, test),
+        generator,
+        loaded.feature_names,
+        loaded.labels,
+        loaded.normalizer,
+        loaded.warnings,
+    )
 
 
 @dataclass

@@ -15,7 +15,7 @@ from torch import nn
 from minidl.compiler.words import LAYERS, LOSSES, OPTIMIZERS
 from minidl.data import Dataset, batches
 from minidl.lang import Spec
-from minidl.nn import Loss, Sequential
+from minidl.nn import Concat, Join, Loss, Module, Sequential, Sum
 from minidl.schedule import Schedule
 from minidl.train import DivergenceError, EpochRecord, ProgressCallback
 
@@ -23,8 +23,54 @@ __all__ = ["copy_weights_back", "fit_torch", "to_torch"]
 
 
 def to_torch(model: Sequential) -> nn.Sequential:
-    """A torch.nn copy of a minidl model, with the same weights and state."""
-    return nn.Sequential(*(LAYERS[_word(m)].torch(m) for m in model))
+    """A torch.nn copy of a minidl model, with the same weights and state.
+
+    Its `parameters()` come in the order of the model's `param()`: depth first through the
+    branches of joins, weight before bias.
+    """
+    return nn.Sequential(*(_twin(m) for m in model))
+
+
+class TorchJoin(nn.Module):
+    """Branches on one input, their outputs added (`sum`) or concatenated (`concat`)."""
+
+    def __init__(self, op: str, branches: list[nn.Module]) -> None:
+        super().__init__()
+        self.op = op
+        self.branches = nn.ModuleList(branches)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs = [branch(x) for branch in self.branches]
+        if self.op == "concat":
+            return torch.cat(outputs, dim=-1)
+        total = outputs[0]
+        for output in outputs[1:]:
+            total = total + output
+        return total
+
+
+_JOINS = {Sum: "sum", Concat: "concat"}
+
+
+def _twin(module: Module) -> nn.Module:
+    """The torch.nn module that computes what the minidl `module` computes."""
+    if isinstance(module, Sequential):
+        return to_torch(module)
+    if isinstance(module, Join):
+        return TorchJoin(_JOINS[type(module)], [_twin(b) for b in module.branches])
+    return LAYERS[_word(module)].torch(module)
+
+
+def _pairs(twin: nn.Module, module: Module) -> list[tuple[nn.Module, Module]]:
+    """Each layer of the minidl model with its torch twin, depth first."""
+    if isinstance(module, Sequential | Join):
+        children = twin.branches if isinstance(twin, TorchJoin) else twin
+        return [
+            pair
+            for theirs, mine in zip(children, module.children(), strict=True)
+            for pair in _pairs(theirs, mine)
+        ]
+    return [(twin, module)]
 
 
 def _word(module: object) -> str:
@@ -37,7 +83,7 @@ def copy_weights_back(source: nn.Sequential, model: Sequential) -> None:
     with torch.no_grad():
         for theirs, (value, _) in zip(source.parameters(), model.param(), strict=True):
             value.copy_(theirs)
-        for twin, module in zip(source, model, strict=True):
+        for twin, module in _pairs(source, model):
             for name in ("running_mean", "running_var"):
                 if hasattr(module, name) and getattr(module, name) is not None:
                     getattr(module, name).copy_(getattr(twin, name))

@@ -19,6 +19,7 @@ from minidl.lang.syntax import (
     Bare,
     Call,
     Group,
+    Join,
     Let,
     Option,
     Pipeline,
@@ -214,6 +215,8 @@ class Checker(OptionChecker):
         later: Sequence[Let],
     ) -> ir.Stage | None:
         span = self.span(node.start, node.end)
+        if isinstance(node, Join):
+            return self.join(node, blocks, defining, later)
         if isinstance(node, Group):
             stages = self.stages(node.stages, blocks, defining, later)
             return None if stages is None else ir.Group(stages=stages, span=span)
@@ -225,6 +228,47 @@ class Checker(OptionChecker):
             assert not isinstance(inner, ir.Repeat)
             return ir.Repeat(stage=inner, count=count, span=span)
         return self.call_stage(node, blocks, defining, later)
+
+    def join(
+        self,
+        node: Join,
+        blocks: dict[str, ir.Block],
+        defining: str | None,
+        later: Sequence[Let],
+    ) -> ir.Stage | None:
+        """`A + B` or `A & B`: one operator at one level; each branch a stage or a group."""
+        first = node.ops[0].symbol
+        mixed = next((op for op in node.ops if op.symbol != first), None)
+        if mixed is not None:
+            self.error(
+                "E216",
+                f"`{first}` and `{mixed.symbol}` are mixed at one level",
+                mixed.start,
+                mixed.end,
+                f"add parentheses: `(A {first} B) {mixed.symbol} C`"
+                f" or `A {first} (B {mixed.symbol} C)`",
+            )
+        branches: list[tuple[ir.Stage, ...] | None] = []
+        for operand in node.branches:
+            if isinstance(operand, Group) and not operand.stages:
+                self.error(
+                    "E217",
+                    f"an empty branch of `{first}`",
+                    operand.start,
+                    operand.end,
+                    "put a stage in it: `Identity` passes its input on",
+                )
+                branches.append(None)
+            elif isinstance(operand, Group):
+                branches.append(self.stages(operand.stages, blocks, defining, later))
+            else:
+                stage = self.stage(operand, blocks, defining, later)
+                branches.append(None if stage is None else (stage,))
+        if mixed is not None or any(branch is None for branch in branches):
+            return None
+        op = "sum" if first == "+" else "concat"
+        kept = tuple(branch for branch in branches if branch is not None)
+        return ir.Join(op=op, branches=kept, span=self.span(node.start, node.end))
 
     def repeat_count(self, node: RepeatStage) -> int | None:
         if node.count < 1:

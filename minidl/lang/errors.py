@@ -11,6 +11,7 @@ from typing import Literal, Protocol
 from minidl.lang.nodes import Span
 
 __all__ = [
+    "SYNONYMS",
     "Diagnostic",
     "LineIndex",
     "Reporter",
@@ -126,9 +127,26 @@ def render(diagnostic: Diagnostic, source_lines: list[str]) -> str:
     return "\n".join(out)
 
 
+SYNONYMS = {
+    "gpu": "cuda",
+    "cross_entropy": "CrossEntropy",
+    "nll": "CrossEntropy",
+    "mae": "L1",
+    "smoothl1": "Huber",
+    "batchnorm1d": "BatchNorm",
+    "float": "float32",
+    "double": "float64",
+}
+"""Words other tools use for MDL's (lower case): `device=gpu` means `cuda`."""
+
+
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
-    """The candidate closest to `word`: a case-insensitive match first, then a near spelling."""
+    """The candidate closest to `word`: a known synonym, a case-insensitive match, then a
+    near spelling."""
     options = list(candidates)
+    synonym = SYNONYMS.get(word.lower())
+    if synonym in options:
+        return synonym
     for option in options:
         if option.lower() == word.lower():
             return option

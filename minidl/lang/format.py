@@ -8,7 +8,14 @@ from minidl.lang import ir
 from minidl.lang.nodes import Node
 from minidl.lang.registry import STATEMENTS, statement_word
 
-__all__ = ["format_spec", "format_stage", "format_statement", "format_sweep", "format_value"]
+__all__ = [
+    "format_axis",
+    "format_spec",
+    "format_stage",
+    "format_statement",
+    "format_sweep",
+    "format_value",
+]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _KEYWORDS = {"true", "false", "let"}
@@ -45,13 +52,21 @@ def format_statement(node: Node) -> str:
 
 
 def format_sweep(sweep: ir.Sweep) -> str:
-    """`sweep KEY=[V, ...] ... runs=N`."""
-    axes = [f"{a.key}=[{', '.join(format_value(v) for v in a.values)}]" for a in sweep.axes]
-    return " ".join(["sweep", *axes, f"runs={sweep.runs}"])
+    """`sweep KEY=[V, ...] KEY=uniform(A, B) ... [samples=N] runs=N`."""
+    axes = [f"{a.key}={format_axis(a)}" for a in sweep.axes]
+    samples = [] if sweep.samples is None else [f"samples={sweep.samples}"]
+    return " ".join(["sweep", *axes, *samples, f"runs={sweep.runs}"])
+
+
+def format_axis(axis: ir.SweepAxis) -> str:
+    """What one key is swept over: `[4, 8]`, or a distribution `loguniform(0.0001, 0.1)`."""
+    if axis.distribution is None:
+        return f"[{', '.join(format_value(v) for v in axis.values)}]"
+    return f"{axis.distribution}({format_value(axis.low)}, {format_value(axis.high)})"
 
 
 def format_stage(stage: ir.Stage) -> str:
-    """One stage as MDL text: `Linear 2->25`, `Dropout p=0.2`, `(hidden | Tanh) * 3`."""
+    """One stage as MDL text: `Linear 2->25`, `(hidden | Tanh) * 3`, `(A | B) + Identity`."""
     if isinstance(stage, ir.LayerWord):
         parts = [stage.kind]
         if isinstance(stage, ir.ShapedWord):
@@ -69,7 +84,21 @@ def format_stage(stage: ir.Stage) -> str:
         return stage.name
     if isinstance(stage, ir.Group):
         return f"({_pipeline(stage.stages)})"
-    return f"{format_stage(stage.stage)} * {stage.count}"
+    if isinstance(stage, ir.Join):
+        return (" + " if stage.op == "sum" else " & ").join(_branch(b) for b in stage.branches)
+    inner = format_stage(stage.stage)
+    return (
+        f"({inner}) * {stage.count}"
+        if isinstance(stage.stage, ir.Join)
+        else f"{inner} * {stage.count}"
+    )
+
+
+def _branch(stages: tuple[ir.Stage, ...]) -> str:
+    """A join's branch, in parentheses unless it is one stage that binds tighter than `+`."""
+    if len(stages) == 1 and not isinstance(stages[0], ir.Group | ir.Join):
+        return format_stage(stages[0])
+    return f"({_pipeline(stages)})"
 
 
 def format_value(value: ir.Scalar | None) -> str:

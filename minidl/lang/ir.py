@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from minidl.lang.layer_words import LAYERS, LayerWord, Linear, ShapedWord
 from minidl.lang.nodes import MAX_PARAMETERS, MAX_REPEAT, MAX_WIDTH, Node, Scalar, Span
@@ -34,6 +34,7 @@ from minidl.lang.statement_words import (
 __all__ = [
     "BCE",
     "DEFAULT_RADIUS",
+    "DISTRIBUTIONS",
     "L1",
     "MAX_PARAMETERS",
     "MAX_REPEAT",
@@ -49,6 +50,7 @@ __all__ = [
     "DiskData",
     "Group",
     "Huber",
+    "Join",
     "LayerWord",
     "Linear",
     "Loss",
@@ -94,20 +96,29 @@ class Repeat(Node):
 def _stage_union() -> Any:
     """The union of every layer word of `LAYERS` and the structural stages, by `kind`."""
     return Annotated[
-        Union[(*LAYERS.values(), BlockRef, Group, Repeat)],  # noqa: UP007
+        Union[(*LAYERS.values(), BlockRef, Group, Repeat, Join)],
         Field(discriminator="kind"),
     ]
 
 
+class Join(Node):
+    """`A + B + ...` (`op="sum"`) or `A & B & ...` (`op="concat"`): branches that all take
+    the stage's input; their outputs are added (equal widths) or concatenated."""
+
+    kind: Literal["join"] = "join"
+    op: Literal["sum", "concat"]
+    branches: tuple[Annotated[tuple[Stage, ...], Field(min_length=1)], ...] = Field(min_length=2)
+
+
 if TYPE_CHECKING:
-    Stage = LayerWord | BlockRef | Group | Repeat
+    Stage = LayerWord | BlockRef | Group | Repeat | Join
     Loss = MSE | L1 | Huber | CrossEntropy | BCE
     Optimizer = Sgd | Adam | AdamW
     Data = DiskData | CsvData
 else:
     # The union of every layer word of `LAYERS` and the structural stages, by `kind`.
     Stage = Annotated[
-        Union[(*LAYERS.values(), BlockRef, Group, Repeat)],
+        Union[(*LAYERS.values(), BlockRef, Group, Repeat, Join)],
         Field(discriminator="kind"),
     ]
     Loss = Annotated[MSE | L1 | Huber | CrossEntropy | BCE, Field(discriminator="name")]
@@ -116,6 +127,7 @@ else:
 
 Group.model_rebuild()
 Repeat.model_rebuild()
+Join.model_rebuild()
 
 
 class Block(Node):
@@ -125,17 +137,36 @@ class Block(Node):
     stages: tuple[Stage, ...] = Field(min_length=1)
 
 
+DISTRIBUTIONS = ("uniform", "loguniform", "randint")
+"""What a search draws a key from besides a list: `uniform(A, B)` and `loguniform(A, B)`
+from [A, B), `randint(A, B)` from A to B, both included."""
+
+
 class SweepAxis(Node):
-    """One `KEY=[V, ...]` of a sweep; `key` is the full dotted path (`sgd.batch`)."""
+    """One `KEY=[V, ...]` or `KEY=uniform(A, B)` of a sweep; `key` is the full dotted path
+    (`sgd.batch`). A list has `values`; a distribution has `distribution`, `low` and `high`."""
 
     key: str
-    values: tuple[Scalar, ...] = Field(min_length=1)
+    values: tuple[Scalar, ...] = ()
+    distribution: Literal["uniform", "loguniform", "randint"] | None = None
+    low: int | float | None = None
+    high: int | float | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> SweepAxis:
+        if (self.distribution is None) == (not self.values):
+            raise ValueError("a sweep axis has either values or a distribution")
+        if self.distribution is not None and (self.low is None or self.high is None):
+            raise ValueError("a distribution needs its bounds")
+        return self
 
 
 class Sweep(Node):
-    """`sweep KEY=[V, ...] ... [runs=N]`: the grid is the product of the axes."""
+    """`sweep KEY=[V, ...] ... [samples=N] [runs=N]`: without `samples` the grid is the
+    product of the axes; with it, N configurations drawn at random."""
 
     axes: tuple[SweepAxis, ...] = ()
+    samples: Annotated[int, Field(ge=1, le=100_000)] | None = None
     runs: Annotated[int, Field(ge=1, le=10_000)] = 1
 
 
@@ -176,8 +207,13 @@ def add_layer_word(word: type[LayerWord]) -> None:
     global Stage
     LAYERS[word.model_fields["kind"].default] = word
     Stage = _stage_union()
-    fields = {Group: "stages", Repeat: "stage", Block: "stages", Spec: "network"}
+    fields: dict[type[Node], str] = {
+        Group: "stages",
+        Repeat: "stage",
+        Block: "stages",
+        Spec: "network",
+    }
     for model, name in fields.items():
         field = model.model_fields[name]
-        field.annotation = Stage if name == "stage" else tuple[Stage, ...]  # type: ignore[assignment]
+        field.annotation = Stage if name == "stage" else tuple[Stage, ...]
         model.model_rebuild(force=True)

@@ -11,6 +11,8 @@ from minidl.lang.syntax import (
     Call,
     Distribution,
     Group,
+    Join,
+    JoinOp,
     Let,
     Option,
     Pipeline,
@@ -52,11 +54,17 @@ def _pipeline(tree: Tree[Token]) -> Pipeline:
 
 
 def _stage(tree: Tree[Token]) -> SyntaxStage:
+    if tree.data == "join":
+        branches = tuple(_operand(c) for c in tree.children if isinstance(c, Tree))
+        ops = tuple(
+            JoinOp(str(t), _start(t), _end(t)) for t in tree.children if isinstance(t, Token)
+        )
+        return Join(branches, ops, *_span(tree))
     if tree.data == "repeat":
         term, _, count = tree.children
         assert isinstance(term, Tree) and isinstance(count, Token)
         inner = _stage(term)
-        assert not isinstance(inner, RepeatStage)
+        assert isinstance(inner, Call | Group)
         return RepeatStage(inner, int(count), *_span(tree), _start(count))
     if tree.data == "group":
         _, pipeline, _ = tree.children
@@ -75,6 +83,14 @@ def _stage(tree: Tree[Token]) -> SyntaxStage:
         else:
             args.append(lower_value(argument))
     return Call(str(name), tuple(args), tuple(options), *_span(tree), _end(name))
+
+
+def _operand(tree: Tree[Token]) -> Call | Group | RepeatStage:
+    if tree.data == "empty":
+        return Group((), *_span(tree))
+    operand = _stage(tree)
+    assert not isinstance(operand, Join)
+    return operand
 
 
 def _option(tree: Tree[Token]) -> Option:

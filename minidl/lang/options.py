@@ -6,6 +6,7 @@ says what was wrong in MDL's words, at the place of the value.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,7 +21,7 @@ from minidl.lang.registry import (
     option_names,
     settable_keys,
 )
-from minidl.lang.syntax import Call, Option, Shape, Value
+from minidl.lang.syntax import Call, Distribution, Option, Shape, Value
 
 __all__ = ["OptionChecker", "describe", "statements_of", "validate_setting"]
 
@@ -133,16 +134,21 @@ class OptionChecker(Reporter):
             return None
 
     def sweep(self, call: Call, fields: dict[str, Any]) -> ir.Sweep | None:
-        """Check `sweep KEY=[V, ...] ... [runs=N]` against the spec's other statements."""
+        """Check `sweep KEY=[V, ...] KEY=uniform(A, B) ... [samples=N] [runs=N]` against the spec's other statements."""
         current = statements_of(fields)
         keys = settable_keys(current)
         axes: list[ir.SweepAxis] = []
         runs: int | None = 1
+        samples: int | None = None
         seen: set[str] = set()
         ok = not self.unexpected(call, call.args)
         for option in call.options:
             if option.key == "runs":
                 runs = self.validate_runs(option, call)
+                continue
+            if option.key == "samples":
+                samples = self.validate_samples(option, call)
+                ok = ok and samples is not None
                 continue
             key = full_key(option.key, current)
             if key in seen:
@@ -160,9 +166,31 @@ class OptionChecker(Reporter):
             ok = ok and axis is not None
             if axis is not None:
                 axes.append(axis)
+        if ok and samples is None:
+            ok = self.distributions_need_samples(call)
         if runs is None or not ok:
             return None
-        return ir.Sweep(axes=tuple(axes), runs=runs, span=self.span(call.start, call.end))
+        span = self.span(call.start, call.end)
+        return ir.Sweep(axes=tuple(axes), samples=samples, runs=runs, span=span)
+
+    def validate_samples(self, option: Option, call: Call) -> int | None:
+        """`samples=N`: how many configurations a search draws."""
+        plain = {"samples": option.value.plain()}
+        swept = self.validate(ir.Sweep, plain, call, {"samples": option})
+        return swept.samples if isinstance(swept, ir.Sweep) else None
+
+    def distributions_need_samples(self, call: Call) -> bool:
+        """Report each distribution of a sweep without `samples=N`; True if none."""
+        drawn = [o for o in call.options if isinstance(o.value.value, Distribution)]
+        for option in drawn:
+            self.error(
+                "E224",
+                f"`{option.key}` is drawn from a distribution, which needs `samples=N`",
+                option.value.start,
+                option.value.end,
+                "add `samples=20` to the sweep to draw 20 configurations",
+            )
+        return not drawn
 
     def unexpected(self, call: Call, extras: Sequence[Value | Shape]) -> bool:
         """Report values written without `name=` after a statement word; True if any."""
@@ -194,6 +222,8 @@ class OptionChecker(Reporter):
             self.error("E220", f"unknown sweep key `{written}`", option.start, option.key_end, help)
             return None
         items = option.value.value
+        if isinstance(items, Distribution):
+            return self.distribution_axis(option, key, items, fields)
         if not isinstance(items, tuple):
             self.error(
                 "E131",
@@ -217,6 +247,47 @@ class OptionChecker(Reporter):
             return None
         span = self.span(option.start, option.end)
         return ir.SweepAxis(key=key, values=tuple(v for v in values if v is not None), span=span)
+
+    def distribution_axis(
+        self, option: Option, key: str, drawn: Distribution, fields: dict[str, Any]
+    ) -> ir.SweepAxis | None:
+        """`KEY=uniform(A, B)`, `loguniform(A, B)` or `randint(A, B)`, bounds checked."""
+        where = option.value
+        if drawn.name not in ir.DISTRIBUTIONS:
+            guess = did_you_mean(drawn.name, ir.DISTRIBUTIONS)
+            help = (
+                f"did you mean `{guess}`?"
+                if guess
+                else "distributions: " + ", ".join(f"`{d}(A, B)`" for d in ir.DISTRIBUTIONS)
+            )
+            self.error(
+                "E225", f"unknown distribution `{drawn.name}`", where.start, drawn.name_end, help
+            )
+            return None
+        problem = _bounds_problem(drawn)
+        if problem is not None:
+            self.error("E225", problem, where.start, where.end, _BOUNDS_HELP[drawn.name])
+            return None
+        low, high = (bound.plain() for bound in drawn.args)
+        assert isinstance(low, int | float) and isinstance(high, int | float)
+        # Check the values the draw can reach against the key, as a list's values are.
+        if drawn.name == "randint":
+            reach: list[object] = [low, high]
+        else:
+            reach = [float(low), math.nextafter(float(high), -math.inf)]
+        for value in reach:
+            _, failure = validate_setting(key, value, fields)
+            if failure is not None:
+                message, help = describe(failure, key, self.source(where), "sweep")
+                self.error("E222", message, where.start, where.end, help)
+                return None
+        return ir.SweepAxis(
+            key=key,
+            distribution=drawn.name,  # type: ignore[arg-type]  # checked against the table
+            low=low,
+            high=high,
+            span=self.span(option.start, option.end),
+        )
 
     def setting(self, key: str, item: Value, fields: dict[str, Any]) -> ir.Scalar | None:
         """Check one value for a dotted key; return it as the spec would hold it."""
@@ -295,6 +366,37 @@ _RANGE_HELP = {
     "epochs": "train for at least one epoch",
     "momentum": "momentum lies in [0, 1), such as `momentum=0.9`",
 }
+
+
+_BOUNDS_HELP = {
+    "uniform": "write `uniform(A, B)` with numbers A < B",
+    "loguniform": "write `loguniform(A, B)` with numbers 0 < A < B, such as `loguniform(1e-4, 0.1)`",
+    "randint": "write `randint(A, B)` with integers A <= B; both ends can be drawn",
+}
+
+
+def _bounds_problem(drawn: Distribution) -> str | None:
+    """What is wrong with a distribution's bounds, or None."""
+    name = drawn.name
+    if len(drawn.args) != 2:
+        return f"`{name}` takes two bounds, got {len(drawn.args)}"
+    low, high = (bound.value for bound in drawn.args)
+    integral = name == "randint"
+    for bound in (low, high):
+        if isinstance(bound, bool) or not isinstance(bound, int | float):
+            return f"the bounds of `{name}` must be numbers"
+        if integral and not isinstance(bound, int):
+            return f"the bounds of `{name}` must be integers, got {bound!r}"
+        if not math.isfinite(bound):
+            return f"the bounds of `{name}` must be finite"
+    assert isinstance(low, int | float) and isinstance(high, int | float)
+    if integral and low > high:
+        return f"`randint({low}, {high})` is empty: its low bound is above its high bound"
+    if not integral and low >= high:
+        return f"`{name}({low!r}, {high!r})` is empty: A must be below B"
+    if name == "loguniform" and low <= 0:
+        return f"`loguniform` needs positive bounds, got {low!r}"
+    return None
 
 
 def _is_range(problem: Any) -> bool:

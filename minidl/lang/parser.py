@@ -32,6 +32,8 @@ TERMINALS = {
     "SEMI": "`;`",
     "BAR": "`|`",
     "STAR": "`*`",
+    "PLUS": "`+`",
+    "AMP": "`&`",
     "EQUAL": "`=`",
     "LPAR": "`(`",
     "RPAR": "`)`",
@@ -149,6 +151,14 @@ def syntax_error(
     assert isinstance(caught, UnexpectedToken)
     token = caught.token
     expected = sorted((t for t in caught.expected if t in TERMINALS), key=ORDER.index)
+    if set(expected) == {"PLUS", "AMP"}:
+        # Only a join's operand may be `()` (the checker calls it an empty branch).
+        limit = len(text) if stop is None else stop
+        if token.type != "$END" and token.start_pos is not None:
+            limit = offset + token.start_pos
+        at = text.rfind(")", offset, limit)
+        help = "put a stage in the group, or remove the `()`"
+        return ("E100", "unexpected `)`; expected a stage", at, at + 1, help)
     if token.type == "$END":
         if stop is not None and text[stop : stop + 1] == ";":
             at, found = stop, "end of statement"
@@ -165,7 +175,7 @@ def syntax_error(
         words = ["a stage"]
     if set(expected) >= VALUE_TERMINALS:
         words = ["a value"] + [TERMINALS[t] for t in expected if t not in VALUE_TERMINALS]
-    if words and len(words) <= 5:
+    if words and len(words) <= 6:
         message += "; expected " + _one_of(words)
     return ("E100", message, at, end, _token_help(token.type, set(expected)))
 

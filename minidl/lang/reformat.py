@@ -29,7 +29,9 @@ from minidl.lang.parser import parse_tree
 from minidl.lang.syntax import (
     Bare,
     Call,
+    Distribution,
     Group,
+    Join,
     Let,
     Option,
     RepeatStage,
@@ -46,7 +48,7 @@ STATEMENT = -1
 """`Piece.breaks` of a statement's first token: it always starts a line."""
 # A comment just before one of these tokens is written just after it: `Linear 2->25 |  # c`.
 # (The joins' `+` and `&`, when the grammar has them, belong here too.)
-_MOVE_PAST = {"SEMI", "BAR", "COMMA"}
+_MOVE_PAST = {"SEMI", "BAR", "COMMA", "PLUS", "AMP"}
 # In a text that parses, a `#` outside a string starts a comment.
 _COMMENT_OR_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
 
@@ -158,6 +160,12 @@ class _Renderer:
             self.stage(stage.stage)
             self.add("*", "STAR")
             self.add(str(stage.count), "INT")
+        elif isinstance(stage, Join):
+            for position, branch in enumerate(stage.branches):
+                if position:
+                    op = stage.ops[position - 1].symbol
+                    self.add(op, "PLUS" if op == "+" else "AMP")
+                self.stage(branch)
         else:
             _no_layout(stage)
 
@@ -185,7 +193,17 @@ class _Renderer:
         self.value(option.value)
 
     def value(self, value: Value) -> None:
-        """A value; a list as `[4, 8, 16]`."""
+        """A value; a list as `[4, 8, 16]`; a distribution as `uniform(0.1, 1.0)`."""
+        if isinstance(value.value, Distribution):
+            self.add(value.value.name, "NAME")
+            self.add("(", "LPAR", glue=True)
+            self.glue_next = True
+            for position, item in enumerate(value.value.args):
+                if position:
+                    self.add(",", "COMMA", glue=True)
+                self.value(item)
+            self.add(")", "RPAR", glue=True)
+            return
         if not isinstance(value.value, tuple):
             self.add(*self.scalar(value))
             return

@@ -33,13 +33,22 @@ def apply_settings(spec: ir.Spec, assignments: Sequence[str]) -> ir.Spec:
     bad one, not only the first."""
     diagnostics: list[Diagnostic] = []
     texts: list[str] = []
+    last: tuple[OptionChecker, Option] | None = None  # the latest that swept a distribution
     for text in assignments:
         checker = OptionChecker(text, SET_SOURCE)
         option = _parse(text, checker)
         if option is not None:
             spec = _apply(spec, option, checker)
+            drawn = spec.sweep is not None and any(a.distribution for a in spec.sweep.axes)
+            if drawn and spec.sweep is not None and spec.sweep.samples is None:
+                last = (checker, option)
         diagnostics.extend(checker.diagnostics)
         texts.extend(text for _ in checker.diagnostics)
+    if last is not None and spec.sweep is not None and spec.sweep.samples is None:
+        checker, option = last
+        checker.distributions_need_samples(_head(option))
+        diagnostics.extend(checker.diagnostics[-1:])
+        texts.append(checker.text)
     if diagnostics:
         raise SettingsError(diagnostics, texts)
     return spec
@@ -103,6 +112,13 @@ def _apply_sweep(
             spec
             if not isinstance(runs, ir.Sweep)
             else spec.model_copy(update={"sweep": sweep.model_copy(update={"runs": runs.runs})})
+        )
+    if name == "samples":
+        samples = checker.validate_samples(option, _head(option))
+        return (
+            spec
+            if samples is None
+            else spec.model_copy(update={"sweep": sweep.model_copy(update={"samples": samples})})
         )
     key = full_key(name, fields)
     axis = checker.sweep_axis(option, key, settable_keys(fields), fields)

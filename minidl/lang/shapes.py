@@ -6,6 +6,7 @@ spec that would expand to millions of stages is refused without expanding it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -13,7 +14,7 @@ from minidl.lang import ir
 from minidl.lang.errors import Diagnostic
 from minidl.lang.parser import MAX_NESTING, MAX_STAGES
 
-__all__ = ["MAX_STAGES", "Layer", "Resolution", "resolve"]
+__all__ = ["MAX_STAGES", "Joined", "Layer", "Resolution", "Resolved", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -43,12 +44,43 @@ class Layer:
         return self.word.parameters(self.in_features, self.out_features)
 
 
+@dataclass(frozen=True)
+class Joined:
+    """A join of the expanded network: each branch's resolved stages, and the join's widths."""
+
+    join: ir.Join
+    branches: tuple[tuple[Resolved, ...], ...]
+    in_features: int | None
+    out_features: int | None
+
+    @property
+    def op(self) -> str:
+        """`sum` or `concat`."""
+        return self.join.op
+
+    @property
+    def span(self) -> ir.Span | None:
+        """Where the join is written."""
+        return self.join.span
+
+
+Resolved = Layer | Joined
+"""One stage of the expanded network: a layer, or a join of branches."""
+
+
 @dataclass
 class Resolution:
-    """The expanded network, its parameter count, and what was wrong with its shapes."""
+    """The expanded network, its parameter count, and what was wrong with its shapes.
+
+    `network` is the expanded network as a tree (joins hold their branches); `layers` is
+    every layer of it in spec order, depth first through the branches; `out_features` is
+    the network's output width.
+    """
 
     layers: list[Layer] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    network: list[Resolved] = field(default_factory=list)
+    out_features: int | None = None
 
     @property
     def parameters(self) -> int | None:
@@ -131,15 +163,26 @@ def _measure(
         if isinstance(stage, ir.Repeat):
             size, depth = one(stage.stage)
             return size * stage.count, depth + 1
+        if isinstance(stage, ir.Join):
+            measures = [sequence(branch) for branch in stage.branches]
+            return sum(m[0] for m in measures), max(m[1] for m in measures) + 1
         return 1, 0
 
     return sequence(stages)
 
 
+@dataclass(frozen=True)
+class _Branches:
+    """A join with its branches expanded."""
+
+    join: ir.Join
+    branches: list[list[ir.LayerWord | _Branches]]
+
+
 def _expand(
     stages: tuple[ir.Stage, ...], blocks: dict[str, tuple[ir.Stage, ...]]
-) -> list[ir.LayerWord]:
-    out: list[ir.LayerWord] = []
+) -> list[ir.LayerWord | _Branches]:
+    out: list[ir.LayerWord | _Branches] = []
 
     def walk(stage: ir.Stage) -> None:
         if isinstance(stage, ir.LayerWord):
@@ -150,6 +193,8 @@ def _expand(
         elif isinstance(stage, ir.Group):
             for inner in stage.stages:
                 walk(inner)
+        elif isinstance(stage, ir.Join):
+            out.append(_Branches(stage, [_expand(b, blocks) for b in stage.branches]))
         else:
             for _ in range(stage.count):
                 walk(stage.stage)
@@ -159,37 +204,102 @@ def _expand(
     return out
 
 
+Report = Callable[[str, str, "ir.Span | None", "str | None"], None]
+
+
 def _infer(
-    stages: list[ir.LayerWord],
+    stages: list[ir.LayerWord | _Branches],
     features: int | None,
     targets: int | None,
     result: Resolution,
-    error: object,
+    error: Report,
 ) -> None:
-    assert callable(error)
-    width = features
-    seen_shaped = False
-    for stage in stages:
-        if not isinstance(stage, ir.ShapedWord):
-            result.layers.append(Layer(stage, width, width))
-            continue
-        n_in = stage.in_features if stage.in_features is not None else width
-        if stage.in_features is not None and width is not None and stage.in_features != width:
-            out, name = stage.out_features, stage.kind
-            fix = f"write `{name} {width}->{out}`, or `{name} ->{out}` to infer it"
-            expects = f"{name} expects {stage.in_features} inputs, but"
-            if seen_shaped:
-                error("E201", f"{expects} the stage before it gives {width}", stage.span, fix)
-            else:
-                error("E202", f"{expects} the data has {width} features", stage.span, fix)
-        seen_shaped = True
-        result.layers.append(Layer(stage, n_in, stage.out_features))
-        width = stage.out_features
+    inference = _Inference(result, error)
+    result.network, width, _ = inference.sequence(stages, features, False)
+    result.out_features = width
     if targets is not None and width is not None and width != targets and stages:
         noun = "target" if targets == 1 else "targets"
         error(
             "E203",
             f"the network gives {width} outputs, but the data has {targets} {noun}",
-            stages[-1].span,
+            (stages[-1].join if isinstance(stages[-1], _Branches) else stages[-1]).span,
             f"end the network with `Linear ->{targets}`",
         )
+
+
+@dataclass
+class _Inference:
+    """Widths through a sequence of stages; each branch of a join starts from its input."""
+
+    result: Resolution
+    error: Report
+
+    def sequence(
+        self, stages: list[ir.LayerWord | _Branches], width: int | None, seen_shaped: bool
+    ) -> tuple[list[Resolved], int | None, bool]:
+        """The resolved stages, the width after them, and whether a shaped word came yet."""
+        out: list[Resolved] = []
+        for stage in stages:
+            if isinstance(stage, _Branches):
+                joined, seen_shaped = self.join(stage, width, seen_shaped)
+                out.append(joined)
+                width = joined.out_features
+            elif not isinstance(stage, ir.ShapedWord):
+                out.append(self.layer(Layer(stage, width, width)))
+            else:
+                self.check_input(stage, width, seen_shaped)
+                n_in = stage.in_features if stage.in_features is not None else width
+                seen_shaped = True
+                out.append(self.layer(Layer(stage, n_in, stage.out_features)))
+                width = stage.out_features
+        return out, width, seen_shaped
+
+    def layer(self, layer: Layer) -> Layer:
+        self.result.layers.append(layer)
+        return layer
+
+    def check_input(self, stage: ir.ShapedWord, width: int | None, seen_shaped: bool) -> None:
+        if stage.in_features is None or width is None or stage.in_features == width:
+            return
+        out, name = stage.out_features, stage.kind
+        fix = f"write `{name} {width}->{out}`, or `{name} ->{out}` to infer it"
+        expects = f"{name} expects {stage.in_features} inputs, but"
+        if seen_shaped:
+            self.error("E201", f"{expects} the stage before it gives {width}", stage.span, fix)
+        else:
+            self.error("E202", f"{expects} the data has {width} features", stage.span, fix)
+
+    def join(self, stage: _Branches, width: int | None, seen_shaped: bool) -> tuple[Joined, bool]:
+        """Each branch from the join's input; `+` needs equal widths, `&` adds them."""
+        join = stage.join
+        symbol = "+" if join.op == "sum" else "&"
+        if width is None:
+            self.error(
+                "E207",
+                f"the width entering this `{symbol}` is unknown: the data's features are "
+                "known only once its file is read",
+                join.span,
+                "start the network with `Linear ->N`, so that the join's input width is known",
+            )
+        branches: list[tuple[Resolved, ...]] = []
+        outs: list[int | None] = []
+        shaped = seen_shaped
+        for branch in stage.branches:
+            resolved, out, saw = self.sequence(branch, width, seen_shaped)
+            branches.append(tuple(resolved))
+            outs.append(out)
+            shaped = shaped or saw
+        known = [w for w in outs if w is not None]
+        total: int | None = None
+        if len(known) == len(outs):
+            total = sum(known) if join.op == "concat" else known[0]
+        if join.op == "sum" and len(set(known)) > 1:
+            listed = ", ".join(str(w) for w in known[:-1]) + f" and {known[-1]}"
+            which = "both branches" if len(outs) == 2 else "every branch"
+            self.error(
+                "E204",
+                f"the branches of `+` give different widths: {listed}",
+                join.span,
+                f"`+` adds equal widths: end {which} with `Linear ->{known[0]}`",
+            )
+        return Joined(join, tuple(branches), width, total), shaped

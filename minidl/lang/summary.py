@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 from minidl.lang import ir
 from minidl.lang.format import format_stage, format_statement, format_sweep
-from minidl.lang.shapes import Layer, resolve
+from minidl.lang.shapes import Layer, Resolved, resolve
 
 __all__ = ["csv_features", "summarize"]
 
@@ -17,10 +18,7 @@ def summarize(spec: ir.Spec, name: str) -> str:
     """A table of the expanded network (stage, output width, parameters) and the settings."""
     resolution = resolve(spec, csv_features(spec))
     layers = resolution.layers
-    rows = [
-        (str(i), _describe(layer), _count(layer.out_features), _count(layer.parameters))
-        for i, layer in enumerate(layers, start=1)
-    ]
+    rows = _rows(resolution.network, 0, iter(range(1, len(layers) + 1)))
     total = _count(resolution.parameters)
     widths = [max(len(h), *(len(r[c]) for r in rows)) for c, h in enumerate(HEADER)]
     widths[3] = max(widths[3], len(total))
@@ -44,6 +42,26 @@ def _row(cells: tuple[str, ...], widths: list[int]) -> str:
     )
 
 
+def _rows(stages: list[Resolved], depth: int, numbers: Iterator[int]) -> list[tuple[str, ...]]:
+    """A row per layer, numbered; a join is a row of its own, its branches indented below it,
+    separated by a row with its operator."""
+    indent = "  " * depth
+    rows: list[tuple[str, ...]] = []
+    for stage in stages:
+        if isinstance(stage, Layer):
+            cells = (_describe(stage), _count(stage.out_features), _count(stage.parameters))
+            rows.append((str(next(numbers)), indent + cells[0], *cells[1:]))
+            continue
+        symbol = "+" if stage.op == "sum" else "&"
+        title = f"{stage.op} of {len(stage.branches)} branches ({symbol})"
+        rows.append(("", indent + title, _count(stage.out_features), ""))
+        for position, branch in enumerate(stage.branches):
+            if position:
+                rows.append(("", indent + "  " + symbol, "", ""))
+            rows.extend(_rows(list(branch), depth + 1, numbers))
+    return rows
+
+
 def _describe(layer: Layer) -> str:
     word = layer.word
     if isinstance(word, ir.ShapedWord) and layer.in_features is not None:
@@ -60,9 +78,10 @@ def _settings(spec: ir.Spec) -> list[str]:
     nodes = [spec.loss, spec.optimizer, spec.schedule, spec.train, spec.data]
     lines = [format_statement(n) for n in nodes if n is not spec.schedule or n != ir.Schedule()]
     if spec.sweep is not None:
-        cells = math.prod(len(axis.values) for axis in spec.sweep.axes)
-        runs = cells * spec.sweep.runs
-        lines.append(f"{format_sweep(spec.sweep)}: {cells} cells, {runs} runs")
+        sweep = spec.sweep
+        cells = sweep.samples or math.prod(len(axis.values) for axis in sweep.axes)
+        what = "configurations drawn" if sweep.samples is not None else "cells"
+        lines.append(f"{format_sweep(sweep)}: {cells} {what}, {cells * sweep.runs} runs")
     return lines
 
 

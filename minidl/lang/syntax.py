@@ -13,6 +13,8 @@ __all__ = [
     "Call",
     "Distribution",
     "Group",
+    "Join",
+    "JoinOp",
     "Let",
     "Option",
     "Pipeline",
@@ -108,7 +110,30 @@ class RepeatStage:
     count_start: int
 
 
-SyntaxStage = Call | Group | RepeatStage
+@dataclass(frozen=True, slots=True)
+class JoinOp:
+    """One `+` or `&` between two branches of a join."""
+
+    symbol: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """`A + B + ...` or `A & B & ...`: branches that take the same input, then joined.
+
+    The syntax keeps every operator as written (a mix of `+` and `&` is the checker's to
+    report), and an operand `()` as an empty `Group`.
+    """
+
+    branches: tuple[Call | Group | RepeatStage, ...]
+    ops: tuple[JoinOp, ...]
+    start: int
+    end: int
+
+
+SyntaxStage = Call | Group | RepeatStage | Join
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ random `--set` arguments. Shared by tests/test_reliability.py (CI) and tests/fuz
 from __future__ import annotations
 
 import random
+import tempfile
 from pathlib import Path
 
 from hypothesis import strategies as st
@@ -62,6 +63,8 @@ TOKENS = [
     "(",
     ")",
     "*",
+    "+",
+    "&",
     "=",
     "[",
     "]",
@@ -162,5 +165,18 @@ def settings_args() -> st.SearchStrategy[list[str]]:
 
 def cli_cases() -> st.SearchStrategy[tuple[str, list[str], list[str]]]:
     """(spec text, --set arguments, other options) for an in-process `main` call."""
-    options = st.sampled_from([[], ["--emit", "fmt"], ["--emit", "ir"], ["--emit", "python"]])
+    options = st.sampled_from(
+        [[], ["--emit", "fmt"], ["--emit", "ir"], ["--emit", "python"], TRAIN, TRAIN]
+    )
     return st.tuples(grammar_specs() | mutated_specs(), settings_args(), options)
+
+
+TRAIN = [
+    "--train",
+    "--quiet",
+    "--jobs=1",
+    "--set=train.epochs=1",
+    "--set=data.train=64",
+    f"--out={Path(tempfile.gettempdir()) / 'minidl-fuzz-runs'}",
+]
+"""Training too, kept small: one epoch on 64 points (a CSV spec refuses `data.train=64`)."""

@@ -1,0 +1,97 @@
+"""The language server's latency through a real stdio client: change to published diagnostics
+for specs of 100, 1,000 and 10,000 lines; hover and completion at 1,000 lines.
+
+python benchmarks/lsp.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+
+from common import record
+from lsprotocol import types
+
+from minidl.lsp.client import SpecClient
+
+SIZES = (100, 1_000, 10_000)
+URI = "file:///tmp/minidl-lsp-bench/spec.mdl"
+
+
+def spec_text(lines: int) -> str:
+    """`lines` lines: commented `let` blocks, a network that uses them, the statements."""
+    out = ["# generated: blocks, a network, statements"]
+    blocks = max(1, (lines - 8) // 2)
+    for i in range(blocks):
+        out += [f"# block {i}: größe → 25", f"let b{i} = Linear ->25 | ReLU;"]
+    uses = " | ".join(f"b{i}" for i in range(0, blocks, max(1, blocks // 50)))
+    out.append(f"Linear 2->25 | {uses} | Linear ->1;")
+    out += ["loss MSE reduction=mean;", "adam lr=0.01 batch=32;", "train epochs=10 seed=1;"]
+    return "\n".join(out) + "\n"
+
+
+async def change_latency(client: SpecClient, text: str, repeat: int) -> float:
+    """Median seconds from a one-character change to the diagnostics of that version."""
+    line = text.count("\n") - 2  # `adam lr=0.01 ...`: flip one digit back and forth
+    client.open(URI, text)
+    await client.diagnostics(URI, 0)
+    samples = []
+    for i in range(repeat):
+        digit = "2" if i % 2 == 0 else "1"
+        where = types.Range(
+            start=types.Position(line=line, character=11),
+            end=types.Position(line=line, character=12),
+        )
+        started = time.perf_counter()
+        version = client.change(URI, digit, where)
+        await client.diagnostics(URI, version)
+        samples.append(time.perf_counter() - started)
+    client.client.text_document_did_close(
+        types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=URI))
+    )
+    return statistics.median(samples)
+
+
+async def request_latency(client: SpecClient, method: str, line: int, column: int) -> float:
+    """Median seconds of a position request against the cached analysis."""
+    params = types.TextDocumentPositionParams(
+        text_document=types.TextDocumentIdentifier(uri=URI),
+        position=types.Position(line=line, character=column),
+    )
+    samples = []
+    for _ in range(30):
+        started = time.perf_counter()
+        await client.request(method, params)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+async def measure() -> str:
+    rows = ["| spec | change → diagnostics (ms, median) |", "|---|---|"]
+    async with SpecClient(timeout=300) as client:
+        for lines in SIZES:
+            seconds = await change_latency(client, spec_text(lines), 15 if lines < 10_000 else 5)
+            rows.append(f"| {lines:,} lines | {seconds * 1e3:.1f} |")
+        text = spec_text(1_000)
+        client.open(URI, text)
+        await client.diagnostics(URI, 0)
+        stage = text.count("\n") - 4  # the network's line; column 1 is its first `Linear`
+        hover = await request_latency(client, types.TEXT_DOCUMENT_HOVER, stage, 1)
+        completion = await request_latency(client, types.TEXT_DOCUMENT_COMPLETION, stage, 15)
+    rows += [
+        "",
+        "| request at 1,000 lines | latency (ms, median of 30) |",
+        "|---|---|",
+        f"| hover on a stage | {hover * 1e3:.1f} |",
+        f"| completion after `\\|` | {completion * 1e3:.1f} |",
+    ]
+    return "\n".join(rows)
+
+
+def main() -> None:
+    record("Language server latency (benchmarks/lsp.py)", asyncio.run(measure()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""A trained program's predictions for raw features: normalise, run in eval mode, decide.
+
+What `Program.predict`, `minidl RUN_DIR --predict` and the ONNX check share: with K >= 2
+outputs the arg-max class and the softmax of the outputs; with one output the class the
+error rate counts (output > 0.5, or logit > 0 for BCE) and the output itself.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from minidl.data import Label
+from minidl.nn import LossBCE
+
+if TYPE_CHECKING:
+    from minidl.compiler.program import Program
+
+__all__ = ["CHUNK_ROWS", "classes_of", "decide", "network_outputs", "predict_labels"]
+
+CHUNK_ROWS = 65_536
+"""Rows through the network at a time: memory stays flat however many rows there are."""
+
+
+def classes_of(program: Program, outputs: int) -> tuple[Label, ...]:
+    """The class each prediction index means: the data's labels in sorted order, or the
+    indices themselves (0 and 1 for one output) where the data has no labels (the disk)."""
+    if program.labels is not None:
+        return program.labels.classes
+    return (0, 1) if outputs == 1 else tuple(range(outputs))
+
+
+def network_outputs(program: Program, inputs: Tensor | Any) -> Tensor:
+    """The network's last stage `(N, K)` in float64 for raw features `(N, D)`, in eval mode."""
+    raw = torch.as_tensor(np.asarray(inputs) if not isinstance(inputs, Tensor) else inputs)
+    raw = raw.to("cpu", torch.float64)
+    if raw.dim() != 2:
+        raise ValueError(f"predict: expected raw features (N, D), got shape {tuple(raw.shape)}")
+    first = next(iter(program.model.param()), None)
+    dtype = first[0].dtype if first is not None else torch.float64
+    device = first[0].device if first is not None else torch.device("cpu")
+    program.model.eval()
+    parts = []
+    with torch.no_grad():
+        for start in range(0, raw.shape[0], CHUNK_ROWS):
+            chunk = raw[start : start + CHUNK_ROWS]
+            if program.normalizer is not None:
+                chunk = program.normalizer.apply(chunk)
+            parts.append(program.model.forward(chunk.to(device, dtype)).to("cpu", torch.float64))
+    if not parts:
+        return torch.zeros(0, _width(program), dtype=torch.float64)
+    return torch.cat(parts)
+
+
+def decide(program: Program, outputs: Tensor) -> tuple[Tensor, Tensor]:
+    """Class indices `(N,)` and the columns written after them: the softmax `(N, K)` for
+    K >= 2, the output itself `(N, 1)` for one output."""
+    if outputs.shape[-1] >= 2:
+        return outputs.argmax(-1), torch.softmax(outputs, dim=-1)
+    threshold = 0.0 if isinstance(program.loss, LossBCE) else 0.5
+    return (outputs[:, 0] > threshold).long(), outputs
+
+
+def predict_labels(program: Program, inputs: Tensor | Any) -> list[Label]:
+    """The predicted class of each row of raw features, as the data writes it."""
+    outputs = network_outputs(program, inputs)
+    indices, _ = decide(program, outputs)
+    classes = classes_of(program, outputs.shape[-1])
+    return [classes[i] for i in indices.tolist()]
+
+
+def _width(program: Program) -> int:
+    last = [value for value, _ in program.model.param()]
+    return int(last[-1].shape[0]) if last else 1

@@ -1,0 +1,344 @@
+"""The editor features, as plain functions of an `Analysis` and an LSP position."""
+
+from __future__ import annotations
+
+from lsprotocol import types
+
+from minidl.lang import SpecError, format_text, ir
+from minidl.lang.format import format_stage
+from minidl.lang.registry import LAYERS, STATEMENTS, option_names
+from minidl.lsp.analysis import Analysis
+from minidl.lsp.outline import Statement, Token, tokens
+from minidl.lsp.words import (
+    describe_option,
+    describe_word,
+    enumeration,
+    variant_names,
+    word_model,
+)
+
+__all__ = ["completion", "definition", "formatting", "hover", "references", "symbols"]
+
+_EXPANSION_SHOWN = 12
+
+
+# -- where the cursor is ------------------------------------------------------------------
+
+
+def _token_at(analysis: Analysis, offset: int) -> tuple[Statement, int] | None:
+    """The statement and token index under `offset` (a cursor just after a word counts)."""
+    for statement in analysis.statements:
+        if statement.start <= offset <= statement.end:
+            for index, token in enumerate(statement.tokens):
+                if token.start <= offset <= token.end:
+                    return statement, index
+    return None
+
+
+def _model_of(statement: Statement, head: Token) -> type | None:
+    variant = statement.tokens[1].text if len(statement.tokens) > 1 else None
+    return word_model(head.text, variant if statement.kind == "statement" else None)
+
+
+def _blocks(analysis: Analysis) -> dict[str, Token]:
+    """Each `let` block's name token, by name (the first definition wins)."""
+    found: dict[str, Token] = {}
+    for statement in analysis.statements:
+        name = statement.block_name()
+        if name is not None:
+            found.setdefault(name.text, name)
+    return found
+
+
+# -- hover --------------------------------------------------------------------------------
+
+
+def hover(analysis: Analysis, position: types.Position) -> types.Hover | None:
+    """A stage's widths and parameters; a block's expansion; a word's or option's meaning."""
+    offset = analysis.lines.offset(position)
+    found = _token_at(analysis, offset)
+    if found is None:
+        return None
+    statement, index = found
+    token = statement.tokens[index]
+    if token.kind != "name":
+        return None
+    text = _hover_text(analysis, statement, index)
+    if text is None:
+        return None
+    return types.Hover(
+        contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
+        range=types.Range(
+            start=analysis.lines.position_of(token.start), end=analysis.lines.position_of(token.end)
+        ),
+    )
+
+
+def _hover_text(analysis: Analysis, statement: Statement, index: int) -> str | None:
+    token = statement.tokens[index]
+    if statement.is_key(index):
+        head = statement.head_before(index)
+        model = _model_of(statement, head) if head else None
+        if model is None or token.text not in option_names(model):
+            return None
+        return describe_option(model, token.text)
+    if statement.kind == "statement" and index == 1:
+        return describe_word(statement.word, token.text)
+    if statement.is_head(index) or (statement.kind == "let" and index == 1):
+        if token.text in LAYERS:
+            widths = _stage_widths(analysis, token)
+            meaning = describe_word(token.text) or ""
+            return f"{widths}\n\n{meaning}" if widths else meaning
+        if token.text in _blocks(analysis):
+            return _block_text(analysis, token.text)
+        if statement.kind == "statement":
+            variant = statement.tokens[1].text if len(statement.tokens) > 1 else None
+            return describe_word(token.text, variant)
+    return None
+
+
+def _stage_widths(analysis: Analysis, token: Token) -> str | None:
+    """`in -> out, N parameters` of each expansion of the stage written at `token`."""
+    resolution = analysis.resolution
+    if resolution is None:
+        return None
+    line = analysis.lines.position_of(token.start).line + 1
+    column = token.start - analysis.lines.starts[line - 1] + 1
+    seen: dict[tuple[int | None, int | None, int | None], int] = {}
+    for layer in resolution.layers:
+        span = layer.span
+        if span is None or (span.line, span.column) != (line, column):
+            continue
+        key = (layer.in_features, layer.out_features, layer.parameters)
+        seen[key] = seen.get(key, 0) + 1
+    if not seen:
+        return None
+    rows = []
+    for (n_in, n_out, params), count in seen.items():
+        times = f" (×{count})" if count > 1 else ""
+        rows.append(
+            f"`{token.text}`: {_count(n_in)} → {_count(n_out)}, {_count(params)} parameters{times}"
+        )
+    return "\n\n".join(rows)
+
+
+def _count(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"
+
+
+def _block_text(analysis: Analysis, name: str) -> str:
+    spec = analysis.spec
+    if spec is None:
+        return f"**{name}**: a block (defined with `let`)"
+    blocks = {block.name: block.stages for block in spec.blocks}
+    stages = _expand(blocks.get(name, ()), blocks)
+    shown = " | ".join(stages[:_EXPANSION_SHOWN])
+    more = f" | … ({len(stages) - _EXPANSION_SHOWN} more)" if len(stages) > _EXPANSION_SHOWN else ""
+    written = " | ".join(format_stage(s) for s in blocks.get(name, ()))
+    return f"**{name}** = `{written}`\n\nexpands to {len(stages):,} stages: `{shown}{more}`"
+
+
+def _expand(stages: tuple[ir.Stage, ...], blocks: dict[str, tuple[ir.Stage, ...]]) -> list[str]:
+    out: list[str] = []
+
+    def walk(stage: ir.Stage) -> None:
+        if len(out) > _EXPANSION_SHOWN:
+            return
+        if isinstance(stage, ir.BlockRef):
+            for inner in blocks.get(stage.name, ()):
+                walk(inner)
+        elif isinstance(stage, ir.Group):
+            for inner in stage.stages:
+                walk(inner)
+        elif isinstance(stage, ir.Repeat):
+            for _ in range(min(stage.count, _EXPANSION_SHOWN + 1)):
+                walk(stage.stage)
+        else:
+            out.append(format_stage(stage))
+
+    for stage in stages:
+        walk(stage)
+    return out
+
+
+# -- completion ---------------------------------------------------------------------------
+
+
+def completion(analysis: Analysis, position: types.Position) -> list[types.CompletionItem]:
+    """What may be written at the cursor: layers and blocks, statements, options, values."""
+    offset = analysis.lines.offset(position)
+    context = Statement()
+    for token in tokens(analysis.text):
+        if token.start >= offset:
+            break
+        if token.end > offset or (token.end == offset and token.kind in ("comment", "string")):
+            if token.kind in ("comment", "string"):
+                return []
+            break  # the word being typed: not context
+        if token.end == offset and token.kind in ("name", "number"):
+            break
+        if token.kind == "comment":
+            continue
+        context.tokens = [] if token.text == ";" else [*context.tokens, token]
+    index = len(context.tokens)
+    last = context.tokens[-1].text if context.tokens else ""
+    if last == "=" and index >= 2 and context.is_key(index - 2):
+        head = context.head_before(index - 2)
+        model = _model_of(context, head) if head else None
+        values = enumeration(model, context.tokens[index - 2].text) if model else None
+        return [_item(v, types.CompletionItemKind.EnumMember) for v in values or []]
+    if context.kind == "statement" and index == 1 and variant_names(context.word):
+        return [
+            _item(v, types.CompletionItemKind.EnumMember, describe_word(context.word, v))
+            for v in variant_names(context.word)
+        ]
+    if context.is_head(index):
+        items = _stage_items(analysis)
+        if index == 0:
+            items += [
+                _item(w, types.CompletionItemKind.Keyword, describe_word(w))
+                for w in ("let", *STATEMENTS)
+            ]
+        return items
+    head = context.head_before(index)
+    model = _model_of(context, head) if head else None
+    if model is None:
+        return []
+    return [
+        types.CompletionItem(
+            label=name,
+            kind=types.CompletionItemKind.Property,
+            insert_text=f"{name}=",
+            documentation=_markdown(describe_option(model, name)),
+        )
+        for name in option_names(model)
+    ]
+
+
+def _stage_items(analysis: Analysis) -> list[types.CompletionItem]:
+    layers = [_item(w, types.CompletionItemKind.Class, describe_word(w)) for w in LAYERS]
+    blocks = [
+        _item(name, types.CompletionItemKind.Function, None, "block") for name in _blocks(analysis)
+    ]
+    return layers + blocks
+
+
+def _item(
+    label: str,
+    kind: types.CompletionItemKind,
+    documentation: str | None = None,
+    detail: str | None = None,
+) -> types.CompletionItem:
+    return types.CompletionItem(
+        label=label,
+        kind=kind,
+        detail=detail,
+        documentation=_markdown(documentation) if documentation else None,
+    )
+
+
+def _markdown(text: str) -> types.MarkupContent:
+    return types.MarkupContent(kind=types.MarkupKind.Markdown, value=text)
+
+
+# -- formatting ---------------------------------------------------------------------------
+
+
+def formatting(analysis: Analysis) -> list[types.TextEdit]:
+    """The canonical text as one edit of the whole document; none when the spec has errors."""
+    if analysis.spec is None:
+        return []
+    try:
+        formatted = format_text(analysis.text, analysis.filename)
+    except SpecError:
+        return []
+    if formatted == analysis.text:
+        return []
+    whole = types.Range(start=types.Position(line=0, character=0), end=analysis.lines.end())
+    return [types.TextEdit(range=whole, new_text=formatted)]
+
+
+# -- blocks: definition, references; symbols ----------------------------------------------
+
+
+def _block_under(analysis: Analysis, position: types.Position) -> str | None:
+    found = _token_at(analysis, analysis.lines.offset(position))
+    if found is None:
+        return None
+    statement, index = found
+    token = statement.tokens[index]
+    is_definition = statement.block_name() is token
+    if token.kind == "name" and (is_definition or statement.is_head(index)):
+        return token.text if token.text in _blocks(analysis) else None
+    return None
+
+
+def _location(analysis: Analysis, token: Token) -> types.Location:
+    lines = analysis.lines
+    return types.Location(
+        uri=analysis.uri,
+        range=types.Range(start=lines.position_of(token.start), end=lines.position_of(token.end)),
+    )
+
+
+def definition(analysis: Analysis, position: types.Position) -> list[types.Location]:
+    """Where the `let` block under the cursor is defined."""
+    name = _block_under(analysis, position)
+    if name is None:
+        return []
+    return [_location(analysis, _blocks(analysis)[name])]
+
+
+def references(
+    analysis: Analysis, position: types.Position, include_declaration: bool
+) -> list[types.Location]:
+    """Every use of the `let` block under the cursor (and its definition, if asked)."""
+    name = _block_under(analysis, position)
+    if name is None:
+        return []
+    found = []
+    for statement in analysis.statements:
+        for index, token in enumerate(statement.tokens):
+            if token.text != name or token.kind != "name":
+                continue
+            if statement.block_name() is token:
+                if include_declaration:
+                    found.append(_location(analysis, token))
+            elif statement.is_head(index):
+                found.append(_location(analysis, token))
+    return found
+
+
+def symbols(analysis: Analysis) -> list[types.DocumentSymbol]:
+    """The blocks, the network and the statements, in the order written."""
+    lines = analysis.lines
+    out = []
+    for statement in analysis.statements:
+        whole = types.Range(
+            start=lines.position_of(statement.start), end=lines.position_of(statement.end)
+        )
+        first = statement.tokens[0]
+        selection = types.Range(
+            start=lines.position_of(first.start), end=lines.position_of(first.end)
+        )
+        if statement.kind == "let":
+            name_token = statement.block_name()
+            if name_token is None:
+                continue
+            selection = _location(analysis, name_token).range
+            name, kind, detail = name_token.text, types.SymbolKind.Function, "block"
+        elif statement.kind == "network":
+            name, kind, detail = "network", types.SymbolKind.Module, None
+        else:
+            variant = statement.tokens[1].text if len(statement.tokens) > 1 else ""
+            positional = (
+                STATEMENTS[statement.word].positional and variant and not (statement.is_key(1))
+            )
+            name = f"{statement.word} {variant}" if positional else statement.word
+            kind, detail = types.SymbolKind.Property, "statement"
+        out.append(
+            types.DocumentSymbol(
+                name=name, kind=kind, range=whole, selection_range=selection, detail=detail
+            )
+        )
+    return out
