@@ -8,7 +8,6 @@ such as `split=`, is the spec's mistake and points at the spec's own option.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,9 +26,9 @@ from minidl.data import (
     split,
 )
 from minidl.lang import Diagnostic, Spec, SpecError, ir, resolve
-from minidl.lang.nodes import Span
+from minidl.lang.data_preview import file_diagnostic
 
-__all__ = ["DISK_FEATURES", "LoadedData", "data_error", "load_data", "option_span"]
+__all__ = ["DISK_FEATURES", "LoadedData", "data_error", "load_data"]
 
 DISK_FEATURES = ("x1", "x2")
 """The disk's two input columns, as predictions and exports name them."""
@@ -154,42 +153,5 @@ def _scale_warnings(spec: Spec, table: Table) -> list[Diagnostic]:
 
 
 def data_error(caught: DataError, spec: Spec) -> Diagnostic:
-    """A data fault as a diagnostic: in its file, or at the spec's option for a file-level
-    fault (a missing file, `split=`)."""
-    if caught.line > 0:
-        column = caught.column or 1
-        end = caught.end_column or (len(caught.source_line or "") + 1)
-        span = Span(
-            line=caught.line, column=column, end_line=caught.line, end_column=max(end, column + 1)
-        )
-        return Diagnostic.at(span, caught.code, caught.message, caught.help, caught.path)
-    option = "split" if caught.code in ("E313", "E314") else _option_for(caught.path, spec)
-    return Diagnostic.at(
-        option_span(spec, option), caught.code, caught.message, caught.help, spec.source
-    )
-
-
-def _option_for(path: str, spec: Spec) -> str:
-    data = spec.data
-    if isinstance(data, ir.CsvData) and data.test and Path(path).name == Path(data.test).name:
-        return "test"
-    return "train"
-
-
-def option_span(spec: Spec, option: str) -> Span | None:
-    """Where `option=value` of the data statement is written: its value, found in the spec's
-    file; the whole statement when the file cannot be read or the option is not there."""
-    span = spec.data.span
-    if span is None or not spec.source:
-        return span
-    try:
-        lines = Path(spec.source).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return span
-    pattern = re.compile(rf"\b{option}\s*=\s*(\"(?:[^\"\\\n]|\\.)*\"|[^\s;]+)")
-    for number in range(span.line, min(span.end_line, len(lines)) + 1):
-        found = pattern.search(lines[number - 1])
-        if found:
-            start, end = found.span(1)
-            return Span(line=number, column=start + 1, end_line=number, end_column=end + 1)
-    return span
+    """A data fault as a diagnostic (see `minidl.lang.data_preview.file_diagnostic`)."""
+    return file_diagnostic(caught, spec)

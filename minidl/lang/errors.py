@@ -40,6 +40,8 @@ class Diagnostic:
     filename: str = "<string>"
     severity: Severity = "error"
     related: tuple[tuple[Span, str], ...] = ()
+    quote: str | None = None
+    """The source line to show, when it is not in the text being rendered (a data file's)."""
 
     @classmethod
     def at(
@@ -114,6 +116,8 @@ def render(diagnostic: Diagnostic, source_lines: list[str]) -> str:
     """Format one diagnostic: `FILE:LINE:COL: error[CODE]: message`, source, carets, help."""
     d = diagnostic
     out = [f"{d.filename}:{d.line}:{d.column}: {d.severity}[{d.code}]: {d.message}"]
+    if d.quote is not None:
+        source_lines = [""] * (d.line - 1) + [d.quote]
     if 1 <= d.line <= len(source_lines) or d.line == 1:
         source = source_lines[d.line - 1] if d.line <= len(source_lines) else ""
         gutter = " " * len(str(d.line))

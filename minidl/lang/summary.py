@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Iterator
-from pathlib import Path
 
 from minidl.lang import ir
+from minidl.lang.data_preview import csv_preview
+from minidl.lang.errors import SpecError
 from minidl.lang.format import format_stage, format_statement, format_sweep
 from minidl.lang.shapes import Layer, Resolved, resolve
 
@@ -16,7 +16,10 @@ __all__ = ["csv_features", "summarize"]
 
 def summarize(spec: ir.Spec, name: str) -> str:
     """A table of the expanded network (stage, output width, parameters) and the settings."""
-    resolution = resolve(spec, csv_features(spec))
+    features, data_lines, problems = csv_preview(spec)
+    if problems:
+        raise SpecError(problems)
+    resolution = resolve(spec, features)
     layers = resolution.layers
     rows = _rows(resolution.network, 0, iter(range(1, len(layers) + 1)))
     total = _count(resolution.parameters)
@@ -28,6 +31,7 @@ def summarize(spec: ir.Spec, name: str) -> str:
     lines.append(_row(("", "total", "", total), widths))
     lines.append("")
     lines.extend(_settings(spec))
+    lines.extend(data_lines)
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -88,15 +92,6 @@ def _settings(spec: ir.Spec) -> list[str]:
 def csv_features(spec: ir.Spec) -> int | None:
     """For CSV data, the feature count its train file's header gives (None if unreadable).
 
-    Parsing never reads data files; the summary and `--emit python` do, for exact widths.
+    Parsing never reads data files; the summary, editors and `--emit python` do.
     """
-    data = spec.data
-    if not isinstance(data, ir.CsvData):
-        return None
-    base = Path(spec.source).parent if spec.source else Path.cwd()
-    try:
-        with (base / data.train).open(encoding="utf-8", newline="") as file:
-            header = [cell.strip() for cell in next(csv.reader(file), [])]
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return None
-    return len(header) - 1 if data.target in header and len(header) > 1 else None
+    return csv_preview(spec)[0]

@@ -1,0 +1,111 @@
+"""What a spec's CSV data will be, told without torch: for the summary and editors.
+
+The header gives the features; a small file is read with the `csv` module for its rows
+and class counts (a large one is left for training, and the summary says so). A missing
+or unreadable file is the spec's mistake: its diagnostic points at the path in the spec.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import re
+from collections import Counter
+from pathlib import Path
+
+from minidl.data import DataError, read_header
+from minidl.lang import ir
+from minidl.lang.errors import Diagnostic
+from minidl.lang.nodes import Span
+
+__all__ = ["PREVIEW_BYTES", "csv_preview", "file_diagnostic", "option_span"]
+
+PREVIEW_BYTES = 5 << 20
+"""Files up to this size are counted for the summary; larger ones only when training."""
+
+
+def csv_preview(spec: ir.Spec) -> tuple[int | None, list[str], list[Diagnostic]]:
+    """(feature count, lines describing the data, diagnostics) for a CSV spec."""
+    data = spec.data
+    if not isinstance(data, ir.CsvData):
+        return None, [], []
+    base = Path(spec.source).parent if spec.source else Path.cwd()
+    path = base / data.train
+    try:
+        header = read_header(path)
+        header.target_index(data.target)
+    except DataError as caught:
+        return None, [], [file_diagnostic(caught, spec)]
+    features = header.features(data.target)
+    lines = [f"data: {len(features)} features ({_names(features)}), target `{data.target}`"]
+    lines.append(_counts(path, header.names.index(data.target), data))
+    return len(features), lines, []
+
+
+def _names(names: tuple[str, ...]) -> str:
+    return ", ".join(names) if len(names) <= 6 else ", ".join(names[:5]) + ", ..."
+
+
+def _counts(path: Path, target: int, data: ir.CsvData) -> str:
+    normalize = f"normalize={data.normalize}"
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = PREVIEW_BYTES + 1
+    if size > PREVIEW_BYTES:
+        return f"  {size / 1e6:.0f} MB: rows and classes are counted when training; {normalize}"
+    labels: Counter[str] = Counter()
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as file:
+        rows = [row for row in csv.reader(file) if any(cell.strip() for cell in row)][1:]
+    for row in rows:
+        if target < len(row):
+            labels[row[target].strip()] += 1
+    split = f", split {data.split:g} for training" if data.split is not None else ""
+    classes = ""
+    if len(labels) <= 20:
+        counts = ", ".join(f"{label} {count}" for label, count in sorted(labels.items()))
+        classes = f"; {len(labels)} distinct targets: {counts}"
+    return f"  {len(rows):,} rows{split}{classes}; {normalize}"
+
+
+def file_diagnostic(caught: DataError, spec: ir.Spec) -> Diagnostic:
+    """A data fault as a diagnostic: in its file, or at the spec's option for a fault of the
+    whole file (missing, unreadable) or of a setting about it (`split=`)."""
+    if caught.line > 0:
+        column = caught.column or 1
+        end = caught.end_column or (len(caught.source_line or "") + 1)
+        span = Span(
+            line=caught.line, column=column, end_line=caught.line, end_column=max(end, column + 1)
+        )
+        found = Diagnostic.at(span, caught.code, caught.message, caught.help, caught.path)
+        return dataclasses.replace(found, quote=caught.source_line or "")
+    option = "split" if caught.code in ("E313", "E314") else _option_for(caught.path, spec)
+    return Diagnostic.at(
+        option_span(spec, option), caught.code, caught.message, caught.help, spec.source
+    )
+
+
+def _option_for(path: str, spec: ir.Spec) -> str:
+    data = spec.data
+    if isinstance(data, ir.CsvData) and data.test and Path(path).name == Path(data.test).name:
+        return "test"
+    return "train"
+
+
+def option_span(spec: ir.Spec, option: str) -> Span | None:
+    """Where the value of the data statement's `option=` is written, found in the spec's
+    file; the whole statement when the file cannot be read or the option is not there."""
+    span = spec.data.span
+    if span is None or not spec.source:
+        return span
+    try:
+        lines = Path(spec.source).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return span
+    pattern = re.compile(rf"\b{option}\s*=\s*(\"(?:[^\"\\\n]|\\.)*\"|[^\s;]+)")
+    for number in range(span.line, min(span.end_line, len(lines)) + 1):
+        found = pattern.search(lines[number - 1])
+        if found:
+            start, end = found.span(1)
+            return Span(line=number, column=start + 1, end_line=number, end_column=end + 1)
+    return span
