@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from minidl import compile_ensemble, compile_spec
-from minidl.compile import main
-from minidl.lang import parse
 from minidl.cli.sweep import run_cell
 from minidl.cli.sweep_grid import cells
+from minidl.compile import main
+from minidl.lang import parse
 
 NETWORK = "Linear 2->25 | ReLU | Linear 25->25 | ReLU | Linear 25->1 | Tanh;"
 
@@ -27,7 +27,11 @@ def test_grid_is_the_product_in_written_order() -> None:
         (("sgd.batch", 4), ("train.backend", "torch")),
         (("sgd.batch", 8), ("train.backend", "minidl")),
     ]
-    assert len(grid) == 6 and grid[5].spec.optimizer.batch == 16 and grid[5].spec.train.backend == "torch"
+    assert (
+        len(grid) == 6
+        and grid[5].spec.optimizer.batch == 16
+        and grid[5].spec.train.backend == "torch"
+    )
     assert all(c.spec.sweep is None for c in grid)
     assert grid[0].label == "batch=4, backend=minidl"
     assert cells(parse(NETWORK + "sweep lr=[0.1]"))[0].label == "0.1"
@@ -77,14 +81,30 @@ def test_sweep_run_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert train_row.startswith("Train Error (%)") and test_row.startswith("Test Error (%)")
     assert train_row.count("±") == 4
     (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
-    rows = list(csv.DictReader((folder / "results.csv").open()))
+    with (folder / "results.csv").open(newline="") as file:
+        reader = csv.DictReader(file)
+        rows = list(reader)
+    assert reader.fieldnames is not None and reader.fieldnames[:3] == [
+        "cell",
+        "sgd.batch",
+        "sgd.lr",
+    ]
+    assert "settings" not in reader.fieldnames
     assert len(rows) == 12
     assert sorted({int(r["seed"]) for r in rows}) == [10, 11, 12]
-    assert {r["settings"] for r in rows} == {
-        "sgd.batch=8;sgd.lr=0.01",
-        "sgd.batch=8;sgd.lr=0.001",
-        "sgd.batch=16;sgd.lr=0.01",
-        "sgd.batch=16;sgd.lr=0.001",
+    # draw order: cell by cell, run by run
+    assert [(r["cell"], r["run"]) for r in rows] == [
+        (str(c), str(r)) for c in range(4) for r in range(3)
+    ]
+    by_batch: dict[int, list[float]] = {}
+    for row in rows:
+        by_batch.setdefault(int(row["sgd.batch"]), []).append(float(row["test_error"]))
+    assert sorted(by_batch) == [8, 16] and all(len(v) == 6 for v in by_batch.values())
+    assert {(r["sgd.batch"], r["sgd.lr"]) for r in rows} == {
+        ("8", "0.01"),
+        ("8", "0.001"),
+        ("16", "0.01"),
+        ("16", "0.001"),
     }
     results = json.loads((folder / "results.json").read_text())
     assert results["status"] == "completed" and len(results["cells"]) == 4
@@ -112,3 +132,25 @@ def test_bad_sweep_on_the_command_line(capsys: pytest.CaptureFixture[str], tmp_p
     assert "error[E221]" in capsys.readouterr().err
     assert main([str(spec), "--set", "sweep.backend=[minidl, jax]"]) == 2
     assert "error[E222]: `train.backend` must be one of" in capsys.readouterr().err
+
+
+def test_results_csv_has_a_column_per_key_with_the_short_key_spelled_out(tmp_path: Path) -> None:
+    """With `adam`, `lr` is `adam.lr`; a string with a comma and a quote survives the CSV."""
+    from minidl.cli.sweep_grid import CellResult
+    from minidl.cli.sweep_results import write_results
+
+    weird = 'a,b "c"'
+    spec = parse(
+        NETWORK + 'adam; data csv train="d.csv" target=y;'
+        'sweep lr=[0.1, 0.01] data.target=[y, "a,b \\"c\\""] runs=2'
+    )
+    grid = cells(spec)
+    assert grid[1].settings[1][1] == weird
+    results = [CellResult(c.index, [None, None], 0.0, "diverged") for c in grid]
+    write_results(tmp_path, spec, grid, results, "interrupted", 0.0)
+    with (tmp_path / "results.csv").open(newline="") as file:
+        reader = csv.DictReader(file)
+        rows = list(reader)
+    assert reader.fieldnames is not None and reader.fieldnames[1:3] == ["adam.lr", "data.target"]
+    assert [r["data.target"] for r in rows] == ["y", "y", weird, weird] * 2
+    assert [r["adam.lr"] for r in rows] == ["0.1"] * 4 + ["0.01"] * 4

@@ -14,7 +14,7 @@ from minidl.data import Dataset
 from minidl.nn import Sequential
 from minidl.train import EpochRecord
 
-__all__ = ["plot_boundary", "plot_curves", "plot_sweep"]
+__all__ = ["plot_boundary", "plot_curves", "plot_search", "plot_sweep"]
 
 
 def _pyplot() -> Any:
@@ -113,5 +113,28 @@ def plot_sweep(spec: Any, grid: Sequence[Any], results: Sequence[Any], path: Pat
     axis.set(ylabel="error (%)", title=f"{spec.sweep.runs} runs per cell, mean ± std")
     axis.grid(alpha=0.3)
     axis.legend()
+    _save(figure, path)
+    plt.close(figure)
+
+
+def plot_search(spec: Any, grid: Sequence[Any], results: Sequence[Any], path: Path) -> None:
+    """A search: mean test error of each configuration against each swept key, one panel a key."""
+    import statistics
+
+    plt = _pyplot()
+    keys = [axis.key for axis in spec.sweep.axes] or ["cell"]
+    figure, axes = plt.subplots(1, len(keys), figsize=(3.5 * len(keys) + 1, 3.5), squeeze=False)
+    errors = [statistics.fmean(r.figures("test_error") or [float("nan")]) for r in results]
+    for column, (axis, key) in enumerate(zip(axes[0], keys, strict=True)):
+        values = [c.settings[column][1] if c.settings else c.index for c in grid]
+        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        xs = values if numeric else [str(v) for v in values]
+        axis.scatter(xs, errors, alpha=0.7)
+        drawn = spec.sweep.axes[column] if spec.sweep.axes else None
+        if drawn is not None and drawn.distribution == "loguniform":
+            axis.set_xscale("log")
+        axis.set(xlabel=key, ylabel="test error (%)" if column == 0 else None)
+        axis.grid(alpha=0.3)
+    figure.suptitle(f"{len(grid)} configurations, {spec.sweep.runs} runs each (mean)")
     _save(figure, path)
     plt.close(figure)

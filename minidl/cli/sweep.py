@@ -1,6 +1,7 @@
-"""Sweeps: a grid of cells times `runs` seeds, each cell trained as one stacked ensemble.
+"""Sweeps: a grid of cells (or a search's drawn configurations) times `runs` seeds, each cell
+trained as one stacked ensemble.
 
-Cells run in parallel worker processes; the parent shows one progress bar for the whole
+Cells run in parallel worker processes, or as Ray tasks (`--executor ray`); the parent shows one progress bar for the whole
 sweep and writes `results.csv`, `results.json` and `sweep.png` to the run folder.
 """
 
@@ -11,17 +12,17 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from minidl.cli.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK
+from minidl.cli.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from minidl.cli.one_run import Progress
 from minidl.cli.run_folder import new_run_folder, write_atomic
 from minidl.cli.sweep_grid import Cell, CellResult, Task, cells, tasks
-from minidl.cli.sweep_results import table, write_results
+from minidl.cli.sweep_results import search_table, table, write_results
 from minidl.compiler.program import compile_ensemble, compile_spec, run_spec
 from minidl.lang import Spec, format_spec
 from minidl.train import DivergenceError, EpochRecord
@@ -73,9 +74,34 @@ def _merge(index: int, runs: int, partials: list[CellResult]) -> CellResult:
 
 
 def run_sweep(
-    spec: Spec, name: str, out: Path, jobs: int | None = None, quiet: bool = False
+    spec: Spec,
+    name: str,
+    out: Path,
+    jobs: int | None = None,
+    quiet: bool = False,
+    executor: str = "local",
+    address: str | None = None,
 ) -> int:
-    """Run every cell of the sweep, print the table, write the run folder; return the exit code."""
+    """Run every cell of the sweep, print the table, write the run folder; return the exit code.
+
+    `executor` is `local` (worker processes) or `ray` (Ray tasks on the cluster at `address`,
+    by default `RAY_ADDRESS` or a Ray instance started here)."""
+    if executor == "local":
+        return _sweep(spec, name, out, quiet, lambda work, report: _run_all(work, jobs, report))
+    from minidl.cli.ray_executor import RayError, cluster, run_tasks
+
+    try:
+        with cluster(address, jobs) as ray:
+            return _sweep(spec, name, out, quiet, lambda work, rep: run_tasks(ray, work, rep))
+    except RayError as caught:
+        print(f"minidl: error: {caught}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+Runner = Callable[[list[Task], Any], Iterator[tuple[Task, CellResult]]]
+
+
+def _sweep(spec: Spec, name: str, out: Path, quiet: bool, runner: Runner) -> int:
     assert spec.sweep is not None
     started = time.perf_counter()
     grid, runs = cells(spec), spec.sweep.runs
@@ -85,7 +111,7 @@ def run_sweep(
     results: dict[int, CellResult] = {}
     status = "completed"
     try:
-        for result in _execute(grid, runs, jobs, progress):
+        for result in _execute(grid, runs, runner, progress):
             results[result.index] = result
     except KeyboardInterrupt:
         status = "interrupted"
@@ -94,10 +120,14 @@ def run_sweep(
     finished = [c for c in grid if c.index in results]
     ordered = [results[c.index] for c in finished]
     wall = time.perf_counter() - started
-    header = " × ".join(axis.key for axis in spec.sweep.axes) or "cell"
     write_results(folder, spec, finished, ordered, status, wall)
-    print(f"{name}: {len(grid)} cells × {runs} runs, {spec.train.epochs} epochs")
-    print(table(finished, ordered, header))
+    if spec.sweep.samples is None:
+        header = " × ".join(axis.key for axis in spec.sweep.axes) or "cell"
+        print(f"{name}: {len(grid)} cells × {runs} runs, {spec.train.epochs} epochs")
+        print(table(finished, ordered, header))
+    else:
+        print(f"{name}: {len(grid)} configurations × {runs} runs, {spec.train.epochs} epochs")
+        print(search_table(finished, ordered))
     failed = [r for r in ordered if r.failure]
     for result in failed:
         print(f"error: cell {grid[result.index].label}: {result.failure}", file=sys.stderr)
@@ -110,7 +140,7 @@ def run_sweep(
 
 
 def _execute(
-    grid: list[Cell], runs: int, jobs: int | None, progress: Progress
+    grid: list[Cell], runs: int, runner: Runner, progress: Progress
 ) -> Iterator[CellResult]:
     """Yield each cell's result as it completes, in worker processes when that helps."""
     work = tasks(grid, runs)
@@ -122,7 +152,7 @@ def _execute(
 
     partials: dict[int, list[CellResult]] = {cell.index: [] for cell in grid}
     finished: list[int] = []
-    for task, partial in _run_all(work, jobs, report):
+    for task, partial in runner(work, report):
         index = task.cell.index
         partials[index].append(partial)
         if sum(len(p.finals) for p in partials[index]) == runs:

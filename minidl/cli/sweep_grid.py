@@ -1,10 +1,12 @@
-"""The grid of a sweep: its cells (one setting of the swept keys each) and the tasks that
-train their runs. Shared by the sweep runner and the results it writes."""
+"""The grid of a sweep, or the configurations a search draws: its cells (one setting of the
+swept keys each) and the tasks that train their runs. Shared by the sweep runner and the
+results it writes."""
 
 from __future__ import annotations
 
 import itertools
 import math
+import random
 from dataclasses import dataclass
 
 from minidl.lang import Spec, ir
@@ -12,7 +14,7 @@ from minidl.lang.format import format_value
 from minidl.lang.settings import with_setting
 from minidl.train import EpochRecord
 
-__all__ = ["Cell", "CellResult", "Task", "cells", "tasks"]
+__all__ = ["Cell", "CellResult", "Task", "cells", "draw", "tasks"]
 
 
 @dataclass(frozen=True)
@@ -52,17 +54,45 @@ class CellResult:
 
 
 def cells(spec: Spec) -> list[Cell]:
-    """The grid: the product of the sweep's lists, in the order they are written."""
+    """The grid: the product of the sweep's lists, in the order they are written; or, with
+    `samples=N`, the N configurations a search draws, in the order they are drawn."""
     assert spec.sweep is not None
     axes = spec.sweep.axes
+    if spec.sweep.samples is None:
+        points = list(itertools.product(*(axis.values for axis in axes)))
+    else:
+        points = draw(axes, spec.sweep.samples, spec.train.seed)
     grid: list[Cell] = []
-    for index, values in enumerate(itertools.product(*(axis.values for axis in axes))):
+    for index, values in enumerate(points):
         cell_spec = spec
         settings = tuple((axis.key, value) for axis, value in zip(axes, values, strict=True))
         for key, value in settings:
             cell_spec = with_setting(cell_spec, key, value)
         grid.append(Cell(index, settings, cell_spec.model_copy(update={"sweep": None})))
     return grid
+
+
+def draw(axes: tuple[ir.SweepAxis, ...], samples: int, seed: int) -> list[tuple[ir.Scalar, ...]]:
+    """`samples` configurations, each key drawn from its list or distribution in turn, by a
+    generator seeded with `seed`: the same spec draws the same configurations."""
+    generator = random.Random(seed)
+    return [tuple(_draw_one(axis, generator) for axis in axes) for _ in range(samples)]
+
+
+def _draw_one(axis: ir.SweepAxis, generator: random.Random) -> ir.Scalar:
+    if axis.distribution is None:
+        return axis.values[generator.randrange(len(axis.values))]
+    assert axis.low is not None and axis.high is not None
+    if axis.distribution == "randint":
+        return generator.randint(int(axis.low), int(axis.high))  # both ends included
+    low, high = float(axis.low), float(axis.high)
+    if axis.distribution == "loguniform":
+        low, high = math.log(low), math.log(high)
+    # `low + (high - low) * u` with u in [0, 1) can round up to `high`: keep [low, high).
+    value = min(low + (high - low) * generator.random(), math.nextafter(high, -math.inf))
+    if axis.distribution == "loguniform":
+        return min(math.exp(value), math.nextafter(float(axis.high), -math.inf))
+    return value
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import statistics
 from pathlib import Path
@@ -12,7 +14,7 @@ from minidl.cli.sweep_grid import Cell, CellResult
 from minidl.lang import Spec
 from minidl.lang.format import format_value
 
-__all__ = ["ROWS", "table", "write_results"]
+__all__ = ["ROWS", "results_rows", "search_table", "table", "write_results"]
 
 ROWS = (("Train Error (%)", "train_error"), ("Test Error (%)", "test_error"))
 
@@ -47,49 +49,88 @@ def _mean_std(values: list[float]) -> str:
     return f"{statistics.fmean(values):.2f} ± {std:.2f}"
 
 
+def search_table(grid: list[Cell], results: list[CellResult]) -> str:
+    """A search's configurations one per line, best mean test error first."""
+    keys = [key for key, _ in grid[0].settings] if grid else []
+    columns = ["#", *keys, *(title for title, _ in ROWS)]
+    rows = [
+        [
+            str(cell.index),
+            *(_short(value) for _, value in cell.settings),
+            *(_mean_std(result.figures(name)) for _, name in ROWS),
+        ]
+        for cell, result in sorted(zip(grid, results, strict=True), key=_rank)
+    ]
+    widths = [max(len(r[c]) for r in [columns, *rows]) for c in range(len(columns))]
+    return "\n".join(
+        "  ".join(cell.rjust(w) for cell, w in zip(line, widths, strict=True))
+        for line in [columns, *rows]
+    )
+
+
+def _rank(pair: tuple[Cell, CellResult]) -> tuple[float, int]:
+    """Best mean test error first; diverged and untested configurations last, in draw order."""
+    cell, result = pair
+    errors = [e for e in result.figures("test_error") if not math.isnan(e)]
+    return (statistics.fmean(errors) if errors else math.inf, cell.index)
+
+
+def _short(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else format_value(value)  # type: ignore[arg-type]
+
+
+CSV_FIGURES = ("epoch", "loss", "train_loss", "test_loss", "train_error", "test_error")
+
+
+def results_rows(spec: Spec, grid: list[Cell], results: list[CellResult]) -> list[list[str]]:
+    """`results.csv`: a header, then one row a run, cell by cell in draw order, run by run;
+    one column per swept key, named by its full dotted path (`sgd.batch`)."""
+    assert spec.sweep is not None
+    keys = [axis.key for axis in spec.sweep.axes]
+    rows = [["cell", *keys, "run", "seed", "status", *CSV_FIGURES]]
+    for cell, result in zip(grid, results, strict=True):
+        settings = [_csv_value(value) for _, value in cell.settings]
+        for run, final in enumerate(result.finals):
+            figures = ["" for _ in CSV_FIGURES] if final is None else [
+                repr(v) for v in final.as_dict().values()
+            ]  # fmt: skip
+            status = "diverged" if final is None else "completed"
+            seed = cell.spec.train.seed + run
+            rows.append([str(cell.index), *settings, str(run), str(seed), status, *figures])
+    return rows
+
+
+def _csv_value(value: object) -> str:
+    """A swept value as a CSV cell: a string as it is (the csv module quotes it), others as
+    MDL writes them (`true`, `0.001`, `[0.9, 0.999]`)."""
+    return value if isinstance(value, str) else format_value(value)  # type: ignore[arg-type]
+
+
 def write_results(
     folder: Path, spec: Spec, grid: list[Cell], results: list[CellResult], status: str, wall: float
 ) -> None:
+    """Write `results.csv`, `results.json` and, for a finished sweep, `sweep.png`."""
     assert spec.sweep is not None
-    lines = ["cell,settings,run,seed,status,epoch,loss,train_loss,test_loss,train_error,test_error"]
-    cells_json = []
-    for cell, result in zip(grid, results, strict=True):
-        settings = ";".join(f"{k}={format_value(v)}" for k, v in cell.settings)
-        for run, final in enumerate(result.finals):
-            seed = spec.train.seed + run
-            figures = (
-                ["", "", "", "", "", ""]
-                if final is None
-                else [repr(v) for v in final.as_dict().values()]
-            )
-            lines.append(
-                ",".join(
-                    [
-                        str(cell.index),
-                        f'"{settings}"',
-                        str(run),
-                        str(seed),
-                        "diverged" if final is None else "completed",
-                        *figures,
-                    ]
-                )
-            )
-        cells_json.append(
-            {
-                "cell": cell.index,
-                "settings": dict(cell.settings),
-                "seconds": round(result.seconds, 3),
-                "failure": result.failure,
-                **{name: _stats(result.figures(name)) for _, name in ROWS},
-                "runs": [None if f is None else f.as_dict() for f in result.finals],
-            }
-        )
-    write_atomic(folder / "results.csv", ("\n".join(lines) + "\n").encode())
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows(results_rows(spec, grid, results))
+    cells_json = [
+        {
+            "cell": cell.index,
+            "settings": dict(cell.settings),
+            "seconds": round(result.seconds, 3),
+            "failure": result.failure,
+            **{name: _stats(result.figures(name)) for _, name in ROWS},
+            "runs": [None if f is None else f.as_dict() for f in result.finals],
+        }
+        for cell, result in zip(grid, results, strict=True)
+    ]
+    write_atomic(folder / "results.csv", text.getvalue().encode())
     write_json(
         folder / "results.json",
         {
             "status": status,
             "runs_per_cell": spec.sweep.runs,
+            "samples": spec.sweep.samples,
             "seed": spec.train.seed,
             "wall_time_s": round(wall, 3),
             "versions": versions(),
@@ -97,9 +138,10 @@ def write_results(
         },
     )
     if results and status == "completed":  # after Ctrl-C, finish fast: no plot
-        from minidl.cli.plots import plot_sweep
+        from minidl.cli.plots import plot_search, plot_sweep
 
-        plot_sweep(spec, grid, results, folder / "sweep.png")
+        plot = plot_sweep if spec.sweep.samples is None else plot_search
+        plot(spec, grid, results, folder / "sweep.png")
 
 
 def _stats(values: list[float]) -> dict[str, float | None]:

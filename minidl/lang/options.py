@@ -134,7 +134,8 @@ class OptionChecker(Reporter):
             return None
 
     def sweep(self, call: Call, fields: dict[str, Any]) -> ir.Sweep | None:
-        """Check `sweep KEY=[V, ...] KEY=uniform(A, B) ... [samples=N] [runs=N]` against the spec's other statements."""
+        """Check `sweep KEY=[V, ...] KEY=uniform(A, B) ... [samples=N] [runs=N]` against the
+        spec's other statements."""
         current = statements_of(fields)
         keys = settable_keys(current)
         axes: list[ir.SweepAxis] = []
@@ -278,8 +279,8 @@ class OptionChecker(Reporter):
         for value in reach:
             _, failure = validate_setting(key, value, fields)
             if failure is not None:
-                message, help = describe(failure, key, self.source(where), "sweep")
-                self.error("E222", message, where.start, where.end, help)
+                message, fix = describe(failure, key, self.source(where), "sweep")
+                self.error("E222", message, where.start, where.end, fix)
                 return None
         return ir.SweepAxis(
             key=key,
@@ -370,7 +371,7 @@ _RANGE_HELP = {
 
 _BOUNDS_HELP = {
     "uniform": "write `uniform(A, B)` with numbers A < B",
-    "loguniform": "write `loguniform(A, B)` with numbers 0 < A < B, such as `loguniform(1e-4, 0.1)`",
+    "loguniform": "write `loguniform(A, B)` with 0 < A < B, such as `loguniform(1e-4, 0.1)`",
     "randint": "write `randint(A, B)` with integers A <= B; both ends can be drawn",
 }
 

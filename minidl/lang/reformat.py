@@ -222,7 +222,7 @@ class _Renderer:
         author's, and the checker may tell the two apart.
         """
         plain = value.value
-        assert not isinstance(plain, tuple)
+        assert not isinstance(plain, tuple | Distribution)
         if isinstance(plain, Bare):
             return str(plain), "NAME"
         if isinstance(plain, bool):

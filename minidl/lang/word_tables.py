@@ -30,11 +30,11 @@ def word_tables() -> str:
         shape = " IN->OUT" if word.takes_shape else ""
         lines.append(f"| `{name}{shape}` | {doc(word)} | {_options(word)} |")
     lines += ["", "### Statement words", "", "| statement | meaning | options |", "|---|---|---|"]
-    for word, statement in STATEMENTS.items():
+    for name, statement in STATEMENTS.items():
         for variant, model in statement.variants.items():
             if not variant and statement.tag is not None:  # `schedule KIND`: a Literal tag
                 variant = _type(model.model_fields[statement.tag].annotation)
-            head = f"{word} {variant}".strip()
+            head = f"{name} {variant}".strip()
             lines.append(f"| `{head}` | {doc(model)} | {_options(model)} |")
     return "\n".join(lines) + "\n"
 
