@@ -114,6 +114,9 @@ def _rename(stage: ir.Stage, blocks: list[str]) -> ir.Stage:
         return ir.Group(stages=tuple(_rename(s, blocks) for s in stage.stages))
     if isinstance(stage, ir.Repeat):
         return ir.Repeat(stage=_rename(stage.stage, blocks), count=stage.count)
+    if isinstance(stage, ir.Join):
+        branches = tuple(tuple(_rename(s, blocks) for s in b) for b in stage.branches)
+        return ir.Join(op=stage.op, branches=branches)
     return stage
 
 
@@ -129,7 +132,17 @@ def _stages(blocks: int, depth: int) -> st.SearchStrategy[ir.Stage]:
     group = st.lists(inner, min_size=1, max_size=3).map(lambda s: ir.Group(stages=tuple(s)))
     repeated = st.one_of(leaf, group)
     repeat = st.builds(ir.Repeat, stage=repeated, count=st.integers(1, 3))
-    return st.one_of(leaf, group, repeat)
+    branch = st.lists(inner, min_size=1, max_size=2).map(tuple)
+    concat = st.lists(branch, min_size=2, max_size=3).map(
+        lambda b: ir.Join(op="concat", branches=tuple(b))
+    )
+    # `+` needs equal widths: each branch ends with a Linear of one width.
+    summed = st.tuples(st.integers(1, 32), st.lists(branch, min_size=2, max_size=3)).map(
+        lambda t: ir.Join(
+            op="sum", branches=tuple((*b, ir.Linear(out_features=t[0])) for b in t[1])
+        )
+    )
+    return st.one_of(leaf, group, repeat, concat, summed)
 
 
 @st.composite

@@ -129,9 +129,9 @@ def _values(table: Table) -> torch.Tensor:
 
 
 def _output_width(spec: Spec, features: int) -> int:
-    widths = [layer.out_features for layer in resolve(spec, features, None).layers]
-    last = widths[-1] if widths else features
-    return last if last is not None else 1
+    """The width the network ends with, for data with `features` inputs."""
+    width = resolve(spec, features, None).out_features
+    return width if width is not None else 1
 
 
 def _scale_warnings(spec: Spec, table: Table) -> list[Diagnostic]:

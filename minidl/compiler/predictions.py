@@ -29,7 +29,7 @@ def classes_of(program: Program, outputs: int) -> tuple[Label, ...]:
     """The class each prediction index means: the data's labels in sorted order, or the
     indices themselves (0 and 1 for one output) where the data has no labels (the disk)."""
     if program.labels is not None:
-        return program.labels.classes
+        return tuple(program.labels)
     return (0, 1) if outputs == 1 else tuple(range(outputs))
 
 

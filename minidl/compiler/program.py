@@ -5,6 +5,7 @@ Each word is looked up in `minidl.compiler.words`; nothing here names a word.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from torch import Tensor
 
 from minidl.compiler.data import load_data
 from minidl.compiler.words import LAYERS, LOSSES, OPTIMIZERS, Build
-from minidl.data import Dataset, Label, Labels, Normalizer, stack_datasets
+from minidl.data import Dataset, Label, Normalizer, stack_datasets
 from minidl.lang import Spec, SpecError, resolve
 from minidl.lang.errors import Diagnostic
 from minidl.lang.shapes import Joined, Resolved
@@ -49,10 +50,10 @@ class Program:
     data: tuple[Dataset, Dataset | None]
     generator: torch.Generator
     feature_names: tuple[str, ...] = ()
-    labels: Labels | None = None
-    """The classes in sorted order (None for the disk, whose classes are 0 and 1)."""
+    labels: tuple[Any, ...] | None = None
+    """The classes in sorted order, as the data writes them (None: the indices themselves)."""
     normalizer: Normalizer | None = None
-    warnings: tuple[Any, ...] = ()
+    warnings: Sequence[Any] = ()
 
     def predict(self, inputs: Tensor | Any) -> list[Label]:
         """The predicted class of each row of raw features `(N, D)`, as `--predict` writes it."""

@@ -7,7 +7,7 @@ from pathlib import Path
 from minidl.compiler.words import LAYERS, LOSSES, OPTIMIZERS
 from minidl.lang import ir
 from minidl.lang.format import format_spec
-from minidl.lang.shapes import Layer, resolve
+from minidl.lang.shapes import Joined, Resolved, resolve
 from minidl.lang.summary import csv_features
 
 __all__ = ["emit_python"]
@@ -65,8 +65,9 @@ def emit_python(spec: ir.Spec, name: str) -> str:
         data_import = "load_csv, one_hot_targets"
         read = [f"load_csv(Path({p!r}), {data.target!r})" for p in paths]
         data_text = f"train = {read[0]}\ntest = {read[1] if len(read) > 1 else 'None'}"
-    layers = resolve(spec, features).layers
-    outputs = layers[-1].out_features if layers else None
+    resolution = resolve(spec, features)
+    layers = resolution.layers
+    outputs = resolution.out_features
     if not isinstance(data, ir.DiskData) and outputs is not None and outputs > 1:
         data_text += (
             f"\n# {outputs} outputs: the target column holds class indices, made one-hot."
@@ -89,13 +90,14 @@ def emit_python(spec: ir.Spec, name: str) -> str:
         nn_import=", ".join(
             sorted(
                 {_class(LAYERS[layer.kind].python) for layer in layers}
+                | {JOIN_CLASSES[j.op] for j in _joins(resolution.network)}
                 | {"Sequential", _class(loss)}
             )
         ),
         dtype=spec.train.dtype,
         seed=spec.train.seed,
         data=data_text,
-        layers="\n".join(_layer_line(layer) for layer in layers),
+        layers="\n".join(_lines(resolution.network, 1)),
         test_to="None if test is None else test.to(dtype=DTYPE)",
         loss=loss,
         optimizer=optimizer,
@@ -109,9 +111,35 @@ def emit_python(spec: ir.Spec, name: str) -> str:
     )
 
 
-def _layer_line(layer: Layer) -> str:
-    widths = {"width_in": layer.in_features, "width_out": layer.out_features}
-    return "    " + LAYERS[layer.kind].python.format(**widths, **layer.word.options()) + ","
+JOIN_CLASSES = {"sum": "Sum", "concat": "Concat"}
+"""The minidl module the script writes for each join of the IR."""
+
+
+def _lines(stages: list[Resolved], depth: int) -> list[str]:
+    """The constructor calls of resolved stages, joins as `Sum([Sequential([...]), ...])`."""
+    pad = "    " * depth
+    lines: list[str] = []
+    for stage in stages:
+        if isinstance(stage, Joined):
+            lines.append(f"{pad}{JOIN_CLASSES[stage.op]}([")
+            for branch in stage.branches:
+                lines.append(f"{pad}    Sequential([")
+                lines.extend(_lines(list(branch), depth + 2))
+                lines.append(f"{pad}    ]),")
+            lines.append(f"{pad}]),")
+            continue
+        widths = {"width_in": stage.in_features, "width_out": stage.out_features}
+        call = LAYERS[stage.kind].python.format(**widths, **stage.word.options())
+        lines.append(f"{pad}{call},")
+    return lines
+
+
+def _joins(stages: list[Resolved]) -> list[Joined]:
+    found = [s for s in stages if isinstance(s, Joined)]
+    for joined in list(found):
+        for branch in joined.branches:
+            found.extend(_joins(list(branch)))
+    return found
 
 
 def _call(name: str, options: dict[str, ir.Scalar], *args: str) -> str:

@@ -40,7 +40,7 @@ class TorchJoin(nn.Module):
         self.branches = nn.ModuleList(branches)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        outputs = [branch(x) for branch in self.branches]
+        outputs: list[torch.Tensor] = [branch(x) for branch in self.branches]
         if self.op == "concat":
             return torch.cat(outputs, dim=-1)
         total = outputs[0]
@@ -64,7 +64,7 @@ def _twin(module: Module) -> nn.Module:
 def _pairs(twin: nn.Module, module: Module) -> list[tuple[nn.Module, Module]]:
     """Each layer of the minidl model with its torch twin, depth first."""
     if isinstance(module, Sequential | Join):
-        children = twin.branches if isinstance(twin, TorchJoin) else twin
+        children = list(twin.branches if isinstance(twin, TorchJoin) else twin.children())
         return [
             pair
             for theirs, mine in zip(children, module.children(), strict=True)

@@ -7,7 +7,7 @@ Names, blocks, repetition and duplicate statements are checked here; options and
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from minidl.lang import ir
 from minidl.lang.errors import SpecError, did_you_mean
@@ -266,7 +266,7 @@ class Checker(OptionChecker):
                 branches.append(None if stage is None else (stage,))
         if mixed is not None or any(branch is None for branch in branches):
             return None
-        op = "sum" if first == "+" else "concat"
+        op: Literal["sum", "concat"] = "sum" if first == "+" else "concat"
         kept = tuple(branch for branch in branches if branch is not None)
         return ir.Join(op=op, branches=kept, span=self.span(node.start, node.end))
 

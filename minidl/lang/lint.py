@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from minidl.lang import ir
 from minidl.lang.errors import Diagnostic
-from minidl.lang.shapes import Resolution, resolve
+from minidl.lang.shapes import Layer, Resolution, resolve
 
 __all__ = ["spec_warnings"]
 
@@ -14,9 +14,9 @@ _SQUASHED_BY = {"CrossEntropy": "Softmax", "BCE": "Sigmoid"}
 
 def spec_warnings(spec: ir.Spec, resolution: Resolution | None = None) -> list[Diagnostic]:
     """Every warning about `spec`; `resolution` is its expanded network, if already known."""
-    layers = (resolution or resolve(spec)).layers
+    network = (resolution or resolve(spec)).network
     warnings: list[Diagnostic] = []
-    last = layers[-1].word if layers else None
+    last = network[-1].word if network and isinstance(network[-1], Layer) else None
     if last is not None and last.kind in ("Softmax", "Sigmoid") and spec.loss.name in _SQUASHED_BY:
         applies = _SQUASHED_BY[spec.loss.name]
         what = "a softmax" if applies == "Softmax" else "a sigmoid"

@@ -4,6 +4,7 @@ from minidl.nn.activation import GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softm
 from minidl.nn.container import Sequential, stack
 from minidl.nn.dropout import Dropout
 from minidl.nn.flat import FlatParameters, Parameters, flatten_parameters
+from minidl.nn.graph import Concat, Join, Sum
 from minidl.nn.linear import Linear
 from minidl.nn.loss import Loss, LossBCE, LossCrossEntropy, LossHuber, LossL1, LossMSE, Reduction
 from minidl.nn.module import Module, Parameter
@@ -12,9 +13,11 @@ from minidl.nn.normalization import BatchNorm, LayerNorm
 __all__ = [
     "GELU",
     "BatchNorm",
+    "Concat",
     "Dropout",
     "FlatParameters",
     "Identity",
+    "Join",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
@@ -32,6 +35,7 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "Softmax",
+    "Sum",
     "Tanh",
     "flatten_parameters",
     "stack",

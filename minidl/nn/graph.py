@@ -1,0 +1,121 @@
+"""Joins: branches that take the same input, their outputs added (`Sum`) or concatenated
+(`Concat`). With `Identity` as one branch, `Sum` is a residual connection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import torch
+from torch import Tensor
+
+from minidl.nn.flat import Parameters
+from minidl.nn.module import Module, Parameter
+
+__all__ = ["Concat", "Join", "Sum"]
+
+
+class Join(Module):
+    """The common part of `Sum` and `Concat`: branches run on one input.
+
+    Every branch gets the same input, so the input's gradient is the sum of the branches'
+    input gradients. `param()` lists the branches' parameters in order, depth first, so
+    that an enclosing `Sequential` can gather them into its flat buffer and `bind` them.
+    """
+
+    def __init__(self, branches: Iterable[Module]) -> None:
+        self.branches: list[Module] = list(branches)
+        if len(self.branches) < 2:
+            raise ValueError(f"{type(self).__name__} needs at least 2 branches")
+        for branch in self.branches:
+            if not isinstance(branch, Module):
+                raise TypeError(f"{type(self).__name__} takes minidl modules")
+
+    def outputs(self, x: Tensor) -> list[Tensor]:
+        """Each branch's output for `x`."""
+        return [branch.forward(x) for branch in self.branches]
+
+    def inputs_grad(self, grads: Sequence[Tensor]) -> Tensor:
+        """d(loss)/d(input) = sum over branches of each branch's input gradient."""
+        total = self.branches[0].backward(grads[0])
+        for branch, grad in zip(self.branches[1:], grads[1:], strict=True):
+            total = total + branch.backward(grad)
+        return total
+
+    def param(self) -> list[Parameter]:
+        return [p for branch in self.branches for p in branch.param()]
+
+    def bind(self, params: list[Parameter]) -> None:
+        flat = params.flat if isinstance(params, Parameters) else None
+        start = 0
+        for branch in self.branches:
+            count = len(branch.param())
+            part = params[start : start + count]
+            branch.bind(part if flat is None else Parameters(part, flat.part(start, start + count)))
+            start += count
+        if start != len(params):
+            raise ValueError(f"{type(self).__name__}.bind: got {len(params)}, expected {start}")
+
+    def children(self) -> list[Module]:
+        return list(self.branches)
+
+    def to(
+        self, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+    ) -> Join:
+        for branch in self.branches:
+            branch.to(device, dtype)
+        return self
+
+    @classmethod
+    def stacked(cls, modules: Sequence[Module]) -> Module:
+        """Each branch stacked across the runs, joined again."""
+        joins = cls._alike(modules)
+        branches = [
+            type(group[0]).stacked(group)
+            for group in zip(*(join.branches for join in joins), strict=True)
+        ]
+        return cls(branches).train(joins[0].training)
+
+    def extra_repr(self) -> str:
+        return ", ".join(repr(branch).replace("\n", "\n  ") for branch in self.branches)
+
+
+class Sum(Join):
+    """Adds the outputs of its branches, which must have one width.
+
+    Shape: input `(*, D)`; every branch gives `(*, W)`; output `(*, W)`.
+    """
+
+    def forward(self, *input: Tensor) -> Tensor:
+        (x,) = input
+        outputs = self.outputs(x)
+        total = outputs[0]
+        for output in outputs[1:]:
+            total = total + output
+        return total
+
+    def backward(self, *gradwrtoutput: Tensor) -> Tensor:
+        (grad,) = gradwrtoutput
+        # d(sum)/d(branch output) is the identity: each branch gets the whole gradient.
+        return self.inputs_grad([grad] * len(self.branches))
+
+
+class Concat(Join):
+    """Concatenates the outputs of its branches along the last axis.
+
+    Shape: input `(*, D)`; branch i gives `(*, W_i)`; output `(*, sum W_i)`.
+    """
+
+    def __init__(self, branches: Iterable[Module]) -> None:
+        super().__init__(branches)
+        self.widths: list[int] = []
+
+    def forward(self, *input: Tensor) -> Tensor:
+        (x,) = input
+        outputs = self.outputs(x)
+        self.widths = [output.shape[-1] for output in outputs]
+        return torch.cat(outputs, dim=-1)
+
+    def backward(self, *gradwrtoutput: Tensor) -> Tensor:
+        (grad,) = gradwrtoutput
+        # Each branch's output gradient is its slice of the output's gradient.
+        return self.inputs_grad(torch.split(grad, self.widths, dim=-1))
