@@ -7,14 +7,26 @@ lives in `minidl.nn`, `minidl.optim`, `minidl.data` and `minidl.train`; the lang
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["Ensemble", "Program", "__version__", "compile_ensemble", "compile_spec"]
+__all__ = ["Ensemble", "Program", "__version__", "compile_ensemble", "compile_spec", "load"]
 
 if TYPE_CHECKING:
     from minidl.compiler import Ensemble, Program, compile_ensemble, compile_spec
+
+
+def load(run_dir: str | os.PathLike[str]) -> Program:
+    """The `Program` of a run folder that `--train` wrote, with its trained weights, in
+    evaluation mode; `program.predict(raw_features)` gives labels as `--predict` writes them.
+
+    Raises `minidl.cli.run_folder.RunFolderError` (naming the file) for a damaged folder.
+    """
+    from minidl.cli.saved_run import load_program
+
+    return load_program(os.fspath(run_dir))
 
 
 def __getattr__(name: str) -> Any:

@@ -79,7 +79,8 @@ def test_ctrl_c_during_training_keeps_history_and_weights(tmp_path: Path) -> Non
         str(tmp_path),
     )
     wait_for(lambda: any(tmp_path.iterdir()))
-    time.sleep(1.5)  # some epochs complete
+    # An epoch is complete once a checkpoint exists (a busy machine may take seconds).
+    wait_for(lambda: any((f / "checkpoint.safetensors").exists() for f in tmp_path.iterdir()))
     code, _, err, seconds = interrupt(process)
     print(f"exit {code} {seconds:.2f} s after SIGINT")
     assert code == 130, err

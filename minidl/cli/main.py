@@ -28,7 +28,7 @@ from minidl.lang.summary import summarize
 
 __all__ = ["UsageError", "main", "read_spec"]
 
-EMITS = ("fmt", "ir", "schema", "python")
+EMITS = ("fmt", "ir", "schema", "python", "onnx")
 
 
 class UsageError(Exception):
@@ -53,7 +53,7 @@ def arguments() -> argparse.ArgumentParser:
         epilog="exit codes: 0 success, 1 training failed (diverged), 2 bad spec, data or "
         "command line, 130 interrupted. Docs: docs/LANGUAGE.md",
     )
-    parser.add_argument("spec", type=Path, help="the .mdl file")
+    parser.add_argument("spec", type=Path, help="the .mdl file, or a run folder that --train wrote")
     parser.add_argument("--train", action="store_true", help="train it (a sweep runs its grid)")
     parser.add_argument(
         "--set",
@@ -69,7 +69,16 @@ def arguments() -> argparse.ArgumentParser:
         "(ir), the IR's JSON Schema (schema) or a training script (python)",
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("runs"), help="where run folders go (runs/)"
+        "--out",
+        type=Path,
+        default=None,
+        help="where run folders go (runs/); with a run folder, the file to write",
+    )
+    parser.add_argument(
+        "--predict", type=Path, metavar="DATA.csv", help="(run folder) predict each row of a CSV"
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="(run folder) continue an interrupted run"
     )
     parser.add_argument(
         "--jobs",
@@ -77,6 +86,19 @@ def arguments() -> argparse.ArgumentParser:
         default=None,
         metavar="N",
         help="parallel processes for a sweep (default: the number of cores)",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="where a sweep's cells run: worker processes here (local) or Ray tasks (ray)",
+    )
+    parser.add_argument(
+        "--address",
+        default=None,
+        metavar="ADDR",
+        help="with --executor ray, the cluster's head HOST:PORT (default: $RAY_ADDRESS, "
+        "else a Ray instance started here)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress, only the final report")
     return parser
@@ -108,6 +130,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = arguments().parse_args(argv)
     text = ""
+    if args.spec.is_dir():
+        from minidl.cli.run_command import run_folder_command
+
+        return run_folder_command(args)
     try:
         text = read_spec(args.spec)
         spec, diagnostics = diagnose(text, filename=str(args.spec))
@@ -115,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if spec is None:
             return EXIT_USAGE
         spec = apply_settings(spec, args.set)
+        if args.predict or args.resume or args.emit == "onnx":
+            raise UsageError(f"{args.spec}: --predict, --resume and --emit onnx take a run folder")
         if args.emit:
             print(emit(spec, args.emit, args.spec.stem, text, args.set))
             return EXIT_OK
@@ -145,12 +173,21 @@ def report(diagnostics: Sequence[Diagnostic], text: str) -> None:
 def _train(spec: Spec, args: argparse.Namespace) -> int:
     from minidl.cli.one_run import train_spec
 
+    args.out = args.out or Path("runs")
     try:
         _check_out(args.out)
         if spec.sweep is not None:
             from minidl.cli.sweep import run_sweep
 
-            return run_sweep(spec, args.spec.stem, args.out, jobs=args.jobs, quiet=args.quiet)
+            return run_sweep(
+                spec,
+                args.spec.stem,
+                args.out,
+                jobs=args.jobs,
+                quiet=args.quiet,
+                executor=args.executor,
+                address=args.address,
+            )
         return train_spec(spec, args.spec.stem, args.out, quiet=args.quiet)
     except OSError as caught:  # the run folder could not be written (disk full, removed...)
         where = f"{caught.filename}: " if caught.filename else ""

@@ -7,19 +7,25 @@ complete epoch.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import platform
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
 import torch
 
 import minidl
+from minidl.cli.checkpoint import Checkpoints, restore
 from minidl.cli.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK
 from minidl.cli.run_folder import (
+    FORMAT_VERSION,
+    RunFolderError,
     new_run_folder,
     weights_of,
     write_atomic,
@@ -27,12 +33,13 @@ from minidl.cli.run_folder import (
     write_json,
     write_weights,
 )
-from minidl.compiler.program import compile_spec
+from minidl.cli.saved_run import SavedRun, open_run, write_data_description
+from minidl.compiler.program import Program, compile_spec
 from minidl.lang import Spec, format_spec
 from minidl.lang.registry import statement_word
 from minidl.train import DivergenceError, EpochRecord
 
-__all__ = ["Progress", "train_spec", "versions"]
+__all__ = ["Progress", "deferred_interrupt", "resume_run", "train_spec", "versions"]
 
 
 def versions() -> dict[str, str]:
@@ -97,18 +104,56 @@ def train_spec(spec: Spec, name: str, out: Path, quiet: bool = False) -> int:
     program = compile_spec(spec)
     folder = new_run_folder(out, name)
     write_atomic(folder / "spec.mdl", format_spec(spec).encode())
-    history: list[EpochRecord] = []
+    write_data_description(folder, program)
+    return _run(program, folder, name, [], started, quiet)
+
+
+def resume_run(folder: Path, quiet: bool = False) -> int:
+    """Continue an interrupted (or killed) run in its folder from its last checkpoint."""
+    started = time.perf_counter()
+    run = open_run(folder)
+    if run.status == "completed":
+        print(f"{folder}: the run is already complete ({_epochs(run)} epochs); nothing to do")
+        return EXIT_OK
+    if run.spec.train.backend == "torch":
+        raise RunFolderError(folder / "spec.mdl", "backend=torch runs keep no checkpoint")
+    program = compile_spec(run.spec)
+    history = restore(program, folder)
+    if not quiet:
+        print(f"resuming {folder} after epoch {len(history)}", file=sys.stderr)
+    name = folder.name.rsplit("-", 1)[0]
+    return _run(program, folder, name, history, started, quiet)
+
+
+def _epochs(run: SavedRun) -> int:
+    return int((run.metrics or {}).get("epochs_completed", 0))
+
+
+def _run(
+    program: Program,
+    folder: Path,
+    name: str,
+    history: list[EpochRecord],
+    started: float,
+    quiet: bool,
+) -> int:
+    """Train `program` from `history`'s end, keeping checkpoints; write the results."""
+    spec = program.spec
+    done = list(history)
     kept = {"weights": weights_of(program.model)}
+    checkpoints = Checkpoints(folder, program) if spec.train.backend == "minidl" else None
     progress = Progress(spec.train.epochs, quiet)
 
     def on_epoch(record: EpochRecord) -> None:
         history.append(record)
         kept["weights"] = weights_of(program.model)
+        if checkpoints is not None:
+            checkpoints.epoch_done(history)
         progress.update(record.epoch, describe(record))
 
     status, code, failure = "completed", EXIT_OK, None
     try:
-        program.fit(callback=on_epoch)
+        program.fit(callback=on_epoch, history=done)
     except DivergenceError as diverged:
         status, code, failure = "diverged", EXIT_DIVERGED, diverged
     except KeyboardInterrupt:
@@ -116,11 +161,35 @@ def train_spec(spec: Spec, name: str, out: Path, quiet: bool = False) -> int:
     finally:
         progress.close()
     wall = time.perf_counter() - started
-    _write_results(folder, spec, history, kept["weights"], status, wall)
-    if status == "completed":
+    with deferred_interrupt() as interrupted:
+        if checkpoints is not None and status != "completed":
+            checkpoints.flush()
+        _write_results(folder, spec, history, kept["weights"], status, wall)
+        if checkpoints is not None and status == "completed":
+            checkpoints.remove()
+    if status == "completed" and not interrupted():
         _plots(folder, program, history, name)
     _report(spec, history, status, failure, wall, folder, quiet)
-    return code
+    return EXIT_INTERRUPTED if interrupted() else code
+
+
+@contextlib.contextmanager
+def deferred_interrupt() -> Iterator[Callable[[], bool]]:
+    """Hold Ctrl-C back while the results are written, so that the folder stays whole; the
+    caller learns that one came (and exits 130) from the flag it is given."""
+    came = [False]
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: came[0]
+        return
+
+    def hold(signum: int, frame: object) -> None:
+        came[0] = True
+
+    previous = signal.signal(signal.SIGINT, hold)
+    try:
+        yield lambda: came[0]
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _write_results(
@@ -137,6 +206,7 @@ def _write_results(
     write_json(
         folder / "metrics.json",
         {
+            "format_version": FORMAT_VERSION,
             "status": status,
             "epochs_completed": len(history),
             "final": final,

@@ -14,11 +14,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from minidl.cli.sweep_grid import Cell, CellResult, Task
 
-__all__ = ["INSTALL", "RETRIES", "RayError", "cluster", "run_tasks"]
+__all__ = ["INSTALL", "RETRIES", "RayError", "cluster", "run_tasks", "task_arguments"]
 
 INSTALL = 'pip install "minidl[ray]"'
 RETRIES = 3
@@ -26,7 +27,7 @@ RETRIES = 3
 CONNECT_TIMEOUT_S = 5.0
 INIT_TIMEOUT_S = 60.0
 """A port that answers but never lets us in (another service, a wrong token) makes `ray.init`
-retry for minutes: past this, give up. Starting a local instance takes ~10 s."""
+retry for minutes: past this, give up. (A local instance, which starts in ~10 s, has no limit.)"""
 
 
 class RayError(RuntimeError):
@@ -66,7 +67,7 @@ def _init_within(ray: Any, address: str | None, options: dict[str, Any], timeout
     def init() -> None:
         try:
             ray.init(address=address, **options)
-        except BaseException as caught:  # noqa: BLE001  # reported by the caller's thread
+        except BaseException as caught:  # reported in the caller's thread
             failure.append(caught)
 
     thread = threading.Thread(target=init, daemon=True)
@@ -74,14 +75,23 @@ def _init_within(ray: Any, address: str | None, options: dict[str, Any], timeout
     thread.join(timeout)
     if thread.is_alive():
         # Ray's C++ client cannot be interrupted; nothing was written yet, so leave at once.
-        print(f"minidl: error: Ray at {address} did not let us in within {timeout:.0f} s "
-              "(a wrong port, or a cluster that wants another auth token)", file=sys.stderr)  # fmt: skip
+        why = "(a wrong port, or a cluster that wants another auth token)"
+        print(f"minidl: error: Ray at {address} did not let us in within {timeout:.0f} s {why}",
+              file=sys.stderr)  # fmt: skip
         sys.stderr.flush()
         os._exit(2)
     if failure:
         text = str(failure[0]).strip()
         first = text.splitlines()[0] if text else type(failure[0]).__name__
-        raise RayError(f"no Ray cluster answers at {address}: {first}")
+        raise RayError(f"cannot join the Ray cluster at {address}: {first}{_token_hint()}")
+
+
+def _token_hint() -> str:
+    """Ray sends no token to an address given explicitly unless RAY_AUTH_MODE=token, while
+    `ray start --head` turns token authentication on wherever ~/.ray/auth_token exists."""
+    if os.environ.get("RAY_AUTH_MODE", "").lower() == "token":
+        return ""
+    return " (for a token: RAY_AUTH_MODE=token, the token in ~/.ray/auth_token or RAY_AUTH_TOKEN)"
 
 
 @contextmanager
@@ -92,10 +102,14 @@ def cluster(address: str | None, jobs: int | None) -> Iterator[Any]:
     address = address or os.environ.get("RAY_ADDRESS") or None
     options: dict[str, Any] = {"log_to_driver": False, "logging_level": "ERROR"}
     if address is None:
-        options.update(include_dashboard=False, num_cpus=jobs or os.cpu_count())
+        # "local": a new instance even where `ray start` left one, which `None` would join.
+        # In this thread, not `_init_within`'s: Ray starts its GCS and raylet with
+        # PR_SET_PDEATHSIG, which kills them as soon as the thread that started them ends.
+        cpus = jobs or os.cpu_count()
+        ray.init(address="local", include_dashboard=False, num_cpus=cpus, **options)
     else:
         _check_reachable(address)
-    _init_within(ray, address, options, INIT_TIMEOUT_S)
+        _init_within(ray, address, options, INIT_TIMEOUT_S)
     try:
         yield ray
     finally:
@@ -112,11 +126,7 @@ def run_tasks(
     remote = ray.remote(num_cpus=1, max_retries=RETRIES)(_train_task)
     pending: dict[Any, int] = {}
     for number, task in enumerate(work):
-        spec = task.cell.spec
-        ref = remote.remote(
-            spec.model_dump_json(), spec.source, task.cell.index, task.first, task.count
-        )
-        pending[ref] = number
+        pending[remote.remote(*task_arguments(task))] = number
     try:
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.1)
@@ -127,7 +137,22 @@ def run_tasks(
                 yield task, partial
     finally:
         for ref in pending:
-            ray.cancel(ref, force=True)
+            try:
+                ray.cancel(ref, force=True)
+            except Exception:  # a Ctrl-C may have stopped a local Ray already
+                break
+
+
+def task_arguments(task: Task) -> tuple[str, str | None, int, int, int]:
+    """What travels to the worker for one task: its cell's spec in JSON, the spec file's path,
+    the cell's index, its first run and its count of runs.
+
+    The path is made absolute: CSV data is found relative to it, and a worker's working
+    folder is not the driver's (on another node, every data file must be at the same path).
+    """
+    spec = task.cell.spec
+    source = str(Path(spec.source).resolve()) if spec.source else None
+    return spec.model_dump_json(), source, task.cell.index, task.first, task.count
 
 
 def _train_task(spec_json: str, source: str | None, index: int, first: int, count: int) -> Any:

@@ -16,19 +16,27 @@ import torch
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
-from minidl.nn import Linear, Sequential
+from minidl.nn import Module
 from minidl.train import EpochRecord
 
 __all__ = [
+    "FORMAT_VERSION",
     "HISTORY_FIELDS",
+    "RunFolderError",
+    "load_into",
     "load_weights",
+    "named_tensors",
     "new_run_folder",
+    "read_json",
     "weights_of",
     "write_atomic",
     "write_history",
     "write_json",
     "write_weights",
 ]
+
+FORMAT_VERSION = 1
+"""The version of the run folder's files that this minidl writes and reads."""
 
 HISTORY_FIELDS = ["epoch", "loss", "train_loss", "test_loss", "train_error", "test_error"]
 
@@ -79,15 +87,56 @@ def write_history(path: Path, history: Sequence[EpochRecord]) -> None:
     write_atomic(path, buffer.getvalue().encode())
 
 
-def weights_of(model: Sequential) -> dict[str, torch.Tensor]:
-    """The model's parameters by name (`0.weight`, `0.bias`, ...), copied to the CPU."""
-    tensors = {}
-    for position, module in enumerate(model):
-        if isinstance(module, Linear):
-            tensors[f"{position}.weight"] = module.weight.detach().cpu().clone()
-            if module.bias is not None:
-                tensors[f"{position}.bias"] = module.bias.detach().cpu().clone()
-    return tensors
+def weights_of(model: Module) -> dict[str, torch.Tensor]:
+    """The model's parameters and state (BatchNorm's running statistics) by name, copied to
+    the CPU: `0.weight`, `0.bias`, `3.running_mean`; inside a join `2.1.0.weight` (stage 2,
+    branch 1, layer 0)."""
+    return {name: tensor.detach().cpu().clone() for name, tensor in named_tensors(model)}
+
+
+def named_tensors(model: Module, prefix: str = "") -> list[tuple[str, torch.Tensor]]:
+    """The model's parameter values and buffers, by name, as the live tensors (depth first)."""
+    children = model.children()
+    if children:
+        return [
+            pair
+            for position, child in enumerate(children)
+            for pair in named_tensors(child, f"{prefix}{position}.")
+        ]
+    params = [value for value, _ in model.param()]
+    named = [(f"{prefix}{_name(_PARAM_NAMES, i, 'param')}", v) for i, v in enumerate(params)]
+    buffers = model.buffers()
+    named += [(f"{prefix}{_name(_BUFFER_NAMES, i, 'buffer')}", b) for i, b in enumerate(buffers)]
+    return named
+
+
+_PARAM_NAMES = ("weight", "bias")
+_BUFFER_NAMES = ("running_mean", "running_var")
+
+
+def _name(names: tuple[str, ...], index: int, other: str) -> str:
+    return names[index] if index < len(names) else f"{other}{index}"
+
+
+def load_into(model: Module, tensors: dict[str, torch.Tensor], path: Path) -> None:
+    """Copy saved `tensors` into `model` in place; a `RunFolderError` naming `path` when the
+    names or shapes are not the model's (weights of another spec)."""
+    live = dict(named_tensors(model))
+    missing, extra = sorted(set(live) - set(tensors)), sorted(set(tensors) - set(live))
+    if missing or extra:
+        what = f"lacks {missing[0]}" if missing else f"has {extra[0]}, which the network lacks"
+        raise RunFolderError(path, f"weights of another network: the file {what}")
+    for name, target in live.items():
+        saved = tensors[name]
+        if saved.shape != target.shape:
+            raise RunFolderError(
+                path,
+                f"weights of another network: {name} is {tuple(saved.shape)}, "
+                f"the spec makes it {tuple(target.shape)}",
+            )
+    with torch.no_grad():
+        for name, target in live.items():
+            target.copy_(tensors[name])
 
 
 def write_weights(path: Path, tensors: dict[str, torch.Tensor]) -> None:
@@ -96,8 +145,53 @@ def write_weights(path: Path, tensors: dict[str, torch.Tensor]) -> None:
 
 
 def load_weights(path: Path) -> dict[str, torch.Tensor]:
-    """Read a safetensors file: plain tensors, never code."""
-    return load_safetensors(path.read_bytes())
+    """Read a safetensors file: plain tensors, never code; a `RunFolderError` naming the file
+    when it is missing, empty or damaged."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise RunFolderError(path, "missing") from None
+    except OSError as caught:
+        raise RunFolderError(path, f"cannot be read: {caught.strerror}") from None
+    if not data:
+        raise RunFolderError(path, "empty (0 bytes): the run was cut off while saving it")
+    try:
+        return load_safetensors(data)
+    except Exception as caught:  # safetensors raises its own error types for damaged files
+        reason = str(caught).splitlines()[0] if str(caught) else type(caught).__name__
+        raise RunFolderError(path, f"damaged or truncated safetensors file ({reason})") from None
+
+
+class RunFolderError(Exception):
+    """A run folder's file that is missing, damaged or of an unknown format: one line."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """A run folder's JSON file as a dict; a `RunFolderError` naming it when it is not one,
+    or when its `format_version` is newer than this minidl knows."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunFolderError(path, "missing") from None
+    except (OSError, UnicodeDecodeError, ValueError) as caught:
+        raise RunFolderError(path, f"not readable JSON ({caught})") from None
+    if not isinstance(value, dict):
+        raise RunFolderError(path, "not a JSON object")
+    version = value.get("format_version", 1)
+    if not isinstance(version, int) or version < 1:
+        raise RunFolderError(path, f"format_version {version!r} is not a version number")
+    if version > FORMAT_VERSION:
+        raise RunFolderError(
+            path,
+            f"format_version {version} is newer than this minidl reads ({FORMAT_VERSION}); "
+            "upgrade minidl",
+        )
+    return value
 
 
 def _finite(value: Any) -> Any:

@@ -1,8 +1,9 @@
 """Sweeps: a grid of cells (or a search's drawn configurations) times `runs` seeds, each cell
 trained as one stacked ensemble.
 
-Cells run in parallel worker processes, or as Ray tasks (`--executor ray`); the parent shows one progress bar for the whole
-sweep and writes `results.csv`, `results.json` and `sweep.png` to the run folder.
+Cells run in parallel worker processes, or as Ray tasks (`--executor ray`); the parent shows
+one progress bar for the whole sweep and writes `results.csv`, `results.json` and `sweep.png`
+to the run folder.
 """
 
 from __future__ import annotations

@@ -7,17 +7,32 @@ error rate counts (output > 0.5, or logit > 0 for BCE) and the output itself.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from minidl.data import Label
-from minidl.nn import LossBCE
+from minidl.data import Label, Normalizer
+from minidl.nn import Loss, LossBCE, Module
 
-if TYPE_CHECKING:
-    from minidl.compiler.program import Program
+
+class Program(Protocol):
+    """What predicting needs of a compiled program (`minidl.compiler.program.Program`)."""
+
+    @property
+    def model(self) -> Module: ...
+
+    @property
+    def loss(self) -> Loss: ...
+
+    @property
+    def labels(self) -> Sequence[Any] | None: ...
+
+    @property
+    def normalizer(self) -> Normalizer | None: ...
+
 
 __all__ = ["CHUNK_ROWS", "classes_of", "decide", "network_outputs", "predict_labels"]
 

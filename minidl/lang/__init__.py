@@ -6,21 +6,19 @@
 
 The pipeline, one module a stage: `parser` (text to lark tree), `lower` (tree to syntax
 nodes), `check` (syntax nodes to the IR of `ir`, with `shapes` for widths), `format`.
+`diagnosis` runs them all and never raises: `diagnose`, and `Diagnoser` for an editor.
 """
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 from minidl.lang.check import check
+from minidl.lang.diagnosis import Diagnoser, diagnose, no_garbage_collection
 from minidl.lang.errors import Diagnostic, SpecError
 from minidl.lang.format import format_spec
 from minidl.lang.ir import Spec
-from minidl.lang.lint import spec_warnings
 from minidl.lang.lower import lower
 from minidl.lang.nodes import Span
 from minidl.lang.parser import parse_tree
@@ -28,6 +26,7 @@ from minidl.lang.reformat import format_text
 from minidl.lang.shapes import Layer, Resolution, resolve
 
 __all__ = [
+    "Diagnoser",
     "Diagnostic",
     "Layer",
     "Resolution",
@@ -45,21 +44,8 @@ __all__ = [
 
 def parse(text: str, filename: str = "<string>") -> Spec:
     """Parse and check MDL text; raise `SpecError` listing every error found."""
-    with _no_garbage_collection():
+    with no_garbage_collection():
         return check(lower(parse_tree(text, filename)), text, filename)
-
-
-@contextlib.contextmanager
-def _no_garbage_collection() -> Iterator[None]:
-    # Parsing allocates many small objects and makes no reference cycles; the collector's
-    # passes over them cost about a tenth of the time on long networks.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def parse_file(path: str | os.PathLike[str]) -> Spec:
@@ -69,18 +55,6 @@ def parse_file(path: str | os.PathLike[str]) -> Spec:
     """
     name = str(path)
     return parse(read_source(name), filename=name)
-
-
-def diagnose(text: str, filename: str = "<string>") -> tuple[Spec | None, list[Diagnostic]]:
-    """Every diagnostic of `text`, errors and warnings, and its spec when it has no error.
-
-    Never raises on a bad spec: the call an editor or another tool embeds.
-    """
-    try:
-        spec = parse(text, filename)
-    except SpecError as caught:
-        return None, list(caught.diagnostics)
-    return spec, spec_warnings(spec)
 
 
 def read_source(path: str) -> str:

@@ -7,6 +7,7 @@ Names, blocks, repetition and duplicate statements are checked here; options and
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any, Literal
 
 from minidl.lang import ir
@@ -14,7 +15,7 @@ from minidl.lang.errors import SpecError, did_you_mean
 from minidl.lang.layer_words import LayerWord
 from minidl.lang.options import OptionChecker, _plain
 from minidl.lang.registry import LAYERS, STATEMENTS, option_names
-from minidl.lang.shapes import resolve
+from minidl.lang.shapes import Resolution, resolve
 from minidl.lang.syntax import (
     Bare,
     Call,
@@ -30,9 +31,23 @@ from minidl.lang.syntax import (
     Value,
 )
 
-__all__ = ["Checker", "check"]
+__all__ = ["Checker", "check", "warmup_problem"]
+
+
+def warmup_problem(schedule: ir.Schedule, train: ir.Train) -> tuple[str, str] | None:
+    """A warm-up as long as the training, which leaves no epoch to schedule: (message, help)."""
+    if schedule.warmup < train.epochs:
+        return None
+    return (
+        f"a warm-up of {schedule.warmup} epochs leaves none of the {train.epochs} to schedule",
+        f"use `warmup={max(0, train.epochs - 1)}` or fewer, or train longer",
+    )
+
 
 EXAMPLE = "Linear 2->25 | ReLU | Linear 25->1 | Tanh"
+
+_option_names = cache(option_names)
+"""A word's options, looked up once per word: pydantic's `model_fields` is slow to read."""
 
 
 def check(statements: Sequence[Statement], text: str, filename: str = "<string>") -> ir.Spec:
@@ -50,6 +65,8 @@ class Checker(OptionChecker):
     def __init__(self, text: str, filename: str) -> None:
         super().__init__(text, filename)
         self.failed_blocks: set[str] = set()
+        self.resolution: Resolution | None = None
+        """The network expanded, once the spec has no other error (the linter reuses it)."""
 
     # -- the whole spec ------------------------------------------------------------------
 
@@ -82,23 +99,19 @@ class Checker(OptionChecker):
             source=None if self.filename.startswith("<") else self.filename,
             **fields,
         )
-        self.diagnostics.extend(resolve(spec).diagnostics)
+        self.resolution = resolve(spec)
+        self.diagnostics.extend(self.resolution.diagnostics)
         return spec
 
     def across_statements(self, fields: dict[str, Any], words: dict[str, Call]) -> None:
         """Mistakes that involve two statements: a warm-up as long as the training."""
         schedule, train = fields.get("schedule"), fields.get("train")
-        epochs = train.epochs if isinstance(train, ir.Train) else ir.Train().epochs
-        if isinstance(schedule, ir.Schedule) and schedule.warmup >= epochs:
+        problem = warmup_problem(schedule or ir.Schedule(), train or ir.Train())
+        if problem is not None:
             call = words["schedule"]
             option = next((o for o in call.options if o.key == "warmup"), None)
             where = (option.start, option.end) if option else (call.start, call.end)
-            self.error(
-                "E136",
-                f"a warm-up of {schedule.warmup} epochs leaves none of the {epochs} to schedule",
-                *where,
-                f"use `warmup={max(0, epochs - 1)}` or fewer, or train longer",
-            )
+            self.error("E136", *problem[:1], *where, problem[1])
 
     def sort(
         self, statements: Sequence[Statement]
@@ -163,7 +176,7 @@ class Checker(OptionChecker):
 
     def blocks(self, lets: list[Let], network: Pipeline | None) -> dict[str, ir.Block]:
         blocks: dict[str, ir.Block] = {}
-        for let in lets:
+        for position, let in enumerate(lets):
             if let.name in LAYERS or let.name in STATEMENTS:
                 self.error(
                     "E212",
@@ -182,7 +195,7 @@ class Checker(OptionChecker):
                     "rename or remove one of the two",
                 )
                 continue
-            later = [other for other in lets if other.start > let.start]
+            later = lets[position + 1 :]  # statements come in source order
             stages = self.stages(let.body.stages, blocks, let.name, later)
             if stages is None:
                 self.failed_blocks.add(let.name)
@@ -214,20 +227,20 @@ class Checker(OptionChecker):
         defining: str | None,
         later: Sequence[Let],
     ) -> ir.Stage | None:
-        span = self.span(node.start, node.end)
+        if isinstance(node, Call):
+            return self.call_stage(node, blocks, defining, later)
         if isinstance(node, Join):
             return self.join(node, blocks, defining, later)
+        span = self.span(node.start, node.end)
         if isinstance(node, Group):
             stages = self.stages(node.stages, blocks, defining, later)
             return None if stages is None else ir.Group(stages=stages, span=span)
-        if isinstance(node, RepeatStage):
-            inner = self.stage(node.stage, blocks, defining, later)
-            count = self.repeat_count(node)
-            if inner is None or count is None:
-                return None
-            assert not isinstance(inner, ir.Repeat)
-            return ir.Repeat(stage=inner, count=count, span=span)
-        return self.call_stage(node, blocks, defining, later)
+        inner = self.stage(node.stage, blocks, defining, later)
+        count = self.repeat_count(node)
+        if inner is None or count is None:
+            return None
+        assert not isinstance(inner, ir.Repeat)
+        return ir.Repeat(stage=inner, count=count, span=span)
 
     def join(
         self,
@@ -349,7 +362,7 @@ class Checker(OptionChecker):
 
     def layer(self, call: Call, word: type[LayerWord], span: ir.Span) -> ir.Stage | None:
         """Check a layer word's shape and options against its entry; build its IR node."""
-        known = option_names(word)
+        known = _option_names(word)
         if not word.takes_shape and not known:
             return word.model_validate({"span": span}) if self.no_arguments(call) else None
         fields: dict[str, Any] = {}
@@ -384,7 +397,7 @@ class Checker(OptionChecker):
                     f"write `{call.name} ->{value.value}` to infer IN",
                 )
             else:
-                self.stray_argument(call, value, option_names(LAYERS[call.name]))
+                self.stray_argument(call, value, _option_names(LAYERS[call.name]))
         if not shapes and not others:
             self.error(
                 "E205",

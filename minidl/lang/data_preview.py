@@ -13,12 +13,19 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from minidl.data import DataError, read_header
+from minidl.data.errors import DataError
+from minidl.data.header import read_header
 from minidl.lang import ir
 from minidl.lang.errors import Diagnostic
 from minidl.lang.nodes import Span
 
-__all__ = ["PREVIEW_BYTES", "csv_preview", "file_diagnostic", "option_span"]
+__all__ = [
+    "PREVIEW_BYTES",
+    "csv_preview",
+    "file_diagnostic",
+    "in_file_diagnostic",
+    "option_span",
+]
 
 PREVIEW_BYTES = 5 << 20
 """Files up to this size are counted for the summary; larger ones only when training."""
@@ -72,17 +79,22 @@ def file_diagnostic(caught: DataError, spec: ir.Spec) -> Diagnostic:
     """A data fault as a diagnostic: in its file, or at the spec's option for a fault of the
     whole file (missing, unreadable) or of a setting about it (`split=`)."""
     if caught.line > 0:
-        column = caught.column or 1
-        end = caught.end_column or (len(caught.source_line or "") + 1)
-        span = Span(
-            line=caught.line, column=column, end_line=caught.line, end_column=max(end, column + 1)
-        )
-        found = Diagnostic.at(span, caught.code, caught.message, caught.help, caught.path)
-        return dataclasses.replace(found, quote=caught.source_line or "")
+        return in_file_diagnostic(caught)
     option = "split" if caught.code in ("E313", "E314") else _option_for(caught.path, spec)
     return Diagnostic.at(
         option_span(spec, option), caught.code, caught.message, caught.help, spec.source
     )
+
+
+def in_file_diagnostic(caught: DataError) -> Diagnostic:
+    """A fault inside a data file, at its line and column there, quoting the file's line."""
+    column = caught.column or 1
+    end = caught.end_column or (len(caught.source_line or "") + 1)
+    span = Span(
+        line=caught.line, column=column, end_line=caught.line, end_column=max(end, column + 1)
+    )
+    found = Diagnostic.at(span, caught.code, caught.message, caught.help, caught.path)
+    return dataclasses.replace(found, quote=caught.source_line or "")
 
 
 def _option_for(path: str, spec: ir.Spec) -> str:

@@ -17,7 +17,17 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from minidl.lang.errors import Diagnostic, Reporter, SpecError
 
-__all__ = ["MAX_NESTING", "MAX_STAGES", "MAX_TEXT_BYTES", "grammar_text", "parse_tree", "parser"]
+__all__ = [
+    "MAX_NESTING",
+    "MAX_STAGES",
+    "MAX_TEXT_BYTES",
+    "grammar_text",
+    "is_blank",
+    "parse_tree",
+    "parser",
+    "split_statements",
+    "syntax_error",
+]
 
 MAX_TEXT_BYTES = 1 << 20
 MAX_NESTING = 64
@@ -106,7 +116,7 @@ def parse_tree(text: str, filename: str = "<string>") -> Tree[Token]:
             ],
             text,
         )
-    statements, deep, crowded = _statements(text)
+    statements, deep, crowded = split_statements(text)
     if deep is not None:
         message = f"groups nest deeper than {MAX_NESTING} levels"
         raise SpecError([error("E111", message, deep, deep + 1, "flatten the groups")], text)
@@ -125,7 +135,7 @@ def parse_tree(text: str, filename: str = "<string>") -> Tree[Token]:
         except UnexpectedInput as caught:
             diagnostics.append(error(*syntax_error(caught, text, start, end)))
     for start, end in statements[:-1]:
-        if not _blank(text[start:end]):
+        if not is_blank(text[start:end]):
             continue
         diagnostics.append(
             error("E105", "empty statement: an extra `;`", end, end + 1, "remove the extra `;`")
@@ -180,8 +190,8 @@ def syntax_error(
     return ("E100", message, at, end, _token_help(token.type, set(expected)))
 
 
-def _statements(text: str) -> tuple[list[tuple[int, int]], int | None, int | None]:
-    """Split `text` at its `;` (outside strings and comments).
+def split_statements(text: str) -> tuple[list[tuple[int, int]], int | None, int | None]:
+    """Split `text` at its `;` (outside strings and comments): each statement's (start, end).
 
     Also returns where groups first nest too deep, and where the written stages (one more
     than the `|`) first pass the limit on stages, so that neither costs a parse.
@@ -211,7 +221,8 @@ def _strip_comments(chunk: str) -> str:
     return re.sub(r"#[^\n]*", lambda m: " " * len(m.group()), chunk)
 
 
-def _blank(chunk: str) -> bool:
+def is_blank(chunk: str) -> bool:
+    """Whether a statement's text holds nothing but comments and white space."""
     return not _strip_comments(chunk).strip()
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from lark.exceptions import UnexpectedInput
 
 from minidl.lang import ir
+from minidl.lang.check import warmup_problem
 from minidl.lang.errors import Diagnostic, SpecError, did_you_mean, render
 from minidl.lang.lower import lower_assignment
 from minidl.lang.options import OptionChecker, statements_of
@@ -49,9 +50,23 @@ def apply_settings(spec: ir.Spec, assignments: Sequence[str]) -> ir.Spec:
         checker.distributions_need_samples(_head(option))
         diagnostics.extend(checker.diagnostics[-1:])
         texts.append(checker.text)
+    problem = warmup_problem(spec.schedule, spec.train)
+    if problem is not None and not diagnostics and assignments:
+        text = next(
+            (t for t in reversed(assignments) if t.split("=")[0].strip() in _CROSSED),
+            assignments[-1],
+        )
+        checker = OptionChecker(text, SET_SOURCE)
+        checker.error("E136", problem[0], 0, len(text), problem[1])
+        diagnostics.extend(checker.diagnostics)
+        texts.append(text)
     if diagnostics:
         raise SettingsError(diagnostics, texts)
     return spec
+
+
+_CROSSED = ("train.epochs", "schedule.warmup")
+"""The keys whose values are checked against each other once every `--set` is applied."""
 
 
 class SettingsError(SpecError):

@@ -1,0 +1,181 @@
+"""`minidl RUN_DIR --emit onnx`: a trained network as an ONNX model, written with onnx.helper.
+
+The graph takes `input` `(N, D)` float32 raw features, normalises them (Sub, Div) as
+training did, and runs the built modules in order: one entry per module class in
+`EXPORTS`, a join's branches on the same input (Sum or Concat). Dropout is the identity in
+evaluation and disappears. The output `output` is the network's last stage.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from minidl import nn
+from minidl.compiler.predictions import classes_of
+from minidl.compiler.program import Program
+
+__all__ = ["EXPORTS", "OPSET", "OnnxMissing", "to_onnx"]
+
+OPSET = 17
+"""LayerNormalization needs opset 17; GELU is written in its erf form."""
+
+
+class OnnxMissing(Exception):
+    """The optional `onnx` package is not installed."""
+
+
+class _Graph:
+    """The nodes and initialisers being written; `name()` hands out fresh value names."""
+
+    def __init__(self, helper: Any, numpy_helper: Any) -> None:
+        self.helper, self.numpy_helper = helper, numpy_helper
+        self.nodes: list[Any] = []
+        self.initializers: list[Any] = []
+        self.count = 0
+
+    def name(self, stem: str) -> str:
+        self.count += 1
+        return f"{stem}_{self.count}"
+
+    def constant(self, stem: str, value: torch.Tensor | np.ndarray | float) -> str:
+        array = np.asarray(
+            value.detach().cpu().double().numpy() if isinstance(value, torch.Tensor) else value,
+            dtype=np.float32,
+        )
+        name = self.name(stem)
+        self.initializers.append(self.numpy_helper.from_array(array, name))
+        return name
+
+    def node(self, op: str, inputs: list[str], stem: str, **attributes: Any) -> str:
+        output = self.name(stem)
+        self.nodes.append(self.helper.make_node(op, inputs, [output], name=output, **attributes))
+        return output
+
+
+Export = Callable[[Any, _Graph, str], str]
+
+
+def _linear(m: nn.Linear, g: _Graph, x: str) -> str:
+    inputs = [x, g.constant("weight", m.weight)]
+    if m.bias is not None:
+        inputs.append(g.constant("bias", m.bias))
+    return g.node("Gemm", inputs, "linear", transB=1)
+
+
+def _gelu(m: nn.GELU, g: _Graph, x: str) -> str:
+    # 0.5 * x * (1 + erf(x / sqrt 2)), as minidl computes it
+    scaled = g.node("Div", [x, g.constant("sqrt2", math.sqrt(2.0))], "gelu_scaled")
+    erf = g.node("Erf", [scaled], "gelu_erf")
+    one = g.node("Add", [erf, g.constant("one", 1.0)], "gelu_one")
+    half = g.node("Mul", [x, g.constant("half", 0.5)], "gelu_half")
+    return g.node("Mul", [half, one], "gelu")
+
+
+def _affine(m: Any, g: _Graph) -> tuple[str, str]:
+    ones, zeros = torch.ones(m.features), torch.zeros(m.features)
+    weight = m.weight if m.weight is not None else ones
+    bias = m.bias if m.bias is not None else zeros
+    return g.constant("scale", weight), g.constant("shift", bias)
+
+
+def _layer_norm(m: nn.LayerNorm, g: _Graph, x: str) -> str:
+    scale, shift = _affine(m, g)
+    return g.node("LayerNormalization", [x, scale, shift], "layer_norm", axis=-1, epsilon=m.eps)
+
+
+def _batch_norm(m: nn.BatchNorm, g: _Graph, x: str) -> str:
+    scale, shift = _affine(m, g)
+    mean, var = g.constant("running_mean", m.running_mean), g.constant("running_var", m.running_var)
+    return g.node("BatchNormalization", [x, scale, shift, mean, var], "batch_norm", epsilon=m.eps)
+
+
+def _sequential(m: nn.Sequential, g: _Graph, x: str) -> str:
+    for module in m.children():
+        x = export_module(module, g, x)
+    return x
+
+
+def _join(op: str, **attributes: Any) -> Export:
+    def export(m: nn.Module, g: _Graph, x: str) -> str:
+        outputs = [export_module(branch, g, x) for branch in m.children()]
+        return g.node(op, outputs, op.lower(), **attributes)
+
+    return export
+
+
+def _plain(op: str, **attributes: Any) -> Export:
+    return lambda m, g, x: g.node(op, [x], op.lower(), **attributes)
+
+
+EXPORTS: dict[type, Export] = {
+    nn.Linear: _linear,
+    nn.ReLU: _plain("Relu"),
+    nn.Tanh: _plain("Tanh"),
+    nn.Sigmoid: _plain("Sigmoid"),
+    nn.Identity: lambda m, g, x: x,
+    nn.Dropout: lambda m, g, x: x,  # the identity in evaluation mode
+    nn.LeakyReLU: lambda m, g, x: g.node("LeakyRelu", [x], "leaky_relu", alpha=m.slope),
+    nn.GELU: _gelu,
+    nn.Softmax: _plain("Softmax", axis=-1),
+    nn.LayerNorm: _layer_norm,
+    nn.BatchNorm: _batch_norm,
+    nn.Sequential: _sequential,
+}
+for _name, _op, _attributes in (("Sum", "Sum", {}), ("Concat", "Concat", {"axis": -1})):
+    if hasattr(nn, _name):  # graph joins
+        EXPORTS[getattr(nn, _name)] = _join(_op, **_attributes)
+
+
+def export_module(module: nn.Module, g: _Graph, x: str) -> str:
+    """Append `module`'s nodes reading value `x`; return the name of its output."""
+    export = EXPORTS.get(type(module))
+    if export is None:
+        raise TypeError(f"--emit onnx: no ONNX form for {type(module).__name__}")
+    return export(module, g, x)
+
+
+def to_onnx(program: Program, name: str = "minidl") -> Any:
+    """The trained program as an `onnx.ModelProto` (checked with `full_check=True`)."""
+    try:
+        import onnx
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError:
+        raise OnnxMissing(
+            '--emit onnx needs the onnx package: pip install "minidl[onnx]"'
+        ) from None
+    g = _Graph(helper, numpy_helper)
+    features = len(program.feature_names) or int(program.data[0].inputs.shape[-1])
+    x = "input"
+    normalizer = program.normalizer
+    if normalizer is not None and normalizer.shift is not None and normalizer.scale is not None:
+        x = g.node("Sub", [x, g.constant("shift", normalizer.shift)], "centred")
+        x = g.node("Div", [x, g.constant("scale", normalizer.scale)], "normalised")
+    program.model.eval()
+    last = export_module(program.model, g, x)
+    outputs = int(program.data[0].targets.shape[-1])
+    g.nodes.append(helper.make_node("Identity", [last], ["output"], name="output"))
+    graph = helper.make_graph(
+        g.nodes,
+        name,
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", features])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", outputs])],
+        g.initializers,
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="minidl"
+    )
+    model.ir_version = min(model.ir_version, 9)  # readable by onnxruntime releases of 2024
+    labels = [_jsonable(label) for label in classes_of(program, outputs)]
+    helper.set_model_props(model, {"labels": json.dumps(labels)})
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def _jsonable(label: Any) -> Any:
+    return label if isinstance(label, int | float | str) else str(label)

@@ -1,0 +1,168 @@
+"""`minidl RUN_DIR --predict DATA.csv`: a trained run's predictions for a CSV file, streamed.
+
+The file is read in chunks of `CHUNK_ROWS` rows, so memory stays flat however long it is.
+Each output row is the input row's cells as written, then `prediction` and the
+probabilities (`p_LABEL`, K >= 2 outputs) or the network's `output` (one output). The rows
+go to a temporary file first: a fault anywhere in the data (the same diagnostics as in
+training) leaves nothing written, neither the `--out` file nor standard output.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shutil
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from minidl.compiler.predictions import classes_of, decide, network_outputs
+from minidl.compiler.program import Program
+from minidl.data import DataError, Header, read_header
+from minidl.data.records import first_fault
+
+__all__ = ["CHUNK_ROWS", "output_columns", "predict_csv"]
+
+CHUNK_ROWS = 65_536
+
+_OPTIONS: dict[str, Any] = {
+    "header": 0,
+    "index_col": False,
+    "keep_default_na": False,
+    "na_values": [],
+    "encoding": "utf-8",
+    "dtype": str,
+}
+
+
+def output_columns(program: Program, outputs: int) -> list[str]:
+    """The columns written after the input's: `prediction`, then `p_LABEL`... or `output`."""
+    if outputs == 1:
+        return ["prediction", "output"]
+    return ["prediction", *(f"p_{label}" for label in classes_of(program, outputs))]
+
+
+def predict_csv(program: Program, target: str, data: Path, out: Path | None) -> int:
+    """Write the predictions for `data` to `out` (standard output if None); return the rows.
+
+    Raises `DataError` (nothing written) when a feature column is missing, a column is
+    unknown, or a cell is not a finite number.
+    """
+    header = read_header(data)
+    features = _feature_positions(header, program.feature_names, target)
+    directory = out.parent if out is not None else None
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{out.name if out else 'predict'}.", dir=directory
+    )
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
+            rows = _write_rows(program, header, features, target, data, file)
+            file.flush()
+            os.fsync(file.fileno())
+        if out is not None:
+            os.chmod(temporary, 0o644)
+            os.replace(temporary, out)
+        else:
+            with open(temporary, encoding="utf-8", newline="") as file:
+                shutil.copyfileobj(file, sys.stdout)
+            sys.stdout.flush()
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+    return rows
+
+
+def _feature_positions(header: Header, features: tuple[str, ...], target: str) -> list[int]:
+    """Where each of the run's features is in the file; a `DataError` for a missing column
+    (with the nearest name) or for one the run does not know."""
+    names = header.names
+    for name in features:
+        if name not in names:
+            spare = [n for n in names if n not in features and n != target]
+            near = difflib.get_close_matches(name, spare, n=1, cutoff=0.5)
+            help = f"did you mean `{near[0]}`?" if near else "columns: " + ", ".join(names)
+            raise DataError(
+                header.path,
+                header.line,
+                "E302",
+                f"no column named `{name}`: the run was trained on {', '.join(features)}",
+                help,
+                source_line=header.source_line,
+            )
+    for name in names:
+        if name not in features and name != target:
+            raise DataError(
+                header.path,
+                header.line,
+                "E302",
+                f"column `{name}` is neither a feature of this run nor its target `{target}`",
+                f"the run reads {', '.join(features)} (and `{target}`); remove `{name}`",
+                source_line=header.source_line,
+            )
+    return [names.index(name) for name in features]
+
+
+def _write_rows(
+    program: Program,
+    header: Header,
+    features: list[int],
+    target: str,
+    data: Path,
+    file: IO[str],
+) -> int:
+    import pandas as pd
+
+    target_index = header.names.index(target) if target in header.names else -1
+    rows, first = 0, True
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            with pd.read_csv(data, chunksize=CHUNK_ROWS, **_OPTIONS) as chunks:
+                for chunk in chunks:
+                    if chunk.shape[1] != len(header.names) or chunk.isna().to_numpy().any():
+                        raise ValueError("a ragged line")
+                    cells = chunk.iloc[:, features].to_numpy()
+                    inputs = cells.astype(np.float64)  # ValueError on text
+                    if not np.isfinite(inputs).all():
+                        raise ValueError("a cell that is not a finite number")
+                    _write_chunk(program, chunk, inputs, file, first)
+                    rows, first = rows + len(chunk), False
+    except UnicodeDecodeError:
+        raise DataError(str(data), 0, "E301", "the file is not UTF-8 text") from None
+    except (ValueError, pd.errors.ParserWarning) as caught:
+        fault = first_fault(data, header.names, target_index, "text", first_row=rows)
+        raise fault or DataError(
+            str(data), 0, "E303", f"the file cannot be read as CSV: {caught}"
+        ) from None
+    if first:  # no rows: still the header line
+        _write_chunk(
+            program,
+            pd.DataFrame(columns=list(header.names)),
+            np.zeros((0, len(features))),
+            file,
+            True,
+        )
+    return rows
+
+
+def _write_chunk(
+    program: Program, chunk: Any, inputs: np.ndarray, file: IO[str], header: bool
+) -> None:
+    outputs = network_outputs(program, inputs)
+    width = outputs.shape[-1] if len(outputs) else _outputs_width(program)
+    indices, extra = decide(program, outputs)
+    classes = classes_of(program, width)
+    frame = chunk.copy()
+    names = output_columns(program, width)
+    frame[names[0]] = [str(classes[i]) for i in indices.tolist()]
+    values = extra.numpy()
+    for position, name in enumerate(names[1:]):
+        frame[name] = values[:, position] if len(values) else []
+    frame.to_csv(file, header=header, index=False, lineterminator="\n")
+
+
+def _outputs_width(program: Program) -> int:
+    return int(program.data[0].targets.shape[-1])

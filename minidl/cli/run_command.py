@@ -1,0 +1,124 @@
+"""`minidl RUN_DIR [--predict DATA.csv | --emit onnx | --resume] [--out FILE]`.
+
+Without an option: the run's spec summary, its status and final figures. Every fault of
+the folder is one line naming the file (exit 2); a fault in the data to predict is the
+diagnostic training would give (exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+from minidl.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from minidl.cli.run_folder import RunFolderError, write_atomic
+from minidl.data import DataError
+from minidl.lang.data_preview import in_file_diagnostic
+from minidl.lang.errors import render
+
+__all__ = ["run_folder_command", "summary"]
+
+
+def run_folder_command(args: argparse.Namespace) -> int:
+    """Serve the command line for a run folder; return the exit code."""
+    from minidl.cli.saved_run import open_run, program_of
+
+    chosen = [
+        flag
+        for flag, on in (
+            ("--predict", args.predict),
+            ("--emit", args.emit),
+            ("--resume", args.resume),
+            ("--train", args.train),
+        )
+        if on
+    ]
+    try:
+        if len(chosen) > 1 or args.train or (args.emit not in (None, "onnx")) or args.set:
+            raise _Usage(
+                f"{args.spec}: a run folder takes one of --predict, --emit onnx, --resume"
+                + ("" if not args.set else " (no --set: it records what ran)")
+            )
+        if args.resume:
+            from minidl.cli.one_run import resume_run
+
+            return resume_run(args.spec, quiet=args.quiet)
+        run = open_run(args.spec)
+        if args.predict is None and args.emit is None:
+            print(summary(run))
+            return EXIT_OK
+        program = program_of(run)
+        if args.predict is not None:
+            from minidl.cli.predict import predict_csv
+
+            predict_csv(program, str(run.data.get("target", "")), args.predict, args.out)
+            return EXIT_OK
+        from minidl.cli.onnx_export import to_onnx
+
+        data = to_onnx(program, args.spec.name).SerializeToString()
+        if args.out is None:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            write_atomic(args.out, data)
+        return EXIT_OK
+    except (RunFolderError, _Usage) as caught:
+        print(f"minidl: error: {caught}", file=sys.stderr)
+        return EXIT_USAGE
+    except DataError as caught:
+        print(_render(caught), file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as caught:
+        where = f"{caught.filename}: " if caught.filename else ""
+        print(f"minidl: error: {where}{caught.strerror or caught}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("minidl: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as caught:  # the optional onnx package, and nothing else expected
+        from minidl.cli.onnx_export import OnnxMissing
+
+        if isinstance(caught, OnnxMissing):
+            print(f"minidl: error: {caught}", file=sys.stderr)
+            return EXIT_USAGE
+        raise
+
+
+class _Usage(Exception):
+    pass
+
+
+def _render(error: DataError) -> str:
+    """A data fault as training shows it: place, code, message, the line, the fix."""
+    if not error.line:
+        return f"{error.path}: error[{error.code}]: {error.message}" + (
+            f"\n  help: {error.help}" if error.help else ""
+        )
+    diagnostic = in_file_diagnostic(error)
+    return render(diagnostic, [])
+
+
+def summary(run: object) -> str:
+    """The spec summary, the status and the final figures of a run folder."""
+    from minidl.cli.saved_run import SavedRun
+    from minidl.lang.summary import summarize
+
+    assert isinstance(run, SavedRun)
+    metrics = run.metrics or {}
+    final = metrics.get("final") or {}
+    lines = [summarize(run.spec, str(run.folder / "spec.mdl")), ""]
+    epochs = metrics.get("epochs_completed", 0)
+    lines.append(f"status {run.status}   epochs {epochs}/{run.spec.train.epochs}")
+    if final:
+        lines.append(
+            f"train error {_percent(final.get('train_error'))}   "
+            f"test error {_percent(final.get('test_error'))}   loss {final.get('loss')}"
+        )
+    return "\n".join(lines)
+
+
+def _percent(value: object) -> str:
+    if not isinstance(value, int | float) or math.isnan(value):
+        return "n/a"
+    return f"{value:.2f} %"

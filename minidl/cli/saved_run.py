@@ -1,0 +1,173 @@
+"""Opening a run folder that `--train` wrote: its spec, figures, data description, weights.
+
+`data.json` says what predicting needs without the training data: the feature columns in
+order, the target's name, the classes in sorted order and the normalisation's statistics.
+Every fault (a missing or damaged file, weights of another network, a newer format) is a
+`RunFolderError` naming the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from minidl.cli.run_folder import (
+    FORMAT_VERSION,
+    RunFolderError,
+    load_into,
+    load_weights,
+    read_json,
+    write_json,
+)
+from minidl.compiler.program import DTYPES, Program, build_model, build_schedule
+from minidl.compiler.words import LOSSES, OPTIMIZERS
+from minidl.data import Dataset, Normalizer, read_header
+from minidl.lang import Spec, SpecError, diagnose, ir
+
+__all__ = ["SavedRun", "data_description", "is_run_folder", "load_program", "open_run"]
+
+DISK_FEATURES = ("x1", "x2")
+DISK_TARGET = "label"
+
+
+def is_run_folder(path: Path) -> bool:
+    """Whether `path` is meant as a run folder (a folder, rather than a spec file)."""
+    return path.is_dir()
+
+
+def data_description(program: Program) -> dict[str, Any]:
+    """What `data.json` keeps of a compiled program's data."""
+    spec, (train, _) = program.spec, program.data
+    features, target = tuple(program.feature_names), DISK_TARGET
+    if isinstance(spec.data, ir.DiskData):
+        features = features or DISK_FEATURES
+    else:
+        target = spec.data.target
+        if not features:
+            base = Path(spec.source).parent if spec.source else Path.cwd()
+            features = read_header(base / spec.data.train).features(target)
+    normalizer = program.normalizer or Normalizer("none")
+    return {
+        "format_version": FORMAT_VERSION,
+        "features": list(features),
+        "target": target,
+        "outputs": train.outputs,
+        "classes": None if program.labels is None else list(program.labels),
+        "normalize": normalizer.to_dict(),
+        "spec_source": str(Path(spec.source).resolve()) if spec.source else None,
+    }
+
+
+def write_data_description(folder: Path, program: Program) -> None:
+    """Write `data.json` (atomically)."""
+    write_json(folder / "data.json", data_description(program))
+
+
+@dataclass
+class SavedRun:
+    """A run folder's contents, checked: the spec, `metrics.json` (or None), `data.json`."""
+
+    folder: Path
+    spec: Spec
+    metrics: dict[str, Any] | None
+    data: dict[str, Any]
+
+    @property
+    def status(self) -> str:
+        """`completed`, `interrupted`, `diverged`, or `running` (killed before any result)."""
+        return str(self.metrics.get("status")) if self.metrics else "running"
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The feature columns, in the training file's order."""
+        return tuple(self.data["features"])
+
+
+def open_run(folder: Path | str) -> SavedRun:
+    """Read and check a run folder's spec, metrics and data description."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise RunFolderError(folder, "not a folder")
+    spec_path = folder / "spec.mdl"
+    try:
+        text = spec_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RunFolderError(
+            spec_path, "missing: this is not a run folder that --train wrote"
+        ) from None
+    except (OSError, UnicodeDecodeError) as caught:
+        raise RunFolderError(spec_path, f"cannot be read ({caught})") from None
+    spec, diagnostics = diagnose(text, filename=str(spec_path))
+    if spec is None:
+        first = next((d for d in diagnostics if d.severity == "error"), diagnostics[0])
+        raise RunFolderError(spec_path, f"damaged: line {first.line}: {first.message}")
+    data = read_json(folder / "data.json")
+    _check_data(folder / "data.json", data)
+    metrics = read_json(folder / "metrics.json") if (folder / "metrics.json").exists() else None
+    if data.get("spec_source"):
+        spec = spec.model_copy(update={"source": data["spec_source"]})
+    return SavedRun(folder, spec, metrics, data)
+
+
+def _check_data(path: Path, data: dict[str, Any]) -> None:
+    features, outputs, classes = data.get("features"), data.get("outputs"), data.get("classes")
+    if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
+        raise RunFolderError(path, "damaged: `features` is not a list of column names")
+    if not isinstance(outputs, int) or outputs < 1:
+        raise RunFolderError(path, "damaged: `outputs` is not a positive whole number")
+    if classes is not None and not isinstance(classes, list):
+        raise RunFolderError(path, "damaged: `classes` is not a list")
+    try:
+        Normalizer.from_dict(data.get("normalize") or {"kind": "none"})
+    except ValueError as caught:
+        raise RunFolderError(path, f"damaged: {caught}") from None
+
+
+def load_program(folder: Path | str) -> Program:
+    """The run's `Program` on the CPU with its trained weights, in evaluation mode.
+
+    Nothing of the training data is read: the widths, classes and normalisation come from
+    `data.json`.
+    """
+    run = open_run(folder)
+    return program_of(run)
+
+
+def program_of(run: SavedRun) -> Program:
+    """Build `run`'s network and load its weights (a `RunFolderError` if they do not fit)."""
+    spec, data = run.spec, run.data
+    generator = torch.Generator().manual_seed(spec.train.seed)
+    features, outputs = len(data["features"]), int(data["outputs"])
+    try:
+        model = build_model(spec, features, outputs, generator)
+    except SpecError as caught:
+        message = caught.diagnostics[0].message if caught.diagnostics else str(caught)
+        raise RunFolderError(
+            run.folder / "spec.mdl", f"does not fit data.json: {message}"
+        ) from None
+    dtype = DTYPES[spec.train.dtype]
+    model.to(torch.device("cpu"), dtype)
+    weights_path = run.folder / "weights.safetensors"
+    load_into(model, load_weights(weights_path), weights_path)
+    model.eval()
+    optimizer = OPTIMIZERS[spec.optimizer.kind].minidl(spec.optimizer, model.param())
+    loss = LOSSES[spec.loss.name].minidl(spec.loss)
+    empty = Dataset(torch.zeros(0, features, dtype=dtype), torch.zeros(0, outputs, dtype=dtype))
+    classes = data.get("classes")
+    labels = None if classes is None else tuple(classes)
+    normalizer = Normalizer.from_dict(data.get("normalize") or {"kind": "none"})
+    return Program(
+        spec,
+        model,
+        loss,
+        optimizer,
+        build_schedule(spec),
+        (empty, None),
+        generator,
+        labels=labels,
+        normalizer=None if normalizer.kind == "none" else normalizer,
+        feature_names=run.features,
+    )
