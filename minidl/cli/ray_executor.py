@@ -1,8 +1,9 @@
 """`--executor ray`: a sweep's tasks as Ray tasks, so that a sweep spreads over a cluster.
 
-Each task (a cell's runs, stacked) travels as its spec in JSON, its first run and its count;
-the worker rebuilds the spec and trains it as a local worker process would, so that
-`results.csv` is the same byte for byte. A task whose worker dies is retried by Ray.
+Each task (a cell's runs, stacked) travels as its spec in JSON, the spec file's path, its
+first run and its count (~1.3 kB); the worker rebuilds the spec and trains it as a local
+worker process would, so that `results.csv` is the same byte for byte. A task whose worker
+dies is retried by Ray. docs/CLUSTER.md tells how to run a sweep on several machines.
 """
 
 from __future__ import annotations
