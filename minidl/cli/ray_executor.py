@@ -160,7 +160,7 @@ def _train_task(spec_json: str, source: str | None, index: int, first: int, coun
     """On a worker: rebuild the cell's spec and train runs `first` to `first + count - 1`."""
     import torch
 
-    from minidl.cli.sweep import run_task
+    from minidl.cli.sweep_task import run_task
     from minidl.lang import Spec
 
     torch.set_num_threads(1)  # as the local worker processes: the same sums, the same bits

@@ -24,9 +24,9 @@ from minidl.cli.one_run import Progress
 from minidl.cli.run_folder import new_run_folder, write_atomic
 from minidl.cli.sweep_grid import Cell, CellResult, Task, cells, tasks
 from minidl.cli.sweep_results import search_table, table, write_results
-from minidl.compiler.program import compile_ensemble, compile_spec, run_spec
+from minidl.cli.sweep_task import run_task
 from minidl.lang import Spec, format_spec
-from minidl.train import DivergenceError, EpochRecord
+from minidl.train import EpochRecord
 
 __all__ = ["run_cell", "run_sweep", "run_task"]
 
@@ -35,33 +35,6 @@ def run_cell(cell: Cell, runs: int, report: Any = None) -> CellResult:
     """Train the `runs` seeds of one cell: stacked for minidl, one by one for torch."""
     partials = [run_task(task, report) for task in tasks([cell], runs)]
     return _merge(cell.index, runs, partials)
-
-
-def run_task(task: Task, report: Any = None) -> CellResult:
-    """Train one task's runs; its `finals` are those runs' final records, in order."""
-    started = time.perf_counter()
-    spec = task.cell.spec
-    done = [0]
-
-    def tick(_: object) -> None:
-        done[0] += 1
-        if report is not None:
-            report((task.cell.index, task.first), done[0] * task.count)
-
-    finals: list[EpochRecord | None]
-    failure = None
-    try:
-        if spec.train.backend == "minidl":
-            first = run_spec(spec, task.first)
-            finals = [h[-1] for h in compile_ensemble(first, task.count).fit(callback=tick)]
-        else:
-            finals = []
-            for run in range(task.first, task.first + task.count):
-                program = compile_spec(run_spec(spec, run))
-                finals.append(program.fit(tick)[-1])
-    except DivergenceError as diverged:
-        finals, failure = [None] * task.count, str(diverged)
-    return CellResult(task.first, finals, time.perf_counter() - started, failure)
 
 
 def _merge(index: int, runs: int, partials: list[CellResult]) -> CellResult:

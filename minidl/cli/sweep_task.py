@@ -1,0 +1,40 @@
+"""Training one task of a sweep (some runs of one cell), wherever it runs: a local worker
+process or a Ray worker. Runs of minidl's backend are stacked into one ensemble."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from minidl.cli.sweep_grid import CellResult, Task
+from minidl.compiler.program import compile_ensemble, compile_spec, run_spec
+from minidl.train import DivergenceError, EpochRecord
+
+__all__ = ["run_task"]
+
+
+def run_task(task: Task, report: Any = None) -> CellResult:
+    """Train one task's runs; its `finals` are those runs' final records, in order."""
+    started = time.perf_counter()
+    spec = task.cell.spec
+    done = [0]
+
+    def tick(_: object) -> None:
+        done[0] += 1
+        if report is not None:
+            report((task.cell.index, task.first), done[0] * task.count)
+
+    finals: list[EpochRecord | None]
+    failure = None
+    try:
+        if spec.train.backend == "minidl":
+            first = run_spec(spec, task.first)
+            finals = [h[-1] for h in compile_ensemble(first, task.count).fit(callback=tick)]
+        else:
+            finals = []
+            for run in range(task.first, task.first + task.count):
+                program = compile_spec(run_spec(spec, run))
+                finals.append(program.fit(tick)[-1])
+    except DivergenceError as diverged:
+        finals, failure = [None] * task.count, str(diverged)
+    return CellResult(task.first, finals, time.perf_counter() - started, failure)
