@@ -12,8 +12,7 @@ from hypothesis import given, settings
 from lark import Lark
 from strategies import specs
 
-from minidl.lang import ir
-from minidl.lang import Spec, SpecError, format_spec, parse, resolve
+from minidl.lang import Spec, SpecError, format_spec, ir, parse, resolve
 from minidl.lang.parser import grammar_text, parser
 
 ROOT = Path(__file__).parents[1]
@@ -64,7 +63,12 @@ def test_the_three_forms_of_the_report_network_are_equal() -> None:
 def test_defaults_are_the_reports_setting() -> None:
     spec = parse("Linear 2->1")
     assert (spec.loss.name, spec.loss.reduction) == ("MSE", "sum")
-    assert (spec.optimizer.lr, spec.optimizer.batch, spec.optimizer.momentum, spec.optimizer.weight_decay) == (
+    assert (
+        spec.optimizer.lr,
+        spec.optimizer.batch,
+        spec.optimizer.momentum,
+        spec.optimizer.weight_decay,
+    ) == (
         0.001,
         16,
         0,
@@ -96,7 +100,11 @@ def test_every_statement_form_of_the_contract() -> None:
     keys = [axis.key for axis in spec.sweep.axes]
     assert keys == ["sgd.batch", "sgd.lr", "train.backend", "train.epochs"]
     assert spec.sweep.axes[1].values == (0.1, 0.01)
-    assert [x.word.bias for x in resolve(spec).layers if isinstance(x.word, ir.Linear)] == [False, False, True]
+    assert [x.word.bias for x in resolve(spec).layers if isinstance(x.word, ir.Linear)] == [
+        False,
+        False,
+        True,
+    ]
     csv = parse('Linear ->3 | Linear ->1; data csv train="a.csv" test="b.csv" target=label')
     assert csv.data.kind == "csv" and csv.data.target == "label" and csv.data.test == "b.csv"
 
@@ -210,3 +218,34 @@ def test_parsing_does_not_import_torch() -> None:
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_parse_file_turns_unreadable_files_into_spec_errors(tmp_path: Path) -> None:
+    """An embedding tool gets a `SpecError` with a diagnostic, not an OSError or a
+    UnicodeDecodeError, for a missing file, a folder, or a file that is not UTF-8."""
+    from minidl.lang import parse_file
+
+    latin = tmp_path / "latin.mdl"
+    latin.write_bytes(b"Linear 2->1;\n# gr\xf6\xdfe\n")
+    for path, message in (
+        (tmp_path / "missing.mdl", "no such file"),
+        (tmp_path, "is a directory"),
+        (latin, "is not UTF-8 text (byte 0xf6)"),
+    ):
+        with pytest.raises(SpecError) as caught:
+            parse_file(path)
+        (d,) = caught.value.diagnostics
+        assert d.code == "E106" and message in d.message and d.filename == str(path)
+    assert caught.value.diagnostics[0].line == 2  # the line of the first bad byte
+
+
+def test_every_bad_set_is_reported() -> None:
+    from minidl.lang.settings import SettingsError, apply_settings
+
+    spec = parse("Linear 2->1")
+    with pytest.raises(SettingsError) as caught:
+        apply_settings(spec, ["sgd.lr=abc", "train.epoch=3", "train.seed=1"])
+    codes = [d.code for d in caught.value.diagnostics]
+    assert codes == ["E222", "E220"]
+    text = caught.value.render()
+    assert "sgd.lr=abc" in text and "did you mean `train.epochs`?" in text

@@ -53,6 +53,8 @@ def load_data(spec: Spec, generator: torch.Generator) -> LoadedData:
         f64 = torch.float64
         train = disk(data.train, data.radius, generator=generator, dtype=f64)
         test = disk(data.test, data.radius, generator=generator, dtype=f64)
+        if spec.loss.targets == "classes":  # one output per class: targets one-hot
+            train, test = _one_hot_disk(train), _one_hot_disk(test)
         return LoadedData(train, test, DISK_FEATURES, (0, 1))
     try:
         return _load_csv(spec, data, generator)
@@ -88,14 +90,18 @@ def _load_csv(spec: Spec, data: ir.CsvData, generator: torch.Generator) -> Loade
     return LoadedData(train, test, table.features, classes, normalizer, warnings)
 
 
+def _one_hot_disk(data: Dataset) -> Dataset:
+    classes = data.targets[:, 0].long()
+    return Dataset(data.inputs, torch.nn.functional.one_hot(classes, 2).to(data.inputs.dtype))
+
+
 def _is_classifier(spec: Spec, outputs: int, table: Table) -> bool:
-    """Classes rather than values: CrossEntropy or BCE, several outputs, a text target, or
-    one output of MSE over exactly two distinct numbers (the v1 0/1 labels)."""
-    if spec.loss.name in ("CrossEntropy", "BCE") or outputs > 1:
+    """Classes rather than values: a loss over classes, several outputs, a text target, or
+    a loss that takes two distinct numbers as two classes (MSE: the v1 0/1 labels)."""
+    targets = spec.loss.targets
+    if targets in ("classes", "binary") or outputs > 1 or table.target.numbers is None:
         return True
-    if table.target.numbers is None:
-        return True
-    return spec.loss.name == "MSE" and len(table.target.numbers) == 2
+    return targets == "binary_or_values" and len(table.target.numbers) == 2
 
 
 def _check_classes(spec: Spec, labels: Labels, outputs: int, table: Table) -> None:

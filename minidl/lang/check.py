@@ -39,7 +39,8 @@ def warmup_problem(schedule: ir.Schedule, train: ir.Train) -> tuple[str, str] | 
     if schedule.warmup < train.epochs:
         return None
     return (
-        f"a warm-up of {schedule.warmup} epochs leaves none of the {train.epochs} to schedule",
+        f"a warm-up of {schedule.warmup} epoch{'s' * (schedule.warmup != 1)} leaves none of "
+        f"the {train.epochs} to schedule",
         f"use `warmup={max(0, train.epochs - 1)}` or fewer, or train longer",
     )
 

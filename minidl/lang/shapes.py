@@ -89,8 +89,11 @@ class Resolution:
 
 
 def data_shape(spec: ir.Spec) -> tuple[int | None, int | None]:
-    """Features and targets that the spec's data gives, when known without reading files."""
-    return (2, 1) if isinstance(spec.data, ir.DiskData) else (None, None)
+    """Features and targets that the spec's data gives, when known without reading files:
+    the disk has 2 features and 2 classes, one output each for a loss over classes."""
+    if not isinstance(spec.data, ir.DiskData):
+        return None, None
+    return 2, (2 if spec.loss.targets == "classes" else 1)
 
 
 def resolve(spec: ir.Spec, features: int | None = None, targets: int | None = None) -> Resolution:
@@ -129,6 +132,13 @@ def resolve(spec: ir.Spec, features: int | None = None, targets: int | None = No
         )
         return result
     _infer(_expand(spec.network, blocks), features, targets, result, error)
+    if spec.loss.targets == "classes" and result.out_features == 1 and targets is None:
+        error(
+            "E208",
+            f"{spec.loss.name} needs one output per class, at least 2, but the network gives 1",
+            spec.network[-1].span,
+            "end the network with `Linear ->K` for K classes, or use `loss BCE` for two",
+        )
     total = result.parameters
     if total is not None and total > ir.MAX_PARAMETERS:
         error(
@@ -219,9 +229,10 @@ def _infer(
     result.out_features = width
     if targets is not None and width is not None and width != targets and stages:
         noun = "target" if targets == 1 else "targets"
+        outputs = "output" if width == 1 else "outputs"
         error(
             "E203",
-            f"the network gives {width} outputs, but the data has {targets} {noun}",
+            f"the network gives {width} {outputs}, but the data has {targets} {noun}",
             (stages[-1].join if isinstance(stages[-1], _Branches) else stages[-1]).span,
             f"end the network with `Linear ->{targets}`",
         )

@@ -5,7 +5,7 @@ description; the word's meaning, the class docstring's first line.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
@@ -38,6 +38,9 @@ Problem = tuple[str, str, str | None]
 """A mistake across options: the option to point at, the message, and a help line."""
 
 Reduction = Literal["sum", "mean"]
+Targets = Literal["values", "classes", "binary", "binary_or_values"]
+"""What a loss compares the outputs with: values (regression), K classes (one output each),
+two classes (one output), or two classes when the target has two values, else values."""
 _REDUCTION = "`sum` adds the per-sample losses of a batch, `mean` averages them"
 
 
@@ -47,6 +50,7 @@ _REDUCTION = "`sum` adds the per-sample losses of a batch, `mean` averages them"
 class MSE(Node):
     """Mean squared error over the output features, per sample."""
 
+    targets: ClassVar[Targets] = "binary_or_values"
     name: Literal["MSE"] = "MSE"
     reduction: Reduction = Field("sum", description=_REDUCTION)
 
@@ -54,6 +58,7 @@ class MSE(Node):
 class L1(Node):
     """Mean absolute error over the output features, per sample."""
 
+    targets: ClassVar[Targets] = "values"
     name: Literal["L1"] = "L1"
     reduction: Reduction = Field("sum", description=_REDUCTION)
 
@@ -61,6 +66,7 @@ class L1(Node):
 class Huber(Node):
     """Huber loss (quadratic within delta, linear beyond), mean over the output features."""
 
+    targets: ClassVar[Targets] = "values"
     name: Literal["Huber"] = "Huber"
     reduction: Reduction = Field("sum", description=_REDUCTION)
     delta: float = Field(1.0, gt=0, allow_inf_nan=False, description="where it turns linear")
@@ -69,6 +75,7 @@ class Huber(Node):
 class CrossEntropy(Node):
     """Softmax cross-entropy of K >= 2 logits against a class; predicts the arg-max."""
 
+    targets: ClassVar[Targets] = "classes"
     name: Literal["CrossEntropy"] = "CrossEntropy"
     reduction: Reduction = Field("sum", description=_REDUCTION)
 
@@ -76,6 +83,7 @@ class CrossEntropy(Node):
 class BCE(Node):
     """Binary cross-entropy of one logit against 0 or 1; predicts 1 when the logit > 0."""
 
+    targets: ClassVar[Targets] = "binary"
     name: Literal["BCE"] = "BCE"
     reduction: Reduction = Field("sum", description=_REDUCTION)
 
