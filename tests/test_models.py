@@ -259,3 +259,14 @@ def test_set_epochs_below_the_warmup_is_a_diagnostic(tmp_path: Path) -> None:
     result = cli(str(spec), "--train", "--set", "train.epochs=1", "--out", str(tmp_path))
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert "error[E136]" in result.stderr
+
+
+def test_batchnorm_with_a_last_batch_of_one_is_a_diagnostic() -> None:
+    from minidl import compile_spec
+    from minidl.lang import SpecError, parse
+
+    text = "Linear 2->8 | BatchNorm | ReLU | Linear ->1; sgd batch=3; data disk train=100"
+    with pytest.raises(SpecError) as caught:
+        compile_spec(parse(text))
+    assert [d.code for d in caught.value.diagnostics] == ["E317"]
+    compile_spec(parse(text.replace("batch=3", "batch=4")))  # 100 = 25 * 4: no such batch

@@ -138,6 +138,7 @@ def compile_spec(spec: Spec) -> Program:
     loaded = load_data(spec, generator)
     train, test = loaded.train, loaded.test
     model = build_model(spec, train.features, train.outputs, generator)
+    _check_last_batch(spec, len(train))
     device, dtype = torch.device(spec.train.device), DTYPES[spec.train.dtype]
     model.to(device, dtype)
     train = train.to(device, dtype)
@@ -214,6 +215,24 @@ def run_spec(spec: Spec, run: int) -> Spec:
     """The spec of run `run` of a cell: the same, with seed S + run."""
     train = spec.train.model_copy(update={"seed": spec.train.seed + run})
     return spec.model_copy(update={"train": train})
+
+
+def _check_last_batch(spec: Spec, rows: int) -> None:
+    """A stage with batch statistics (BatchNorm) cannot train on a last mini-batch of one."""
+    batch = spec.optimizer.batch
+    if rows % batch != 1 or not any(
+        layer.word.batch_statistics for layer in resolve(spec, None, None).layers
+    ):
+        return
+    diagnostic = Diagnostic.at(
+        spec.optimizer.span,
+        "E317",
+        f"{rows} training rows in batches of {batch} leave a last batch of one sample, "
+        "and BatchNorm needs two",
+        f"use `batch={batch + 1}` or `batch={batch - 1}`" if batch > 2 else "use a larger batch",
+        spec.source,
+    )
+    raise SpecError([diagnostic])
 
 
 def _check_device(spec: Spec) -> None:

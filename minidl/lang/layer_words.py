@@ -39,6 +39,8 @@ class LayerWord(Node):
 
     kind: str
     takes_shape: ClassVar[bool] = False
+    batch_statistics: ClassVar[bool] = False
+    """Whether training normalises over the mini-batch (then a batch needs two samples)."""
 
     def parameters(self, width_in: int, width_out: int) -> int:
         """The number of learnt parameters for these input and output widths."""
@@ -109,6 +111,7 @@ class BatchNorm(LayerWord):
     """Normalises each feature over the mini-batch; running statistics for evaluation."""
 
     kind: Literal["BatchNorm"] = "BatchNorm"
+    batch_statistics: ClassVar[bool] = True
     eps: float = Field(1e-5, gt=0, allow_inf_nan=False, description="added to the variance")
     momentum: float = Field(
         0.1, ge=0, le=1, allow_inf_nan=False, description="weight of a batch in the running stats"
