@@ -1,4 +1,4 @@
-"""The training loop: mini-batch SGD for a number of epochs, with a per-epoch history."""
+"""The training loop: mini-batch updates for a number of epochs, with a per-epoch history."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ import torch
 from torch import Tensor
 
 from minidl.data import Dataset, shuffled
-from minidl.nn import LossMSE, Module, flat_view
-from minidl.optim import SGD
+from minidl.nn import Loss, Module
+from minidl.optim import Optimizer
+from minidl.schedule import Schedule
 
 __all__ = [
     "DivergenceError",
     "EnsembleCallback",
     "EpochRecord",
     "ProgressCallback",
-    "error_rate",
     "evaluate",
     "fit",
     "fit_ensemble",
@@ -63,40 +63,37 @@ class DivergenceError(RuntimeError):
 
 
 ProgressCallback = Callable[[EpochRecord], None]
-"""Called by `fit` after each epoch with that epoch's record."""
+"""Called by `fit` after each epoch with that epoch's record.
+
+It runs before the next epoch draws its order: the model's parameters, the optimiser's
+`state_dict()` and the generator's `get_state()` are then what a resumed `fit` starts from.
+"""
 
 EnsembleCallback = Callable[[list[EpochRecord]], None]
-"""Called by `fit_ensemble` after each epoch with each run's record of that epoch."""
+"""Called by `fit_ensemble` after each epoch with each run's record of that epoch (and at
+the same point as `ProgressCallback`)."""
 
 
-def error_rate(output: Tensor, targets: Tensor) -> Tensor:
-    """Percentage of misclassified samples, over the last two axes.
+def evaluate(model: Module, loss: Loss, data: Dataset) -> tuple[Tensor, Tensor]:
+    """The mean per-sample loss and the error rate (%) of `model` on `data`, as it is now.
 
-    With one output the prediction is `output > 0.5`; with several, the arg-max, compared
-    with the arg-max of the one-hot targets.
+    The caller chooses the mode (`fit` scores in `model.eval()` mode).
     """
-    if output.shape[-1] == 1:
-        wrong = (output > 0.5) != (targets > 0.5)
-    else:
-        wrong = (output.argmax(-1) != targets.argmax(-1)).unsqueeze(-1)
-    return wrong.double().mean(dim=(-2, -1)) * 100
+    return scores(loss, model.forward(data.inputs), data.targets)
 
 
-def evaluate(model: Module, data: Dataset) -> tuple[Tensor, Tensor]:
-    """Return the mean per-sample squared error and the error rate (%) of `model` on `data`."""
-    return scores(model.forward(data.inputs), data.targets)
+def scores(loss: Loss, output: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+    """The mean per-sample value of `loss` and its error rate (%) for `output` and `targets`.
 
-
-def scores(output: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
-    """The mean per-sample squared error and the error rate (%) of `output` for `targets`."""
-    squared = (output - targets).square().mean(dim=-1)
-    return squared.mean(dim=-1), error_rate(output, targets)
+    Both are taken over the last two axes: scalars, or one per run `(R,)`.
+    """
+    return loss.per_sample(output, targets).mean(dim=-1), loss.error_rate(output, targets)
 
 
 def fit(
     model: Module,
-    loss: LossMSE,
-    optimizer: SGD,
+    loss: Loss,
+    optimizer: Optimizer,
     train: Dataset,
     test: Dataset | None = None,
     *,
@@ -104,22 +101,42 @@ def fit(
     batch_size: int,
     generator: torch.Generator,
     callback: ProgressCallback | None = None,
+    schedule: Schedule | None = None,
+    history: Sequence[EpochRecord] = (),
 ) -> list[EpochRecord]:
-    """Train `model` with mini-batch SGD and return one record per epoch.
+    """Train `model` with mini-batches and return one record per epoch.
 
-    Each epoch draws a fresh order of the samples from `generator` and updates the parameters
-    once per mini-batch. Raises `DivergenceError` as soon as the loss or a gradient is NaN or
-    infinite.
+    Each epoch sets `optimizer.lr` from `schedule` (if given), draws a fresh order of the
+    samples from `generator` and updates the parameters once per mini-batch in training
+    mode; then it scores the train and test sets in evaluation mode. Raises
+    `DivergenceError` as soon as the loss or a gradient is NaN or infinite.
+
+    To resume, pass the records of the epochs already done as `history`, with the model,
+    optimiser and generator as they were after the last of them (see `ProgressCallback`):
+    training continues at epoch `len(history) + 1` up to `epochs`, exactly as if it had
+    never stopped, and the whole history is returned.
     """
     each = None if callback is None else (lambda records: callback(records[0]))
-    runs = _train(model, loss, optimizer, train, test, epochs, batch_size, [generator], each)
+    runs = _train(
+        model,
+        loss,
+        optimizer,
+        train,
+        test,
+        epochs,
+        batch_size,
+        [generator],
+        each,
+        schedule,
+        [list(history)],
+    )
     return runs[0]
 
 
 def fit_ensemble(
     model: Module,
-    loss: LossMSE,
-    optimizer: SGD,
+    loss: Loss,
+    optimizer: Optimizer,
     train: Dataset,
     test: Dataset | None = None,
     *,
@@ -127,39 +144,78 @@ def fit_ensemble(
     batch_size: int,
     generators: Sequence[torch.Generator],
     callback: EnsembleCallback | None = None,
+    schedule: Schedule | None = None,
+    histories: Sequence[Sequence[EpochRecord]] | None = None,
 ) -> list[list[EpochRecord]]:
     """Train R stacked runs at once (see `minidl.nn.stack`); return each run's history.
 
     `train` and `test` carry a leading run axis; run r shuffles with `generators[r]`, so it
-    sees exactly the mini-batches it would see when trained alone.
+    sees exactly the mini-batches it would see when trained alone. `schedule` and
+    `histories` (one per run, to resume) are as in `fit`.
     """
-    return _train(model, loss, optimizer, train, test, epochs, batch_size, generators, callback)
+    done = [[] for _ in generators] if histories is None else [list(h) for h in histories]
+    return _train(
+        model,
+        loss,
+        optimizer,
+        train,
+        test,
+        epochs,
+        batch_size,
+        generators,
+        callback,
+        schedule,
+        done,
+    )
 
 
 def _train(
     model: Module,
-    loss: LossMSE,
-    optimizer: SGD,
+    loss: Loss,
+    optimizer: Optimizer,
     train: Dataset,
     test: Dataset | None,
     epochs: int,
     batch_size: int,
     generators: Sequence[torch.Generator],
     callback: EnsembleCallback | None,
+    schedule: Schedule | None,
+    histories: list[list[EpochRecord]],
 ) -> list[list[EpochRecord]]:
-    rows: list[Tensor] = []
-    for epoch in range(1, epochs + 1):
+    done = _epochs_done(histories, len(generators), epochs)
+    for epoch in range(done + 1, epochs + 1):
+        if schedule is not None:
+            optimizer.lr = schedule.lr_at(epoch - 1)
         epoch_data = _shuffled(train, generators)
+        model.train()
         try:
             seen = _epoch(model, loss, optimizer, epoch_data, batch_size)
         except _Diverged as diverged:
             run = diverged.run if train.inputs.dim() == 3 else None
-            histories = _histories(rows, len(generators))
             raise DivergenceError(epoch, diverged.step, diverged.what, histories, run) from None
-        rows.append(_epoch_row(seen / len(train), model, train, test))
+        model.eval()
+        rows = _epoch_rows(seen / len(train), model, loss, train, test)
+        model.train()
+        records = [_record(epoch, row) for row in rows]
+        for history, record in zip(histories, records, strict=True):
+            history.append(record)
         if callback is not None:
-            callback([_record(epoch, row) for row in rows[-1]])
-    return _histories(rows, len(generators))
+            callback(records)
+    return histories
+
+
+def _epochs_done(histories: list[list[EpochRecord]], runs: int, epochs: int) -> int:
+    """How many epochs the given histories already hold (the same number for every run)."""
+    done = {len(history) for history in histories}
+    if len(histories) != runs or len(done) != 1:
+        raise ValueError(f"resume: need {runs} histories of one length, got {len(histories)}")
+    count = done.pop()
+    for history in histories:
+        if [record.epoch for record in history] != list(range(1, count + 1)):
+            raise ValueError("resume: a history must hold epochs 1, 2, ... in order")
+    if count > epochs:
+        raise ValueError(f"resume: the history holds {count} epochs, more than epochs={epochs}")
+    return count
 
 
 def _shuffled(data: Dataset, generators: Sequence[torch.Generator]) -> Dataset:
@@ -177,10 +233,10 @@ class _Diverged(Exception):
         self.step, self.what, self.run = step, what, run
 
 
-def _epoch(model: Module, loss: LossMSE, optimizer: SGD, data: Dataset, batch_size: int) -> Tensor:
-    """One pass of mini-batch SGD; return each run's summed per-sample loss."""
-    grads = [grad for _, grad in model.param()]
-    flat_grad = flat_view(grads)
+def _epoch(
+    model: Module, loss: Loss, optimizer: Optimizer, data: Dataset, batch_size: int
+) -> Tensor:
+    """One pass of mini-batch updates; return each run's summed per-sample loss."""
     stacked = data.inputs.dim() == 3
     seen = torch.zeros(data.inputs.shape[0] if stacked else 1, dtype=torch.float64)
     n = len(data)
@@ -190,9 +246,8 @@ def _epoch(model: Module, loss: LossMSE, optimizer: SGD, data: Dataset, batch_si
         output = model.forward(data.inputs.narrow(-2, start, size))
         value = float(loss.forward(output, data.targets.narrow(-2, start, size)))
         model.backward(loss.backward())
-        grad_sum = (
-            float(flat_grad.sum()) if flat_grad is not None else sum(float(g.sum()) for g in grads)
-        )
+        # One call on the fast path: optimizer.grads is then the one flat gradient buffer.
+        grad_sum = sum(float(grad.sum()) for grad in optimizer.grads)
         if not (math.isfinite(value) and math.isfinite(grad_sum)):
             what = "gradient" if math.isfinite(value) else "loss"
             per_run = loss.per_sample_sum().reshape(-1)
@@ -206,12 +261,15 @@ def _epoch(model: Module, loss: LossMSE, optimizer: SGD, data: Dataset, batch_si
     return seen
 
 
-def _epoch_row(loss_value: Tensor, model: Module, train: Dataset, test: Dataset | None) -> Tensor:
-    train_loss, train_error = evaluate(model, train)
+def _epoch_rows(
+    loss_value: Tensor, model: Module, loss: Loss, train: Dataset, test: Dataset | None
+) -> Tensor:
+    """The epoch's figures, one row per run: loss seen, then train and test loss and error."""
+    train_loss, train_error = evaluate(model, loss, train)
     if test is None:
         test_loss, test_error = train_loss * math.nan, train_error * math.nan
     else:
-        test_loss, test_error = evaluate(model, test)
+        test_loss, test_error = evaluate(model, loss, test)
     figures = [loss_value, train_loss, test_loss, train_error, test_error]
     return torch.stack([f.reshape(-1).double().cpu() for f in figures], dim=1)
 
@@ -219,7 +277,3 @@ def _epoch_row(loss_value: Tensor, model: Module, train: Dataset, test: Dataset 
 def _record(epoch: int, figures: Tensor) -> EpochRecord:
     loss, train_loss, test_loss, train_error, test_error = figures.tolist()
     return EpochRecord(epoch, loss, train_loss, test_loss, train_error, test_error)
-
-
-def _histories(rows: list[Tensor], runs: int) -> list[list[EpochRecord]]:
-    return [[_record(e, row[run]) for e, row in enumerate(rows, start=1)] for run in range(runs)]

@@ -1,0 +1,55 @@
+"""`Dataset`: inputs and targets as tensors, stacking, and seeded mini-batch orders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+__all__ = ["Dataset", "batches", "shuffled", "stack_datasets"]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Inputs `(N, D)` and targets `(N, T)`; stacked data sets add a leading run axis."""
+
+    inputs: Tensor
+    targets: Tensor
+
+    def __len__(self) -> int:
+        return self.inputs.shape[-2]
+
+    @property
+    def features(self) -> int:
+        """The width of one input sample."""
+        return self.inputs.shape[-1]
+
+    @property
+    def outputs(self) -> int:
+        """The width of one target."""
+        return self.targets.shape[-1]
+
+    def to(
+        self, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+    ) -> Dataset:
+        """Return the data set on `device` with floating point `dtype`."""
+        return Dataset(self.inputs.to(device, dtype), self.targets.to(device, dtype))
+
+
+def stack_datasets(datasets: list[Dataset]) -> Dataset:
+    """Stack data sets of one size along a leading run axis."""
+    return Dataset(
+        torch.stack([d.inputs for d in datasets]), torch.stack([d.targets for d in datasets])
+    )
+
+
+def shuffled(n: int, generator: torch.Generator) -> Tensor:
+    """A fresh order of the sample indices 0..n-1, drawn from `generator`."""
+    return torch.randperm(n, generator=generator)
+
+
+def batches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[Tensor]:
+    """Yield the indices of one epoch's mini-batches, freshly shuffled; the last may be smaller."""
+    yield from torch.split(shuffled(n, generator), batch_size)
