@@ -1,6 +1,9 @@
 """The language server's latency through a real stdio client: change to published diagnostics
 for specs of 100, 1,000 and 10,000 lines; hover and completion at 1,000 lines.
 
+Two edits: a digit flipped near the end (the statements before it keep their offsets), and a
+digit typed then deleted in the middle (every statement after it moves).
+
 python benchmarks/lsp.py
 """
 
@@ -9,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections.abc import Callable
 
 from common import record
 from lsprotocol import types
@@ -31,20 +35,38 @@ def spec_text(lines: int) -> str:
     return "\n".join(out) + "\n"
 
 
-async def change_latency(client: SpecClient, text: str, repeat: int) -> float:
+def flip_near_the_end(text: str, i: int) -> tuple[str, types.Range]:
+    """`adam lr=0.01 ...`: flip one digit back and forth."""
+    line = text.count("\n") - 2
+    return ("2" if i % 2 == 0 else "1"), types.Range(
+        start=types.Position(line=line, character=11),
+        end=types.Position(line=line, character=12),
+    )
+
+
+def type_in_the_middle(text: str, i: int) -> tuple[str, types.Range]:
+    """`let bN = Linear ->25 | ReLU;` in the middle: type a `5` after the 25, then delete it."""
+    line = (text.count("\n") // 2) & ~1  # even lines (from 2) hold the `let`s
+    column = text.splitlines()[line].index("->25") + 4
+    end = column + (i % 2)
+    return ("5" if i % 2 == 0 else ""), types.Range(
+        start=types.Position(line=line, character=column),
+        end=types.Position(line=line, character=end),
+    )
+
+
+Edit = Callable[[str, int], tuple[str, types.Range]]
+
+
+async def change_latency(client: SpecClient, text: str, repeat: int, edit: Edit) -> float:
     """Median seconds from a one-character change to the diagnostics of that version."""
-    line = text.count("\n") - 2  # `adam lr=0.01 ...`: flip one digit back and forth
     client.open(URI, text)
     await client.diagnostics(URI, 0)
     samples = []
     for i in range(repeat):
-        digit = "2" if i % 2 == 0 else "1"
-        where = types.Range(
-            start=types.Position(line=line, character=11),
-            end=types.Position(line=line, character=12),
-        )
+        new, where = edit(text, i)
         started = time.perf_counter()
-        version = client.change(URI, digit, where)
+        version = client.change(URI, new, where)
         await client.diagnostics(URI, version)
         samples.append(time.perf_counter() - started)
     client.client.text_document_did_close(
@@ -68,11 +90,17 @@ async def request_latency(client: SpecClient, method: str, line: int, column: in
 
 
 async def measure() -> str:
-    rows = ["| spec | change → diagnostics (ms, median) |", "|---|---|"]
+    rows = [
+        "| spec | change → diagnostics (ms, median): digit flipped near the end"
+        " | digit typed and deleted in the middle |",
+        "|---|---|---|",
+    ]
     async with SpecClient(timeout=300) as client:
         for lines in SIZES:
-            seconds = await change_latency(client, spec_text(lines), 15 if lines < 10_000 else 5)
-            rows.append(f"| {lines:,} lines | {seconds * 1e3:.1f} |")
+            text, repeat = spec_text(lines), 21 if lines < 10_000 else 7
+            near_end = await change_latency(client, text, repeat, flip_near_the_end)
+            middle = await change_latency(client, text, repeat, type_in_the_middle)
+            rows.append(f"| {lines:,} lines | {near_end * 1e3:.1f} | {middle * 1e3:.1f} |")
         text = spec_text(1_000)
         client.open(URI, text)
         await client.diagnostics(URI, 0)

@@ -156,8 +156,11 @@ def specs(draw: st.DrawFn) -> ir.Spec:
         st.sampled_from([ir.Linear(in_features=2, out_features=8), ir.Linear(out_features=8)])
     )
     middle = draw(st.lists(stages(block_names), max_size=4))
+    loss = draw(statement_strategy(*LOSSES.values()))
+    outputs = 2 if loss.targets == "classes" else 1  # the disk's two classes, or one value
     last = ir.Linear(
-        in_features=draw(st.sampled_from([None, 8])) if not middle else None, out_features=1
+        in_features=draw(st.sampled_from([None, 8])) if not middle else None,
+        out_features=outputs,
     )
     tail = draw(st.lists(layer_stage().filter(lambda s: not s.takes_shape), max_size=1))
     network = (first, *middle, last, *tail)
@@ -168,7 +171,7 @@ def specs(draw: st.DrawFn) -> ir.Spec:
     spec = ir.Spec(
         blocks=tuple(blocks),
         network=network,
-        loss=draw(statement_strategy(*LOSSES.values())),
+        loss=loss,
         optimizer=draw(statement_strategy(*OPTIMIZERS.values())),
         schedule=schedule,
         train=train,

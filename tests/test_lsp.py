@@ -10,12 +10,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import specs
 
 pytest.importorskip("pygls")
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from minidl.lang import diagnose
+from minidl.lang import Diagnoser, Diagnostic, diagnose, format_spec, ir
 from minidl.lsp.analysis import analyze, to_lsp
 from minidl.lsp.client import SpecClient
 from minidl.lsp.positions import TextLines
@@ -262,6 +265,81 @@ def random_edit(text: str, chance: random.Random) -> tuple[int, int, str]:
     )
     garbage = "".join(c for c in garbage if not 0xD800 <= ord(c) <= 0xDFFF)
     return start, end, garbage
+
+
+# -- diagnostics of edited text, statement by statement ------------------------------------
+
+EDIT_PIECES = [
+    ";",
+    ";;",
+    "\n",
+    " ",
+    "# a comment ; with a semicolon\n",
+    '"a; string"',
+    '"unterminated; ',
+    "let b = ReLU;",
+    "let ",
+    "b",
+    " | ",
+    " + ",
+    " & ",
+    "()",
+    "(",
+    ")",
+    "* 3",
+    "Linear ->4",
+    "Linear 2->",
+    "->",
+    "Softmax",
+    "loss CrossEntropy;",
+    "adam lr=0.1;",
+    "sgd lr=",
+    "=",
+    "uniform(1, 2)",
+    "[1, 2]",
+    "Tanh",
+    "größe😀",
+]
+
+
+@st.composite
+def edited_texts(draw: st.DrawFn) -> list[str]:
+    """A spec's text, then the texts that a few random edits (typing, deleting) make of it."""
+    text = FIXED if draw(st.booleans()) else format_spec(draw(specs()))
+    texts = [text]
+    for _ in range(draw(st.integers(1, 8))):
+        start = draw(st.integers(0, len(text)))
+        end = draw(st.integers(start, min(len(text), start + 30)))
+        new = draw(st.sampled_from(EDIT_PIECES) | st.text(max_size=4))
+        text = text[:start] + new + text[end:]
+        texts.append(text)
+    return texts
+
+
+@settings(max_examples=150)
+@given(edited_texts())
+def test_a_diagnoser_of_edits_says_what_diagnose_says(texts: list[str]) -> None:
+    diagnoser = Diagnoser("spec.mdl")
+    for text in texts:
+        assert_same(diagnoser.diagnose(text), diagnose(text, "spec.mdl"))
+
+
+def assert_same(
+    found: tuple[ir.Spec | None, list[Diagnostic]], wanted: tuple[ir.Spec | None, list[Diagnostic]]
+) -> None:
+    """The same diagnostics, and the same spec down to its spans (which `==` leaves out)."""
+    assert found[1] == wanted[1]
+    dump = [None if spec is None else spec.model_dump() for spec in (found[0], wanted[0])]
+    assert dump[0] == dump[1]
+
+
+def test_a_diagnoser_handles_limits_and_whole_texts() -> None:
+    diagnoser = Diagnoser()
+    long = "".join(f"let b{i} = ReLU;\n" for i in range(40)) + "Linear 2->3 | b7 | Linear ->1;\n"
+    deep = "(" * 70 + "ReLU" + ")" * 70 + ";"
+    for text in [long, long.replace("ReLU", "Relu", 1), deep, long, "", ";;", long + ";"]:
+        assert_same(diagnoser.diagnose(text), diagnose(text))
+    assert isinstance(diagnoser.diagnose(long)[0], ir.Spec)
 
 
 def test_fuzzed_edits_never_kill_the_server() -> None:

@@ -103,8 +103,8 @@ def diagnose_statements(statements: Sequence[Statement], text: str, filename: st
 class _Parsed:
     """One statement's text parsed: its syntax nodes placed at `origin`, or its error.
 
-    `statement` is None for a blank statement (and for one with an error); `error` holds
-    offsets relative to the statement's start.
+    `statement` is None for a blank statement (only comments and space) and for one with an
+    error; `error` holds offsets relative to the statement's start.
     """
 
     origin: int
@@ -130,38 +130,42 @@ class Diagnoser:
             self._known = {}
             return diagnose(text, self.filename)  # an error about the whole text
         keys = [(text[start:end], end == len(text)) for start, end in bounds]
-        new = sum(key not in self._known for key in keys)
-        if new > WHOLE_PARSE_AFTER and self._parse_whole(text, bounds, keys):
-            new = 0
+        if sum(key not in self._known for key in keys) > WHOLE_PARSE_AFTER:
+            self._parse_whole(text, bounds, keys)
         known: dict[tuple[str, bool], _Parsed] = {}
         statements: list[Statement] = []
         errors: list[tuple[int, SyntaxError_]] = []
+        blank_inside = False  # an empty statement before the last: `;;`
         with no_garbage_collection():
-            for (start, _), key in zip(bounds, keys, strict=True):
+            for index, ((start, _), key) in enumerate(zip(bounds, keys, strict=True)):
                 parsed = known.get(key) or self._known.get(key) or _parse_one(*key, start)
                 known[key] = parsed
                 if parsed.error is not None:
                     errors.append((start, parsed.error))
                 elif parsed.statement is not None:
                     statements.append(_moved(parsed.statement, start - parsed.origin))
+                elif index < len(bounds) - 1:
+                    blank_inside = True
         self._known = known
-        if errors or any(is_blank(chunk) for chunk, _ in keys[:-1]):
+        if errors or blank_inside:
             return None, self._syntax_errors(text, bounds, errors)
         return diagnose_statements(statements, text, self.filename)
 
     def _parse_whole(
         self, text: str, bounds: list[tuple[int, int]], keys: list[tuple[str, bool]]
-    ) -> bool:
-        """Parse all of `text` in one call and learn its statements; False if it has an error."""
+    ) -> None:
+        """Parse all of `text` in one call and learn its statements, unless it has an error.
+
+        Then every statement but a blank last one holds one statement of the tree, in order.
+        """
         try:
             with no_garbage_collection():
                 statements = iter(lower(parser().parse(text, start="spec")))
         except UnexpectedInput:
-            return False
+            return
         for (start, _), key in zip(bounds, keys, strict=True):
             blank = is_blank(key[0])
             self._known[key] = _Parsed(start, None if blank else next(statements))
-        return True
 
     def _syntax_errors(
         self, text: str, bounds: list[tuple[int, int]], errors: list[tuple[int, SyntaxError_]]

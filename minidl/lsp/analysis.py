@@ -1,7 +1,8 @@
 """One analysis of one version of a document: its diagnostics, its spec, its outline.
 
-`analyze` is what runs after each change (off the request path); hover, completion and the
-rest read the cached result, and work out the expanded network only when first asked.
+`analyze` is what runs after each change (off the request path), with the document's
+`Diagnoser`, which parses only the statements that changed; hover, completion and the rest
+read the cached result, and work out the expanded network only when first asked.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from functools import cached_property
 
 from lsprotocol import types
 
-from minidl.lang import Diagnostic, Resolution, Spec, diagnose, resolve
+from minidl.lang import Diagnoser, Diagnostic, Resolution, Spec, diagnose, resolve
 from minidl.lang.summary import csv_features
-from minidl.lsp.outline import Statement, outline
+from minidl.lsp.outline import Statement, Token, outline, tokens
 from minidl.lsp.positions import TextLines
 
 __all__ = ["Analysis", "analyze", "to_lsp"]
@@ -38,6 +39,11 @@ class Analysis:
         return TextLines(self.text)
 
     @cached_property
+    def tokens(self) -> list[Token]:
+        """Every token of the text, comments included (read even when it does not parse)."""
+        return tokens(self.text)
+
+    @cached_property
     def statements(self) -> list[Statement]:
         """The statements as tokens (read even when the text does not parse)."""
         return outline(self.text)
@@ -55,9 +61,18 @@ class Analysis:
         return [to_lsp(d, self.lines, self.uri) for d in self.diagnostics]
 
 
-def analyze(uri: str, version: int | None, text: str, filename: str) -> Analysis:
-    """Parse and check `text` as the file `filename` (CSV headers are read relative to it)."""
-    spec, diagnostics = diagnose(text, filename)
+def analyze(
+    uri: str, version: int | None, text: str, filename: str, diagnoser: Diagnoser | None = None
+) -> Analysis:
+    """Parse and check `text` as the file `filename` (CSV headers are read relative to it).
+
+    `diagnoser`, the document's own, remembers the statements of its earlier versions; the
+    result is the same without it.
+    """
+    if diagnoser is None:
+        spec, diagnostics = diagnose(text, filename)
+    else:
+        spec, diagnostics = diagnoser.diagnose(text)
     analysis = Analysis(uri, version, text, filename, spec, diagnostics)
     analysis.lsp_diagnostics  # noqa: B018  (converted here, off the request path)
     return analysis

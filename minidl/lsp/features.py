@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Iterator
+from itertools import islice
+
 from lsprotocol import types
 
 from minidl.lang import SpecError, format_text, ir
 from minidl.lang.format import format_stage
 from minidl.lang.registry import LAYERS, STATEMENTS, option_names
 from minidl.lsp.analysis import Analysis
-from minidl.lsp.outline import Statement, Token, tokens
+from minidl.lsp.outline import Statement, Token
 from minidl.lsp.words import (
     describe_option,
     describe_word,
@@ -168,7 +172,7 @@ def completion(analysis: Analysis, position: types.Position) -> list[types.Compl
     """What may be written at the cursor: layers and blocks, statements, options, values."""
     offset = analysis.lines.offset(position)
     context = Statement()
-    for token in tokens(analysis.text):
+    for token in _statement_tokens(analysis, offset):
         if token.start >= offset:
             break
         if token.end > offset or (token.end == offset and token.kind in ("comment", "string")):
@@ -213,6 +217,17 @@ def completion(analysis: Analysis, position: types.Position) -> list[types.Compl
         )
         for name in option_names(model)
     ]
+
+
+def _statement_tokens(analysis: Analysis, offset: int) -> Iterator[Token]:
+    """The tokens from the start of the statement at `offset` on: the context of a completion
+    is its own statement, and reading from the top of a long document would cost each request
+    a pass over all of it."""
+    every = analysis.tokens
+    first = bisect.bisect_left(every, offset, key=lambda token: token.start)
+    while first > 0 and not (every[first - 1].kind == "punct" and every[first - 1].text == ";"):
+        first -= 1
+    return islice(every, first, None)
 
 
 def _stage_items(analysis: Analysis) -> list[types.CompletionItem]:
