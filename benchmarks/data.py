@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -71,7 +72,7 @@ def readers(path: Path) -> dict[str, Callable[[], object]]:
         "numpy.loadtxt": lambda: np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float32),
     }
     try:
-        import pyarrow.csv as arrow
+        import pyarrow.csv as arrow  # type: ignore[import-untyped, unused-ignore]
 
         found["pyarrow.csv.read_csv"] = lambda: arrow.read_csv(path)
     except ImportError:
@@ -138,9 +139,12 @@ def main() -> None:
             f"| {name} | {seconds:.2f} | {seconds / pandas:.2f}x | {peak:.0f} "
             f"| {peak * 2**20 / returned:.2f}x |"
         )
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     lines += [
         "",
         "The old reader is timed once; the others are the median of 5 interleaved rounds.",
+        f"Load average (1, 5, 15 min) when done: {load}; other work on the machine slows",
+        "every reader, and the threads of minidl and pandas most.",
     ]
     record("Reading a large CSV file (benchmarks/data.py)", "\n".join(lines))
 
