@@ -16,7 +16,9 @@ import minidl
 from minidl.cli.main import main
 from minidl.compiler.predictions import classes_of, decide, network_outputs
 from minidl.compiler.program import compile_spec
+from minidl.data import read_csv, split
 from minidl.lang import parse, read_source
+from minidl.lang.ir import CsvData
 from minidl.lang.settings import apply_settings
 
 onnx = pytest.importorskip("onnx")
@@ -122,11 +124,26 @@ def test_predicting_the_test_set_gives_the_recorded_test_error(
     else:
         truth = [classes[i] for i in test.targets.argmax(-1).tolist()]
     path = tmp_path / "test.csv"
-    if spec.data.kind == "csv":  # the test file itself, raw, its target column as the truth
-        assert spec.data.test is not None
+    if isinstance(spec.data, CsvData) and spec.data.test is not None:
+        # the test file itself, raw, its target column as the truth
         path = Path(data_json["spec_source"]).parent / spec.data.test
         with path.open(newline="") as file:
             truth = [row[data_json["target"]].strip() for row in csv.DictReader(file)]
+    elif isinstance(spec.data, CsvData) and spec.data.split is not None:
+        # the rows the seeded split kept for testing, raw, as the file writes them
+        source = Path(data_json["spec_source"]).parent / spec.data.train
+        table = read_csv(source, spec.data.target)
+        generator = torch.Generator().manual_seed(spec.train.seed)
+        _, kept = split(table, spec.data.split, generator)
+        assert kept.rows is not None
+        with source.open(newline="") as file:
+            rows = list(csv.DictReader(file))
+        chosen = [rows[i] for i in kept.rows.tolist()]
+        truth = [row[data_json["target"]].strip() for row in chosen]
+        with path.open("w", newline="") as file:
+            writer = csv.DictWriter(file, list(rows[0]))
+            writer.writeheader()
+            writer.writerows(chosen)
     else:
         with path.open("w", newline="") as file:
             writer = csv.writer(file)
