@@ -8,7 +8,9 @@ list of tensors and keeps its state as lists parallel to it:
 - given a plain list of `(value, grad)` pairs, it is one tensor per parameter, and each
   step is the same few `torch._foreach_*` calls over those lists.
 
-`optimizer.flat` says which: the shared buffer, or None.
+`optimizer.flat` says which: the shared buffer, or None. As with torch.optim, build the
+optimiser after `model.to(...)`: moving a model gives it new tensors, and an optimiser built
+before would go on updating the old ones.
 """
 
 from __future__ import annotations

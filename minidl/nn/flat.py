@@ -29,6 +29,11 @@ class FlatParameters:
         params: the `(value, grad)` pairs to gather, as `Module.param()` gives them.
     """
 
+    values: Tensor
+    """Every parameter's value, one after the other, flattened."""
+    grads: Tensor
+    """Every parameter's gradient, in the same layout."""
+
     def __init__(self, params: Sequence[Parameter]) -> None:
         _check_one_kind(params)
         if params:
@@ -108,11 +113,3 @@ def _check_one_kind(params: Sequence[Parameter]) -> None:
         raise ValueError(
             f"FlatParameters: every parameter must have one dtype and device, found {found}"
         )
-
-
-def flat_view(tensors: list[Tensor]) -> Tensor | None:
-    """Removed: use `FlatParameters` (`Sequential.param().flat`).
-
-    Kept, outside `__all__`, only while `minidl/nn/__init__.py` still imports the name.
-    """
-    raise NotImplementedError("flat_view is gone: use FlatParameters (Sequential.param().flat)")
