@@ -25,7 +25,7 @@ from minidl.cli.run_folder import RunFolderError
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "specs" / "seed.mdl"
 SHORT = ["--set", "train.epochs=3", "--set", "data.train=200"]
-LONG = ["--set", "train.epochs=60", "--set", "data.train=400"]
+LONG = ["--set", "train.epochs=1500", "--set", "data.train=200"]
 
 
 def run(*argv: object) -> tuple[int, str, str]:
@@ -199,7 +199,8 @@ def start(out: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [*command, *LONG, "--out", str(out)],
         cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # A checkpoint at every epoch's end, so that a signal often meets one being written.
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "MINIDL_CHECKPOINT_SECONDS": "0"},
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -213,16 +214,17 @@ def test_resume_after_an_interruption_is_bit_identical(
     reference: Path, tmp_path: Path, how: signal.Signals, draw: int
 ) -> None:
     process = start(tmp_path)
-    deadline = time.monotonic() + 60
-    while not any(tmp_path.iterdir()):
-        assert time.monotonic() < deadline
+    deadline = time.monotonic() + 120
+    # Once the first checkpoint exists, the signal comes at a random moment: between
+    # epochs, inside one, or while a checkpoint is written (one every 2 s).
+    while not any((f / CHECKPOINT).exists() for f in tmp_path.iterdir()):
+        assert time.monotonic() < deadline and process.poll() is None
         time.sleep(0.02)
-    time.sleep(random.Random(draw).uniform(1.5, 6.0))
+    time.sleep(random.Random(draw).uniform(0.0, 1.0))
     process.send_signal(how)
     _, err = process.communicate(timeout=60)
     (folder,) = tmp_path.iterdir()
-    if process.returncode == 0:
-        pytest.skip("the run finished before the signal")
+    assert process.returncode != 0, "the run finished before the signal: make it longer"
     assert process.returncode == (130 if how == signal.SIGINT else -signal.SIGKILL), err
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]
     if how == signal.SIGINT:

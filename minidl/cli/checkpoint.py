@@ -10,6 +10,7 @@ process loses at most that much work. A finished run's checkpoint is removed.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,13 +72,21 @@ def take(program: Program, history: list[EpochRecord]) -> Snapshot:
     )
 
 
+def checkpoint_seconds() -> float:
+    """Seconds between checkpoint writes: 2, or `MINIDL_CHECKPOINT_SECONDS` (0: every epoch)."""
+    try:
+        return max(0.0, float(os.environ.get("MINIDL_CHECKPOINT_SECONDS", "2")))
+    except ValueError:
+        return 2.0
+
+
 class Checkpoints:
     """Keeps the latest epoch's snapshot and writes it to the folder now and then."""
 
-    def __init__(self, folder: Path, program: Program, every_s: float = 2.0) -> None:
+    def __init__(self, folder: Path, program: Program, every_s: float | None = None) -> None:
         self.path = folder / CHECKPOINT
         self.program = program
-        self.every_s = every_s
+        self.every_s = checkpoint_seconds() if every_s is None else every_s
         self.latest: Snapshot | None = None
         self.written = True
         self.last_write = time.monotonic()
