@@ -229,11 +229,13 @@ class Adam(Optimizer):
         torch._foreach_mul_(exp_avg_sq, beta2)
         torch._foreach_addcmul_(exp_avg_sq, grads, grads, 1 - beta2)
         bias_correction1 = 1 - beta1**self.steps
-        bias_correction2 = 1 - beta2**self.steps
+        root2 = (1 - beta2**self.steps) ** 0.5
+        # p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps), written as
+        # p -= lr*sqrt(bc2)/bc1 * m / (sqrt(v) + eps*sqrt(bc2)): one call fewer.
         denominator = torch._foreach_sqrt(exp_avg_sq)
-        torch._foreach_div_(denominator, bias_correction2**0.5)
-        torch._foreach_add_(denominator, self.eps)
-        torch._foreach_addcdiv_(self.values, exp_avg, denominator, -(self.lr / bias_correction1))
+        torch._foreach_add_(denominator, self.eps * root2)
+        step = self.lr * root2 / bias_correction1
+        torch._foreach_addcdiv_(self.values, exp_avg, denominator, -step)
 
 
 class AdamW(Adam):

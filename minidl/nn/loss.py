@@ -246,6 +246,9 @@ class LossCrossEntropy(Loss):
     classes (probability rows summing to 1 work too), the same shape.
     """
 
+    log_probs: tuple[Tensor, Tensor] | None = None
+    """The last logits seen and their log-softmax, which backward turns into the softmax."""
+
     def per_sample(self, output: Tensor, target: Tensor) -> Tensor:
         if output.dim() == 0 or output.shape[-1] < 2:
             raise ValueError(
@@ -253,9 +256,18 @@ class LossCrossEntropy(Loss):
                 f"{tuple(output.shape)}; for one logit use LossBCE"
             )
         target = self._target_like(output, target)
-        return torch.logsumexp(output, dim=-1) - (output * target).sum(dim=-1)
+        # -sum(t * log softmax(x)) = logsumexp(x) - x[class]; log_softmax is the stable,
+        # fused form, kept for backward, whose softmax is then one exp.
+        log_probs = torch.log_softmax(output, dim=-1)
+        self.log_probs = (output, log_probs)
+        picked: Tensor = torch.linalg.vecdot(log_probs, target)
+        return picked.neg_()
 
     def _sample_grad(self, pred: Tensor, target: Tensor) -> Tensor:
+        # d/dx of -log softmax(x)[class] = softmax(x) - onehot.
+        cached = self.log_probs
+        if cached is not None and cached[0] is pred:
+            return torch.exp(cached[1]).sub_(target)
         return torch.softmax(pred, dim=-1).sub_(target)
 
 

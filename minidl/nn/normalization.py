@@ -19,7 +19,8 @@ def _normalized_backward(dxhat: Tensor, xhat: Tensor, rstd: Tensor, dim: int) ->
     """
     mean_dxhat = dxhat.mean(dim, keepdim=True)
     mean_dxhat_xhat = (dxhat * xhat).mean(dim, keepdim=True)
-    return rstd * (dxhat - mean_dxhat - xhat * mean_dxhat_xhat)
+    centred = torch.addcmul(dxhat - mean_dxhat, xhat, mean_dxhat_xhat, value=-1)
+    return centred.mul_(rstd)
 
 
 def _per_run(tensor: Tensor) -> Tensor:
@@ -54,6 +55,8 @@ class _Normalization(Module):
         self.bias_grad = None if bias is None else torch.zeros_like(bias)
         self.xhat: Tensor | None = None
         self.rstd: Tensor | None = None
+        self.mean: Tensor | None = None
+        self.input: Tensor | None = None
 
     @property
     def affine(self) -> bool:
@@ -72,6 +75,9 @@ class _Normalization(Module):
         if self.weight.dim() == 2:  # stacked (R, D): sum over each run's samples
             self.weight_grad.add_((grad * xhat).sum(-2))
             self.bias_grad.add_(grad.sum(-2))
+        elif grad.dim() == 2:  # a batch (N, D): the usual case, without a reshape
+            self.weight_grad.add_((grad * xhat).sum(0))
+            self.bias_grad.add_(grad.sum(0))
         else:
             self.weight_grad.add_((grad * xhat).reshape(-1, self.features).sum(0))
             self.bias_grad.add_(grad.reshape(-1, self.features).sum(0))
@@ -150,16 +156,21 @@ class LayerNorm(_Normalization):
     def forward(self, *input: Tensor) -> Tensor:
         (x,) = input
         self._check_width(x)
-        centred = x - x.mean(-1, keepdim=True)
-        variance = centred.square().mean(-1, keepdim=True)
-        self.rstd = torch.rsqrt(variance + self.eps)
-        self.xhat = centred * self.rstd
-        return self._scale_shift(self.xhat)
+        # One fused call for mean = x.mean(-1), rstd = 1/sqrt(x.var(-1, biased) + eps) and
+        # xhat * weight + bias, xhat = (x - mean) * rstd; backward rebuilds xhat from them.
+        per_feature = self.weight is None or self.weight.dim() == 1
+        weight, bias = (self.weight, self.bias) if per_feature else (None, None)
+        output, self.mean, self.rstd = torch.native_layer_norm(
+            x, (self.features,), weight, bias, self.eps
+        )
+        self.input, self.xhat = x, None
+        return output if per_feature else self._scale_shift(output)
 
     def backward(self, *gradwrtoutput: Tensor) -> Tensor:
         (grad,) = gradwrtoutput
-        xhat, rstd = self.xhat, self.rstd
-        assert xhat is not None and rstd is not None, "backward called before forward"
+        x, mean, rstd = self.input, self.mean, self.rstd
+        assert x is not None and mean is not None and rstd is not None, "backward before forward"
+        xhat = (x - mean).mul_(rstd)
         return _normalized_backward(self._affine_backward(grad, xhat), xhat, rstd, -1)
 
     def to(
