@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
 import statistics
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -154,3 +158,58 @@ def test_results_csv_has_a_column_per_key_with_the_short_key_spelled_out(tmp_pat
     assert reader.fieldnames is not None and reader.fieldnames[1:3] == ["adam.lr", "data.target"]
     assert [r["data.target"] for r in rows] == ["y", "y", weird, weird] * 2
     assert [r["adam.lr"] for r in rows] == ["0.1"] * 4 + ["0.01"] * 4
+
+
+SWEEP_ARGS = ["--set", "sweep.runs=2", "--set", "train.epochs=25", "--jobs", "1", "--quiet"]
+TABLE1 = str(Path(__file__).parents[1] / "specs" / "table1.mdl")
+
+
+def minidl(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "minidl.compile", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("reference")
+    done = minidl(TABLE1, "--train", *SWEEP_ARGS, "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    (folder,) = out.iterdir()
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("how", "delay"),
+    [(signal.SIGINT, 0.0), (signal.SIGKILL, 0.5)],
+    ids=["sigint-between-cells", "sigkill-inside-a-cell"],
+)
+def test_a_sweep_cut_short_resumes_to_the_same_results(
+    uninterrupted: Path, tmp_path: Path, how: signal.Signals, delay: float
+) -> None:
+    """Interrupt or kill a sweep once its first cell is kept (at once, or a moment later,
+    inside the next cell); `--resume` keeps the finished cells, runs the rest, and
+    `results.csv` is byte for byte the uninterrupted sweep's."""
+    command = [sys.executable, "-m", "minidl.compile", TABLE1, "--train", *SWEEP_ARGS]
+    process = subprocess.Popen(
+        [*command, "--out", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 300
+    while not list(tmp_path.glob("*/results.json")):
+        assert time.monotonic() < deadline and process.poll() is None, "no cell finished"
+        time.sleep(0.02)
+    time.sleep(delay)
+    process.send_signal(how)
+    process.communicate(timeout=60)
+    assert process.returncode != 0, "the sweep finished before the signal"
+    (folder,) = tmp_path.iterdir()
+    assert json.loads((folder / "results.json").read_text())["status"] == "interrupted"
+    resumed = minidl(str(folder), "--resume", "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    expected = (uninterrupted / "results.csv").read_bytes()
+    assert (folder / "results.csv").read_bytes() == expected
+    assert json.loads((folder / "results.json").read_text())["status"] == "completed"
+    again = minidl(str(folder), "--resume", timeout=120)
+    assert again.returncode == 0 and "already complete" in again.stdout

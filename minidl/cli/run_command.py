@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from pathlib import Path
 
 from minidl.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from minidl.cli.run_folder import RunFolderError, write_atomic
@@ -40,6 +41,12 @@ def run_folder_command(args: argparse.Namespace) -> int:
                 f"{args.spec}: a run folder takes one of --predict, --emit onnx, --resume"
                 + ("" if not args.set else " (no --set: it records what ran)")
             )
+        if (args.resume and (args.spec / "results.json").exists()) or _holds_sweep(args.spec):
+            from minidl.cli.sweep import resume_sweep
+
+            if not args.resume:
+                raise _Usage(f"{args.spec}: a sweep folder takes --resume (its results are in it)")
+            return resume_sweep(args.spec, args.jobs, quiet=args.quiet)
         if args.resume:
             from minidl.cli.one_run import resume_run
 
@@ -83,6 +90,33 @@ def run_folder_command(args: argparse.Namespace) -> int:
             print(f"minidl: error: {caught}", file=sys.stderr)
             return EXIT_USAGE
         raise
+
+
+def _sweep_folder(args: argparse.Namespace) -> int:
+    """A sweep's folder: `--resume` continues it; alone, its status."""
+    from minidl.cli.sweep import resume_sweep
+    from minidl.cli.sweep_results import read_sweep
+
+    if args.resume:
+        return resume_sweep(args.spec, args.jobs, quiet=args.quiet)
+    if args.predict is not None or args.emit is not None:
+        raise _Usage(
+            f"{args.spec}: a sweep's folder takes --resume; predict and export take the folder "
+            "of one run (train the chosen configuration with --train)"
+        )
+    spec, status, done = read_sweep(args.spec)
+    assert spec.sweep is not None
+    print(f"{args.spec}: sweep, status {status}, {len(done)} cells complete")
+    print("results in results.csv and results.json")
+    return EXIT_OK
+
+
+def _holds_sweep(folder: Path) -> bool:
+    """Whether the folder is a sweep's (its spec has a `sweep` statement)."""
+    try:
+        return "\nsweep " in "\n" + (folder / "spec.mdl").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 class _Usage(Exception):

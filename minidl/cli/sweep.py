@@ -23,12 +23,12 @@ from minidl.cli.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAG
 from minidl.cli.one_run import Progress
 from minidl.cli.run_folder import new_run_folder, write_atomic
 from minidl.cli.sweep_grid import Cell, CellResult, Task, cells, tasks
-from minidl.cli.sweep_results import search_table, table, write_results
+from minidl.cli.sweep_results import read_sweep, search_table, table, write_results
 from minidl.cli.sweep_task import run_task
 from minidl.lang import Spec, format_spec
 from minidl.train import EpochRecord
 
-__all__ = ["run_cell", "run_sweep", "run_task"]
+__all__ = ["resume_sweep", "run_cell", "run_sweep", "run_task"]
 
 
 def run_cell(cell: Cell, runs: int, report: Any = None) -> CellResult:
@@ -75,18 +75,37 @@ def run_sweep(
 Runner = Callable[[list[Task], Any], Iterator[tuple[Task, CellResult]]]
 
 
-def _sweep(spec: Spec, name: str, out: Path, quiet: bool, runner: Runner) -> int:
+def _sweep(
+    spec: Spec,
+    name: str,
+    out: Path,
+    quiet: bool,
+    runner: Runner,
+    resumed: tuple[Path, dict[int, CellResult]] | None = None,
+) -> int:
+    """Run the sweep's cells (those not in `resumed`'s results, in its folder, when it
+    continues an interrupted sweep), keeping every finished cell on disk as it arrives."""
     assert spec.sweep is not None
     started = time.perf_counter()
     grid, runs = cells(spec), spec.sweep.runs
-    folder = new_run_folder(out, name)
-    write_atomic(folder / "spec.mdl", format_spec(spec).encode())
-    progress = Progress(len(grid) * runs * spec.train.epochs, quiet, unit="epoch")
-    results: dict[int, CellResult] = {}
+    if resumed is None:
+        folder, results = new_run_folder(out, name), {}
+        write_atomic(folder / "spec.mdl", format_spec(spec).encode())
+    else:
+        folder, results = resumed[0], dict(resumed[1])
+    remaining = [cell for cell in grid if cell.index not in results]
+    progress = Progress(len(remaining) * runs * spec.train.epochs, quiet, unit="epoch")
     status = "completed"
+
+    def keep() -> None:  # what a kill leaves behind: the cells finished so far
+        done = [c for c in grid if c.index in results]
+        wall = time.perf_counter() - started
+        write_results(folder, spec, done, [results[c.index] for c in done], "interrupted", wall)
+
     try:
-        for result in _execute(grid, runs, runner, progress):
+        for result in _execute(remaining, runs, runner, progress):
             results[result.index] = result
+            keep()
     except KeyboardInterrupt:
         status = "interrupted"
     finally:
@@ -117,6 +136,8 @@ def _execute(
     grid: list[Cell], runs: int, runner: Runner, progress: Progress
 ) -> Iterator[CellResult]:
     """Yield each cell's result as it completes, in worker processes when that helps."""
+    if not grid:
+        return
     work = tasks(grid, runs)
     epochs: dict[tuple[int, int], int] = {}
 
@@ -175,3 +196,18 @@ def _worker_start(queue: Any) -> None:
 def _worker_run(numbered: tuple[int, Task]) -> tuple[int, CellResult]:
     number, task = numbered
     return number, run_task(task, lambda key, done: _QUEUE.put((key, done)))
+
+
+def resume_sweep(folder: Path, jobs: int | None = None, quiet: bool = False) -> int:
+    """Continue an interrupted or killed sweep in its folder: its finished cells are kept
+    (from `results.json`), the others run; the files are then those of a sweep never
+    interrupted (but for the wall times they record)."""
+    spec, status, done = read_sweep(folder)
+    if status == "completed":
+        print(f"{folder}: the sweep is already complete; nothing to do")
+        return EXIT_OK
+    if not quiet:
+        print(f"resuming {folder}: {len(done)} cells already complete", file=sys.stderr)
+    name = folder.name.rsplit("-", 1)[0]
+    runner: Runner = lambda work, report: _run_all(work, jobs, report)  # noqa: E731
+    return _sweep(spec, name, folder.parent, quiet, runner, (folder, done))

@@ -7,12 +7,14 @@ import io
 import math
 import statistics
 from pathlib import Path
+from typing import Any
 
 from minidl.cli.one_run import versions
-from minidl.cli.run_folder import write_atomic, write_json
+from minidl.cli.run_folder import RunFolderError, read_json, write_atomic, write_json
 from minidl.cli.sweep_grid import Cell, CellResult
-from minidl.lang import Spec
+from minidl.lang import Spec, SpecError, parse
 from minidl.lang.format import format_value
+from minidl.train import EpochRecord
 
 __all__ = ["ROWS", "results_rows", "search_table", "table", "write_results"]
 
@@ -151,3 +153,40 @@ def _stats(values: list[float]) -> dict[str, float | None]:
         "mean": statistics.fmean(values),
         "std": statistics.stdev(values) if len(values) > 1 else 0.0,
     }
+
+
+def read_sweep(folder: Path) -> tuple[Spec, str, dict[int, CellResult]]:
+    """A sweep folder's spec, status and finished cells (from `results.json`), or a
+    `RunFolderError` naming the file that is missing or damaged."""
+    spec_path, results_path = folder / "spec.mdl", folder / "results.json"
+    try:
+        spec = parse(spec_path.read_text(encoding="utf-8"), filename=str(spec_path))
+    except FileNotFoundError:
+        raise RunFolderError(spec_path, "missing: this is not a sweep that --train wrote") from None
+    except (OSError, UnicodeDecodeError, SpecError) as caught:
+        raise RunFolderError(spec_path, f"damaged: {str(caught).splitlines()[0]}") from None
+    if spec.sweep is None:
+        raise RunFolderError(spec_path, "holds no sweep")
+    if not results_path.exists():  # killed before its first cell finished
+        return spec, "interrupted", {}
+    data = read_json(results_path)
+    try:
+        done = {
+            int(cell["cell"]): CellResult(
+                int(cell["cell"]),
+                [None if run is None else _record(run) for run in cell["runs"]],
+                float(cell["seconds"]),
+                cell["failure"],
+            )
+            for cell in data["cells"]
+        }
+        status = str(data["status"])
+    except (KeyError, TypeError, ValueError) as caught:
+        raise RunFolderError(results_path, f"damaged: {caught!r}") from None
+    return spec, status, done
+
+
+def _record(run: dict[str, Any]) -> EpochRecord:
+    """An epoch record from JSON, where NaN was written as null."""
+    values = {k: math.nan if v is None else v for k, v in run.items()}
+    return EpochRecord(int(values.pop("epoch")), **{k: float(v) for k, v in values.items()})
