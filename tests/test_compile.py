@@ -283,3 +283,20 @@ def test_cuda_without_a_device_is_a_diagnostic(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "seed.mdl:6:1: error[E150]: device=cuda, but torch sees no CUDA device" in result.stderr
     assert "Traceback" not in result.stderr and not any(tmp_path.iterdir())
+
+
+def test_mse_on_one_output_needs_two_labels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The contract: with one output, MSE (as BCE) needs a target of two labels; a numeric
+    target of more values is E315, whose help points at L1 and Huber for regression."""
+    (tmp_path / "d.csv").write_text("a,b,y\n1,2,0.5\n3,4,1.5\n5,6,2.5\n")
+    spec = tmp_path / "s.mdl"
+    spec.write_text('Linear ->4 | Linear ->1; data csv train="d.csv" target=y')
+    assert main([str(spec), "--train", "--quiet", "--out", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert "error[E315]" in err and "`loss L1`" in err
+    spec.write_text(
+        'Linear ->4 | Linear ->1; loss L1; train epochs=1; data csv train="d.csv" target=y'
+    )
+    assert main([str(spec), "--train", "--quiet", "--out", str(tmp_path / "runs")]) == 0

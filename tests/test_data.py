@@ -363,6 +363,21 @@ def test_a_constant_feature_is_not_divided_by_zero(kind: str) -> None:
     assert normalized[0, 0] == 0.0 and normalized[1, 0] == 1.0  # centred, scale 1
 
 
+@pytest.mark.parametrize("kind", ["standard", "minmax"])
+@pytest.mark.parametrize("value", [0.1, 0.3, 0.7, 2.2])
+@pytest.mark.parametrize("rows", [3, 7, 150])
+def test_a_constant_column_that_is_not_exact_in_binary_stays_constant(
+    kind: str, value: float, rows: int
+) -> None:
+    """The std of a column of 0.1s is about 1e-17 in float64, not 0: it must still count as
+    constant (scale 1), or a new row at 0.2 would land near 1e16."""
+    train = torch.full((rows, 1), value, dtype=torch.float64)
+    normalizer = Normalizer(kind).fit(train)  # type: ignore[arg-type]
+    assert normalizer.scale is not None and normalizer.scale.tolist() == [1.0]
+    assert normalizer.apply(train).abs().max() == 0.0
+    assert abs(float(normalizer.apply(torch.tensor([[value + 0.1]], dtype=torch.float64)))) < 1
+
+
 def test_none_leaves_the_inputs_as_they_are() -> None:
     inputs = torch.tensor([[1.0, 2e6]])
     assert Normalizer().fit(inputs).apply(inputs) is inputs

@@ -174,6 +174,11 @@ def _train(spec: Spec, args: argparse.Namespace) -> int:
     from minidl.cli.one_run import train_spec
 
     args.out = args.out or Path("runs")
+    if spec.sweep is None and (args.executor != "local" or args.address):
+        raise UsageError(
+            "--executor and --address run a sweep's cells; this spec has no `sweep` "
+            "(add one, or drop them)"
+        )
     try:
         _check_out(args.out)
         if spec.sweep is not None:

@@ -33,7 +33,7 @@ from minidl.cli.run_folder import (
     write_json,
     write_weights,
 )
-from minidl.cli.saved_run import SavedRun, open_run, write_data_description
+from minidl.cli.saved_run import SavedRun, open_run, program_of, write_data_description
 from minidl.compiler.program import Program, compile_spec
 from minidl.lang import Spec, format_spec
 from minidl.lang.registry import statement_word
@@ -113,6 +113,7 @@ def resume_run(folder: Path, quiet: bool = False) -> int:
     started = time.perf_counter()
     run = open_run(folder)
     if run.status == "completed":
+        program_of(run)  # its weights must still be whole for that to be true
         print(f"{folder}: the run is already complete ({_epochs(run)} epochs); nothing to do")
         return EXIT_OK
     if run.spec.train.backend == "torch":

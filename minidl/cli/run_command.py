@@ -41,18 +41,17 @@ def run_folder_command(args: argparse.Namespace) -> int:
                 f"{args.spec}: a run folder takes one of --predict, --emit onnx, --resume"
                 + ("" if not args.set else " (no --set: it records what ran)")
             )
-        if (args.resume and (args.spec / "results.json").exists()) or _holds_sweep(args.spec):
-            from minidl.cli.sweep import resume_sweep
-
-            if not args.resume:
-                raise _Usage(f"{args.spec}: a sweep folder takes --resume (its results are in it)")
-            return resume_sweep(args.spec, args.jobs, quiet=args.quiet)
+        if _holds_sweep(args.spec):
+            return _sweep_folder(args)
+        if args.out is not None:
+            _check_out_file(args.out)
         if args.resume:
             from minidl.cli.one_run import resume_run
 
             return resume_run(args.spec, quiet=args.quiet)
         run = open_run(args.spec)
         if args.predict is None and args.emit is None:
+            program_of(run)  # a damaged or mismatched weights file is an error, not a summary
             print(summary(run))
             return EXIT_OK
         program = program_of(run)
@@ -63,7 +62,10 @@ def run_folder_command(args: argparse.Namespace) -> int:
             return EXIT_OK
         from minidl.cli.onnx_export import to_onnx
 
-        data = to_onnx(program, args.spec.name).SerializeToString()
+        try:
+            data = to_onnx(program, args.spec.name).SerializeToString()
+        except TypeError as caught:  # a stage without an ONNX form (a plug-in's word)
+            raise _Usage(f"{args.spec}: cannot export to ONNX: {caught}") from None
         if args.out is None:
             sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()
@@ -95,7 +97,9 @@ def run_folder_command(args: argparse.Namespace) -> int:
 def _sweep_folder(args: argparse.Namespace) -> int:
     """A sweep's folder: `--resume` continues it; alone, its status."""
     from minidl.cli.sweep import resume_sweep
-    from minidl.cli.sweep_results import read_sweep
+    from minidl.cli.sweep_grid import cells
+    from minidl.cli.sweep_results import read_sweep, search_table, table
+    from minidl.lang.summary import summarize
 
     if args.resume:
         return resume_sweep(args.spec, args.jobs, quiet=args.quiet)
@@ -105,10 +109,26 @@ def _sweep_folder(args: argparse.Namespace) -> int:
             "of one run (train the chosen configuration with --train)"
         )
     spec, status, done = read_sweep(args.spec)
-    assert spec.sweep is not None
-    print(f"{args.spec}: sweep, status {status}, {len(done)} cells complete")
-    print("results in results.csv and results.json")
+    sweep = spec.sweep
+    assert sweep is not None  # read_sweep refuses a spec without one
+    grid = [cell for cell in cells(spec) if cell.index in done]
+    print(summarize(spec, str(args.spec / "spec.mdl")))
+    print(f"\nstatus {status}   cells {len(grid)}/{len(cells(spec))} complete")
+    if grid:
+        header = " × ".join(axis.key for axis in sweep.axes) or "cell"
+        results = [done[cell.index] for cell in grid]
+        print(
+            table(grid, results, header) if sweep.samples is None else search_table(grid, results)
+        )
     return EXIT_OK
+
+
+def _check_out_file(out: Path) -> None:
+    """`--out FILE` must name a file in a folder that exists."""
+    if out.is_dir():
+        raise _Usage(f"--out {out}: is a folder; name the file to write")
+    if not out.parent.is_dir():
+        raise _Usage(f"--out {out}: the folder {out.parent} does not exist")
 
 
 def _holds_sweep(folder: Path) -> bool:

@@ -96,12 +96,10 @@ def _one_hot_disk(data: Dataset) -> Dataset:
 
 
 def _is_classifier(spec: Spec, outputs: int, table: Table) -> bool:
-    """Classes rather than values: a loss over classes, several outputs, a text target, or
-    a loss that takes two distinct numbers as two classes (MSE: the v1 0/1 labels)."""
+    """Classes rather than values: a loss over classes (CrossEntropy, or MSE and BCE with their
+    two labels), several outputs, or a text target. L1 and Huber on one output regress."""
     targets = spec.loss.targets
-    if targets in ("classes", "binary") or outputs > 1 or table.target.numbers is None:
-        return True
-    return targets == "binary_or_values" and len(table.target.numbers) == 2
+    return targets in ("classes", "binary") or outputs > 1 or table.target.numbers is None
 
 
 def _check_classes(spec: Spec, labels: Labels, outputs: int, table: Table) -> None:
@@ -112,7 +110,8 @@ def _check_classes(spec: Spec, labels: Labels, outputs: int, table: Table) -> No
             0,
             "E315",
             f"one output needs two classes, but `{table.target.name}` has {count}",
-            f"end the network with `Linear ->{count}` and use `loss CrossEntropy`",
+            f"end the network with `Linear ->{count}` and use `loss CrossEntropy`, or, for "
+            "values to regress, `loss L1` or `loss Huber`",
         )
     if outputs > 1 and count > outputs:
         raise DataError(

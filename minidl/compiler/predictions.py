@@ -54,6 +54,9 @@ def network_outputs(program: Program, inputs: Tensor | Any) -> Tensor:
     raw = raw.to("cpu", torch.float64)
     if raw.dim() != 2:
         raise ValueError(f"predict: expected raw features (N, D), got shape {tuple(raw.shape)}")
+    width = _input_width(program)
+    if width is not None and raw.shape[1] != width:
+        raise ValueError(f"predict: the network takes {width} features per row, got {raw.shape[1]}")
     first = next(iter(program.model.param()), None)
     dtype = first[0].dtype if first is not None else torch.float64
     device = first[0].device if first is not None else torch.device("cpu")
@@ -85,6 +88,12 @@ def predict_labels(program: Program, inputs: Tensor | Any) -> list[Label]:
     indices, _ = decide(program, outputs)
     classes = classes_of(program, outputs.shape[-1])
     return [classes[i] for i in indices.tolist()]
+
+
+def _input_width(program: Program) -> int | None:
+    """The feature count the first stage with weights takes, when there is one."""
+    first = next(iter(program.model.param()), None)
+    return None if first is None or first[0].dim() != 2 else int(first[0].shape[-1])
 
 
 def _width(program: Program) -> int:

@@ -39,14 +39,17 @@ class Normalizer:
         if self.kind == "none":
             return self
         x = inputs.detach().to("cpu", torch.float64)
+        low, high = x.aminmax(dim=0)
+        # Constancy is decided exactly (min == max): the std of a constant column of 0.1s
+        # comes out near 1e-17, not 0, and dividing by it would blow its rows up.
+        constant = low == high
         if self.kind == "standard":
-            shift = x.mean(dim=0)
+            shift = torch.where(constant, low, x.mean(dim=0))
             spread = x.std(dim=0, correction=0)
         else:
-            shift, top = x.aminmax(dim=0)
-            spread = top - shift
+            shift, spread = low, high - low
         self.shift = shift
-        self.scale = torch.where(spread > 0, spread, torch.ones_like(spread))
+        self.scale = torch.where(constant | ~(spread > 0), torch.ones_like(spread), spread)
         return self
 
     def apply(self, inputs: Tensor) -> Tensor:

@@ -8,23 +8,19 @@ from minidl.lang.shapes import Layer, Resolution, resolve
 
 __all__ = ["spec_warnings"]
 
-_SQUASHED_BY = {"CrossEntropy": "Softmax", "BCE": "Sigmoid"}
-"""The stage each loss applies itself, to the logits it is given."""
-
 
 def spec_warnings(spec: ir.Spec, resolution: Resolution | None = None) -> list[Diagnostic]:
     """Every warning about `spec`; `resolution` is its expanded network, if already known."""
     network = (resolution or resolve(spec)).network
     warnings: list[Diagnostic] = []
     last = network[-1].word if network and isinstance(network[-1], Layer) else None
-    if last is not None and last.kind in ("Softmax", "Sigmoid") and spec.loss.name in _SQUASHED_BY:
-        applies = _SQUASHED_BY[spec.loss.name]
-        what = "a softmax" if applies == "Softmax" else "a sigmoid"
+    applies = spec.loss.applies
+    if last is not None and applies is not None and last.kind == applies:
         warnings.append(
             Diagnostic.at(
                 last.span,
                 "W101",
-                f"`{last.kind}` right before `{spec.loss.name}`, which applies {what} itself",
+                f"`{last.kind}` right before `{spec.loss.name}`, which applies it itself",
                 f"remove `{last.kind}`: {spec.loss.name} takes logits",
                 spec.source,
                 "warning",

@@ -38,9 +38,9 @@ Problem = tuple[str, str, str | None]
 """A mistake across options: the option to point at, the message, and a help line."""
 
 Reduction = Literal["sum", "mean"]
-Targets = Literal["values", "classes", "binary", "binary_or_values"]
+Targets = Literal["values", "classes", "binary"]
 """What a loss compares the outputs with: values (regression), K classes (one output each),
-two classes (one output), or two classes when the target has two values, else values."""
+or two classes with one output (the contract: MSE and BCE need two labels)."""
 _REDUCTION = "`sum` adds the per-sample losses of a batch, `mean` averages them"
 
 
@@ -50,8 +50,9 @@ _REDUCTION = "`sum` adds the per-sample losses of a batch, `mean` averages them"
 class MSE(Node):
     """Mean squared error over the output features, per sample."""
 
-    targets: ClassVar[Targets] = "binary_or_values"
+    targets: ClassVar[Targets] = "binary"
     name: Literal["MSE"] = "MSE"
+    applies: ClassVar[str | None] = None
     reduction: Reduction = Field("sum", description=_REDUCTION)
 
 
@@ -60,6 +61,7 @@ class L1(Node):
 
     targets: ClassVar[Targets] = "values"
     name: Literal["L1"] = "L1"
+    applies: ClassVar[str | None] = None
     reduction: Reduction = Field("sum", description=_REDUCTION)
 
 
@@ -68,6 +70,7 @@ class Huber(Node):
 
     targets: ClassVar[Targets] = "values"
     name: Literal["Huber"] = "Huber"
+    applies: ClassVar[str | None] = None
     reduction: Reduction = Field("sum", description=_REDUCTION)
     delta: float = Field(1.0, gt=0, allow_inf_nan=False, description="where it turns linear")
 
@@ -76,6 +79,8 @@ class CrossEntropy(Node):
     """Softmax cross-entropy of K >= 2 logits against a class; predicts the arg-max."""
 
     targets: ClassVar[Targets] = "classes"
+    applies: ClassVar[str | None] = "Softmax"
+    """The stage the loss applies to the logits itself (a warning when the network ends so)."""
     name: Literal["CrossEntropy"] = "CrossEntropy"
     reduction: Reduction = Field("sum", description=_REDUCTION)
 
@@ -85,6 +90,7 @@ class BCE(Node):
 
     targets: ClassVar[Targets] = "binary"
     name: Literal["BCE"] = "BCE"
+    applies: ClassVar[str | None] = "Sigmoid"
     reduction: Reduction = Field("sum", description=_REDUCTION)
 
 
