@@ -57,8 +57,8 @@ def payload(spec_path: Path) -> tuple[int, int, int]:
     """Bytes pickled per task, both ways, for the search's tasks: the arguments that travel to
     the worker (smallest, largest) and one task's result coming back."""
     from minidl.cli.ray_executor import task_arguments
-    from minidl.cli.sweep_task import run_task
     from minidl.cli.sweep_grid import cells, tasks
+    from minidl.cli.sweep_task import run_task
     from minidl.lang import parse_file
 
     spec = parse_file(spec_path)
