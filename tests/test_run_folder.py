@@ -224,7 +224,8 @@ def test_resume_after_an_interruption_is_bit_identical(
     (folder,) = tmp_path.iterdir()
     assert process.returncode != 0, "the run finished before the signal: make it longer"
     assert process.returncode == (130 if how == signal.SIGINT else -signal.SIGKILL), err
-    assert not [p for p in folder.iterdir() if p.name.startswith(".")]
+    if how == signal.SIGINT:  # Ctrl-C ends cleanly; a kill may leave a writer's temporary
+        assert not [p for p in folder.iterdir() if p.name.startswith(".")]
     if how == signal.SIGINT:
         metrics = json.loads((folder / "metrics.json").read_text())
         assert metrics["status"] == "interrupted"
@@ -235,3 +236,4 @@ def test_resume_after_an_interruption_is_bit_identical(
         assert (folder / name).read_bytes() == (reference / name).read_bytes(), name
     assert not (folder / CHECKPOINT).exists()
     assert json.loads((folder / "metrics.json").read_text())["status"] == "completed"
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # resume cleans up

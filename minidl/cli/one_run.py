@@ -27,6 +27,7 @@ from minidl.cli.run_folder import (
     FORMAT_VERSION,
     RunFolderError,
     new_run_folder,
+    remove_stale_temporaries,
     weights_of,
     write_atomic,
     write_history,
@@ -112,6 +113,7 @@ def resume_run(folder: Path, quiet: bool = False) -> int:
     """Continue an interrupted (or killed) run in its folder from its last checkpoint."""
     started = time.perf_counter()
     run = open_run(folder)
+    remove_stale_temporaries(folder)
     if run.status == "completed":
         program_of(run)  # its weights must still be whole for that to be true
         print(f"{folder}: the run is already complete ({_epochs(run)} epochs); nothing to do")

@@ -162,6 +162,18 @@ def load_weights(path: Path) -> dict[str, torch.Tensor]:
         raise RunFolderError(path, f"damaged or truncated safetensors file ({reason})") from None
 
 
+def remove_stale_temporaries(folder: Path) -> list[str]:
+    """Remove what killed writers left: `write_atomic`'s hidden `.NAME.xxxx` files, never
+    renamed over their target (SIGKILL cannot be caught). Returns the names removed."""
+    removed = []
+    for path in folder.iterdir():
+        name = path.name
+        if name.startswith(".") and path.is_file() and name.count(".") >= 2:
+            path.unlink(missing_ok=True)
+            removed.append(name)
+    return removed
+
+
 class RunFolderError(Exception):
     """A run folder's file that is missing, damaged or of an unknown format: one line."""
 

@@ -21,7 +21,7 @@ import torch
 
 from minidl.cli.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from minidl.cli.one_run import Progress
-from minidl.cli.run_folder import new_run_folder, write_atomic
+from minidl.cli.run_folder import new_run_folder, remove_stale_temporaries, write_atomic
 from minidl.cli.sweep_grid import Cell, CellResult, Task, cells, tasks
 from minidl.cli.sweep_results import read_sweep, search_table, table, write_results
 from minidl.cli.sweep_task import run_task
@@ -203,6 +203,7 @@ def resume_sweep(folder: Path, jobs: int | None = None, quiet: bool = False) -> 
     (from `results.json`), the others run; the files are then those of a sweep never
     interrupted (but for the wall times they record)."""
     spec, status, done = read_sweep(folder)
+    remove_stale_temporaries(folder)
     if status == "completed":
         print(f"{folder}: the sweep is already complete; nothing to do")
         return EXIT_OK
