@@ -31,7 +31,7 @@ TWO_CELLS = """Linear 2->25 | ReLU | Linear 25->25 | ReLU | Linear 25->1 | Tanh;
 loss MSE;
 sgd lr=0.01 batch=16;
 train epochs=40 seed=0;
-data disk train=1000 test=1000;
+data disk train=3000 test=1000;
 sweep batch=[256, 4] runs=2;
 """
 """A cell that ends in a blink (batch 256) and one that trains for seconds (batch 4)."""

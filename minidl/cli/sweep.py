@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from minidl.cli.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from minidl.cli.one_run import Progress
+from minidl.cli.one_run import Progress, deferred_interrupt
 from minidl.cli.run_folder import new_run_folder, remove_stale_temporaries, write_atomic
 from minidl.cli.sweep_grid import Cell, CellResult, Task, cells, tasks
 from minidl.cli.sweep_results import read_sweep, search_table, table, write_results
@@ -113,7 +113,10 @@ def _sweep(
     finished = [c for c in grid if c.index in results]
     ordered = [results[c.index] for c in finished]
     wall = time.perf_counter() - started
-    write_results(folder, spec, finished, ordered, status, wall)
+    with deferred_interrupt() as interrupted:  # Ctrl-C now waits until the files are whole
+        write_results(folder, spec, finished, ordered, status, wall)
+    if interrupted():
+        status = "interrupted"
     if spec.sweep.samples is None:
         header = " × ".join(axis.key for axis in spec.sweep.axes) or "cell"
         print(f"{name}: {len(grid)} cells × {runs} runs, {spec.train.epochs} epochs")
