@@ -300,3 +300,14 @@ def test_mse_on_one_output_needs_two_labels(
         'Linear ->4 | Linear ->1; loss L1; train epochs=1; data csv train="d.csv" target=y'
     )
     assert main([str(spec), "--train", "--quiet", "--out", str(tmp_path / "runs")]) == 0
+
+
+def test_the_summary_counts_numeric_classes_by_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`2` and `2.0` are one class, and 2 sorts before 10, as training sees them."""
+    (tmp_path / "d.csv").write_text("a,y\n1,10\n2,2\n3,2.0\n4,10\n")
+    spec = tmp_path / "s.mdl"
+    spec.write_text('Linear ->3 | Linear ->2; loss CrossEntropy; data csv train="d.csv" target=y')
+    assert main([str(spec)]) == 0
+    assert "2 distinct targets: 2 2, 10 2" in capsys.readouterr().out

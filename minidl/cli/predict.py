@@ -52,7 +52,12 @@ def predict_csv(program: Program, target: str, data: Path, out: Path | None) -> 
     Raises `DataError` (nothing written) when a feature column is missing, a column is
     unknown, or a cell is not a finite number.
     """
-    header = read_header(data)
+    try:
+        header = read_header(data)
+    except DataError as caught:
+        if caught.code == "E301":  # the path was given on the command line, not in a spec
+            raise DataError(caught.path, 0, "E301", caught.message, "check the path") from None
+        raise
     features = _feature_positions(header, program.feature_names, target)
     directory = out.parent if out is not None else None
     handle, temporary = tempfile.mkstemp(

@@ -44,7 +44,8 @@ def csv_preview(spec: ir.Spec) -> tuple[int | None, list[str], list[Diagnostic]]
     except DataError as caught:
         return None, [], [file_diagnostic(caught, spec)]
     features = header.features(data.target)
-    lines = [f"data: {len(features)} features ({_names(features)}), target `{data.target}`"]
+    noun = "feature" if len(features) == 1 else "features"
+    lines = [f"data: {len(features)} {noun} ({_names(features)}), target `{data.target}`"]
     lines.append(_counts(path, header.names.index(data.target), data))
     return len(features), lines, []
 
@@ -69,10 +70,23 @@ def _counts(path: Path, target: int, data: ir.CsvData) -> str:
             labels[row[target].strip()] += 1
     split = f", split {data.split:g} for training" if data.split is not None else ""
     classes = ""
-    if len(labels) <= 20:
-        counts = ", ".join(f"{label} {count}" for label, count in sorted(labels.items()))
-        classes = f"; {len(labels)} distinct targets: {counts}"
+    pairs = _by_value(labels)
+    if len(pairs) <= 20:
+        counts = ", ".join(f"{label} {count}" for label, count in pairs)
+        classes = f"; {len(pairs)} distinct targets: {counts}"
     return f"  {len(rows):,} rows{split}{classes}; {normalize}"
+
+
+def _by_value(labels: Counter[str]) -> list[tuple[str, int]]:
+    """Class counts in the classes' order: numbers by value (`1` and `1.0` are one class),
+    text by string order."""
+    try:
+        merged: Counter[float] = Counter()
+        for label, count in labels.items():
+            merged[float(label)] += count
+    except ValueError:
+        return sorted(labels.items())
+    return [(f"{value:g}", count) for value, count in sorted(merged.items())]
 
 
 def file_diagnostic(caught: DataError, spec: ir.Spec) -> Diagnostic:
