@@ -270,3 +270,22 @@ def test_batchnorm_with_a_last_batch_of_one_is_a_diagnostic() -> None:
         compile_spec(parse(text))
     assert [d.code for d in caught.value.diagnostics] == ["E317"]
     compile_spec(parse(text.replace("batch=3", "batch=4")))  # 100 = 25 * 4: no such batch
+
+
+def test_emit_python_reads_csv_data_as_training_does(tmp_path: Path) -> None:
+    """Text labels, `split` and `normalize` in the script too: it prints --train's figures."""
+    spec = Path(__file__).parents[1] / "specs" / "iris.mdl"
+    cli = [sys.executable, "-m", "minidl.compile", str(spec)]
+    sets = ["--set", "train.epochs=3"]
+    script = subprocess.run([*cli, *sets, "--emit", "python"], capture_output=True, text=True)
+    assert script.returncode == 0, script.stderr
+    (tmp_path / "iris.py").write_text(script.stdout)
+    ran = subprocess.run(
+        [sys.executable, str(tmp_path / "iris.py")], capture_output=True, text=True
+    )
+    assert ran.returncode == 0, ran.stderr
+    trained = subprocess.run(
+        [*cli, *sets, "--train", "--quiet", "--out", str(tmp_path)], capture_output=True, text=True
+    )
+    errors = trained.stdout.splitlines()[0].split()
+    assert ran.stdout.split()[:6] == errors[:6]  # train error X %  test error Y %

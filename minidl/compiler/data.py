@@ -13,18 +13,8 @@ from pathlib import Path
 
 import torch
 
-from minidl.data import (
-    DataError,
-    Dataset,
-    Labels,
-    Normalizer,
-    Table,
-    disk,
-    encode_labels,
-    read_csv,
-    scale_warning,
-    split,
-)
+from minidl.data import DataError, Dataset, Normalizer, Table, disk, read_header, scale_warning
+from minidl.data.csv_sets import csv_datasets
 from minidl.lang import Diagnostic, Spec, SpecError, ir, resolve
 from minidl.lang.data_preview import file_diagnostic
 
@@ -64,73 +54,27 @@ def load_data(spec: Spec, generator: torch.Generator) -> LoadedData:
 
 def _load_csv(spec: Spec, data: ir.CsvData, generator: torch.Generator) -> LoadedData:
     base = Path(spec.source).parent if spec.source else Path.cwd()
-    table = read_csv(base / data.train, data.target)
-    test_table = read_csv(base / data.test, data.target) if data.test else None
-    if data.split is not None:
-        table, test_table = split(table, data.split, generator)
-    outputs = _output_width(spec, table.inputs.shape[1])
-    labels: Labels | None = None
-    if _is_classifier(spec, outputs, table):
-        labels = encode_labels(table, test_table)
-        _check_classes(spec, labels, outputs, table)
-        train_targets = _targets(labels, labels.train, outputs)
-        test_targets = None if labels.test is None else _targets(labels, labels.test, outputs)
-    else:
-        train_targets = _values(table)
-        test_targets = None if test_table is None else _values(test_table)
-    normalizer = Normalizer(data.normalize).fit(table.inputs)
-    train = Dataset(normalizer.apply(table.inputs), train_targets)
-    test = None
-    if test_table is not None and test_targets is not None:
-        test = Dataset(normalizer.apply(test_table.inputs), test_targets)
-    warnings = []
-    if data.normalize == "none":
-        warnings.extend(_scale_warnings(spec, table))
-    classes = None if labels is None else labels.classes
-    return LoadedData(train, test, table.features, classes, normalizer, warnings)
+    features = len(read_header(base / data.train).features(data.target))
+    sets = csv_datasets(
+        base / data.train,
+        data.target,
+        outputs=_output_width(spec, features),
+        classes=spec.loss.targets != "values",
+        generator=generator,
+        test_path=base / data.test if data.test else None,
+        split_fraction=data.split,
+        normalize=data.normalize,
+    )
+    warnings = _scale_warnings(spec, sets.table) if data.normalize == "none" else []
+    classes = None if sets.labels is None else sets.labels.classes
+    return LoadedData(
+        sets.train, sets.test, sets.table.features, classes, sets.normalizer, warnings
+    )
 
 
 def _one_hot_disk(data: Dataset) -> Dataset:
     classes = data.targets[:, 0].long()
     return Dataset(data.inputs, torch.nn.functional.one_hot(classes, 2).to(data.inputs.dtype))
-
-
-def _is_classifier(spec: Spec, outputs: int, table: Table) -> bool:
-    """Classes rather than values: a loss over classes (CrossEntropy, or MSE and BCE with their
-    two labels), several outputs, or a text target. L1 and Huber on one output regress."""
-    targets = spec.loss.targets
-    return targets in ("classes", "binary") or outputs > 1 or table.target.numbers is None
-
-
-def _check_classes(spec: Spec, labels: Labels, outputs: int, table: Table) -> None:
-    count = len(labels.classes)
-    if outputs == 1 and count != 2:
-        raise DataError(
-            table.path,
-            0,
-            "E315",
-            f"one output needs two classes, but `{table.target.name}` has {count}",
-            f"end the network with `Linear ->{count}` and use `loss CrossEntropy`, or, for "
-            "values to regress, `loss L1` or `loss Huber`",
-        )
-    if outputs > 1 and count > outputs:
-        raise DataError(
-            table.path,
-            0,
-            "E316",
-            f"the network gives {outputs} outputs, but `{table.target.name}` has {count} classes",
-            f"end the network with `Linear ->{count}`",
-        )
-
-
-def _targets(labels: Labels, indices: torch.Tensor, outputs: int) -> torch.Tensor:
-    if outputs == 1:
-        return indices.to(torch.float64).unsqueeze(1)
-    return torch.nn.functional.one_hot(indices, outputs).to(torch.float64)
-
-
-def _values(table: Table) -> torch.Tensor:
-    return table.target.values().unsqueeze(1)
 
 
 def _output_width(spec: Spec, features: int) -> int:

@@ -60,23 +60,21 @@ def emit_python(spec: ir.Spec, name: str) -> str:
         data_text = f"train = {draw.format(n=data.train)}\ntest = {draw.format(n=data.test)}"
     else:
         base = Path(spec.source).parent if spec.source else Path.cwd()
-        paths = [str((base / p).resolve()) for p in (data.train, data.test) if p is not None]
         features = csv_features(spec)
-        data_import = "load_csv, one_hot_targets"
-        read = [f"load_csv(Path({p!r}), {data.target!r})" for p in paths]
-        data_text = f"train = {read[0]}\ntest = {read[1] if len(read) > 1 else 'None'}"
+        data_import = "csv_datasets"
     resolution = resolve(spec, features)
     layers = resolution.layers
     outputs = resolution.out_features
-    if not isinstance(data, ir.DiskData) and outputs is not None and outputs > 1:
-        data_text += (
-            f"\n# {outputs} outputs: the target column holds class indices, made one-hot."
-            f"\ntrain = one_hot_targets(train, {outputs}, Path({paths[0]!r}))"
-            + (
-                ""
-                if len(paths) < 2
-                else f"\ntest = one_hot_targets(test, {outputs}, Path({paths[1]!r}))"
-            )
+    if isinstance(data, ir.CsvData):
+        test = None if data.test is None else str((base / data.test).resolve())
+        data_text = (
+            "# The same reading, split, labels and normalisation as `--train`.\n"
+            f"sets = csv_datasets(\n    Path({str((base / data.train).resolve())!r}),\n"
+            f"    {data.target!r},\n    outputs={outputs or 1},\n"
+            f"    classes={spec.loss.targets != 'values'},\n    generator=generator,\n"
+            f"    test_path={None if test is None else f'Path({test!r})'},\n"
+            f"    split_fraction={data.split!r},\n    normalize={data.normalize!r},\n)\n"
+            "train, test = sets.train, sets.test"
         )
     loss = _call(LOSSES[spec.loss.name].python, spec.loss.options())
     options = {k: v for k, v in spec.optimizer.options().items() if k != "batch"}

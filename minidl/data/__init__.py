@@ -18,6 +18,7 @@ __all__ = [
     "DISK_RADIUS",
     "NORMALIZATIONS",
     "Column",
+    "CsvSets",
     "DataError",
     "Dataset",
     "Description",
@@ -28,6 +29,7 @@ __all__ = [
     "Normalizer",
     "Table",
     "batches",
+    "csv_datasets",
     "describe",
     "disk",
     "encode_labels",
@@ -42,6 +44,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from minidl.data.csv_sets import CsvSets, csv_datasets
     from minidl.data.dataset import Dataset, batches, shuffled, stack_datasets
     from minidl.data.labels import Description, Label, Labels, describe, encode_labels
     from minidl.data.legacy import load_csv, one_hot_targets
@@ -51,6 +54,7 @@ if TYPE_CHECKING:
     from minidl.data.table import Column, Table, split
 
 _MODULES = {
+    "minidl.data.csv_sets": ("CsvSets", "csv_datasets"),
     "minidl.data.dataset": ("Dataset", "batches", "shuffled", "stack_datasets"),
     "minidl.data.synthetic": ("DISK_RADIUS", "disk"),
     "minidl.data.labels": ("Description", "Label", "Labels", "describe", "encode_labels"),
