@@ -46,6 +46,8 @@ def warmup_problem(schedule: ir.Schedule, train: ir.Train) -> tuple[str, str] | 
 
 
 EXAMPLE = "Linear 2->25 | ReLU | Linear 25->1 | Tanh"
+FIRST = "first defined here"
+"""The note of a second definition's `related` place: where the first one is."""
 
 _option_names = cache(option_names)
 """A word's options, looked up once per word: pydantic's `model_fields` is slow to read."""
@@ -75,7 +77,7 @@ class Checker(OptionChecker):
         if not statements:
             self.error("E104", "the spec is empty", 0, 1, f"write a network, such as `{EXAMPLE}`")
             return None
-        lets, network, words = self.sort(statements)
+        lets, network, words = self.partition(statements)
         blocks = self.blocks(lets, network)
         stages = None
         if network is not None:
@@ -114,7 +116,7 @@ class Checker(OptionChecker):
             where = (option.start, option.end) if option else (call.start, call.end)
             self.error("E136", *problem[:1], *where, problem[1])
 
-    def sort(
+    def partition(
         self, statements: Sequence[Statement]
     ) -> tuple[list[Let], Pipeline | None, dict[str, Call]]:
         """Split the statements into blocks, the network and the other statements."""
@@ -130,6 +132,7 @@ class Checker(OptionChecker):
             if lone and isinstance(head, Call) and head.name in STATEMENTS:
                 field = STATEMENTS[head.name].field
                 twin = next((w for w in words if STATEMENTS[w].field == field), None)
+                first = () if twin is None else ((words[twin].start, words[twin].end, FIRST),)
                 if twin is not None and twin != head.name:
                     self.error(
                         "E121",
@@ -137,6 +140,7 @@ class Checker(OptionChecker):
                         head.start,
                         head.end,
                         f"a spec has one {STATEMENTS[head.name].noun}: remove one",
+                        related=first,
                     )
                     continue
                 if twin is not None:
@@ -146,6 +150,7 @@ class Checker(OptionChecker):
                         head.start,
                         head.end,
                         "remove one: each statement appears at most once",
+                        related=first,
                     )
                 words[head.name] = head
             elif lone and isinstance(head, Call) and self.unknown_statement(head, lets):
@@ -170,13 +175,15 @@ class Checker(OptionChecker):
         if guess is None and not call.options:
             return False
         help = f"did you mean `{guess}`?" if guess else "statements: " + ", ".join(STATEMENTS)
-        self.error("E120", f"unknown statement `{call.name}`", call.start, call.name_end, help)
+        message = f"unknown statement `{call.name}`"
+        self.error("E120", message, call.start, call.name_end, help, replacement=guess)
         return True
 
     # -- blocks and stages ---------------------------------------------------------------
 
     def blocks(self, lets: list[Let], network: Pipeline | None) -> dict[str, ir.Block]:
         blocks: dict[str, ir.Block] = {}
+        defined: dict[str, Let] = {}
         for position, let in enumerate(lets):
             if let.name in LAYERS or let.name in STATEMENTS:
                 self.error(
@@ -188,14 +195,17 @@ class Checker(OptionChecker):
                 )
                 continue
             if let.name in blocks:
+                first = defined[let.name]
                 self.error(
                     "E212",
                     f"block `{let.name}` is defined twice",
                     let.name_start,
                     let.name_end,
                     "rename or remove one of the two",
+                    related=((first.name_start, first.name_end, FIRST),),
                 )
                 continue
+            defined.setdefault(let.name, let)
             later = lets[position + 1 :]  # statements come in source order
             stages = self.stages(let.body.stages, blocks, let.name, later)
             if stages is None:
@@ -347,7 +357,8 @@ class Checker(OptionChecker):
         else:
             guess = did_you_mean(call.name, list(LAYERS) + list(blocks))
             help = f"did you mean `{guess}`?" if guess else "stages: " + ", ".join(LAYERS)
-            self.error("E200", f"unknown layer or block `{call.name}`", *where, help)
+            message = f"unknown layer or block `{call.name}`"
+            self.error("E200", message, *where, help, replacement=guess)
 
     def no_arguments(self, call: Call) -> bool:
         extras: list[Value | Shape | Option] = [*call.args, *call.options]
