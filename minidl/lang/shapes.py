@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 
 from minidl.lang import ir
 from minidl.lang.errors import Diagnostic
 from minidl.lang.parser import MAX_NESTING, MAX_STAGES
+from minidl.lang.walk import Blocks, measure, walk
 
 __all__ = ["MAX_STAGES", "Joined", "Layer", "Resolution", "Resolved", "resolve"]
 
@@ -114,7 +114,7 @@ def resolve(spec: ir.Spec, features: int | None = None, targets: int | None = No
             result.diagnostics.append(d)
 
     blocks = {block.name: block.stages for block in spec.blocks}
-    size, depth = _measure(spec.network, blocks)
+    size, depth = measure(spec.network, blocks)
     if depth > MAX_NESTING:
         error(
             "E111",
@@ -150,37 +150,6 @@ def resolve(spec: ir.Spec, features: int | None = None, targets: int | None = No
     return result
 
 
-def _measure(
-    stages: tuple[ir.Stage, ...], blocks: dict[str, tuple[ir.Stage, ...]]
-) -> tuple[int, int]:
-    """(number of stages once expanded, nesting depth), without expanding anything."""
-
-    @cache
-    def block(name: str) -> tuple[int, int]:
-        return sequence(blocks[name])
-
-    def sequence(items: tuple[ir.Stage, ...]) -> tuple[int, int]:
-        measures = [one(s) for s in items]
-        return sum(m[0] for m in measures), max(m[1] for m in measures)
-
-    def one(stage: ir.Stage) -> tuple[int, int]:
-        if isinstance(stage, ir.BlockRef):
-            size, depth = block(stage.name)
-            return size, depth + 1
-        if isinstance(stage, ir.Group):
-            size, depth = sequence(stage.stages)
-            return size, depth + 1
-        if isinstance(stage, ir.Repeat):
-            size, depth = one(stage.stage)
-            return size * stage.count, depth + 1
-        if isinstance(stage, ir.Join):
-            measures = [sequence(branch) for branch in stage.branches]
-            return sum(m[0] for m in measures), max(m[1] for m in measures) + 1
-        return 1, 0
-
-    return sequence(stages)
-
-
 @dataclass(frozen=True)
 class _Branches:
     """A join with its branches expanded."""
@@ -189,28 +158,17 @@ class _Branches:
     branches: list[list[ir.LayerWord | _Branches]]
 
 
-def _expand(
-    stages: tuple[ir.Stage, ...], blocks: dict[str, tuple[ir.Stage, ...]]
-) -> list[ir.LayerWord | _Branches]:
+def _expand(stages: tuple[ir.Stage, ...], blocks: Blocks) -> list[ir.LayerWord | _Branches]:
     out: list[ir.LayerWord | _Branches] = []
 
-    def walk(stage: ir.Stage) -> None:
-        if isinstance(stage, ir.LayerWord):
-            out.append(stage)
-        elif isinstance(stage, ir.BlockRef):
-            for inner in blocks[stage.name]:
-                walk(inner)
-        elif isinstance(stage, ir.Group):
-            for inner in stage.stages:
-                walk(inner)
-        elif isinstance(stage, ir.Join):
+    def visit(stage: ir.LayerWord | ir.Join) -> bool:
+        if isinstance(stage, ir.Join):
             out.append(_Branches(stage, [_expand(b, blocks) for b in stage.branches]))
         else:
-            for _ in range(stage.count):
-                walk(stage.stage)
+            out.append(stage)
+        return True
 
-    for stage in stages:
-        walk(stage)
+    walk(stages, blocks, visit)
     return out
 
 
