@@ -126,10 +126,9 @@ EXPORTS: dict[type, Export] = {
     nn.LayerNorm: _layer_norm,
     nn.BatchNorm: _batch_norm,
     nn.Sequential: _sequential,
+    nn.Sum: _join("Sum"),
+    nn.Concat: _join("Concat", axis=-1),
 }
-for _name, _op, _attributes in (("Sum", "Sum", {}), ("Concat", "Concat", {"axis": -1})):
-    if hasattr(nn, _name):  # graph joins
-        EXPORTS[getattr(nn, _name)] = _join(_op, **_attributes)
 
 
 def export_module(module: nn.Module, g: _Graph, x: str) -> str:

@@ -28,13 +28,7 @@ from minidl.cli.sweep_task import run_task
 from minidl.lang import Spec, format_spec
 from minidl.train import EpochRecord
 
-__all__ = ["resume_sweep", "run_cell", "run_sweep", "run_task"]
-
-
-def run_cell(cell: Cell, runs: int, report: Any = None) -> CellResult:
-    """Train the `runs` seeds of one cell: stacked for minidl, one by one for torch."""
-    partials = [run_task(task, report) for task in tasks([cell], runs)]
-    return _merge(cell.index, runs, partials)
+__all__ = ["resume_sweep", "run_sweep", "run_task"]
 
 
 def _merge(index: int, runs: int, partials: list[CellResult]) -> CellResult:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -247,8 +246,3 @@ def _check_device(spec: Spec) -> None:
         spec.source,
     )
     raise SpecError([diagnostic])
-
-
-def spec_folder(spec: Spec) -> Path:
-    """The folder that relative data paths of `spec` start from."""
-    return Path(spec.source).parent if spec.source else Path.cwd()
