@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from minidl.lang import ir
 from minidl.lang.errors import Diagnostic
 from minidl.lang.parser import MAX_NESTING, MAX_STAGES
-from minidl.lang.walk import Blocks, measure, walk
+from minidl.lang.walk import Blocks, expand, measure
 
 __all__ = ["MAX_STAGES", "Joined", "Layer", "Resolution", "Resolved", "resolve"]
 
@@ -158,18 +158,21 @@ class _Branches:
     branches: list[list[ir.LayerWord | _Branches]]
 
 
-def _expand(stages: tuple[ir.Stage, ...], blocks: Blocks) -> list[ir.LayerWord | _Branches]:
-    out: list[ir.LayerWord | _Branches] = []
+def _expand(
+    stages: tuple[ir.Stage, ...], blocks: Blocks, known: dict[int, _Branches] | None = None
+) -> list[ir.LayerWord | _Branches]:
+    """The expansion, each join's branches expanded too: once for each join written, however
+    often a repetition or a block repeats it (`known`, by the node's id; the spec holds them)."""
+    known = {} if known is None else known
 
-    def visit(stage: ir.LayerWord | ir.Join) -> bool:
-        if isinstance(stage, ir.Join):
-            out.append(_Branches(stage, [_expand(b, blocks) for b in stage.branches]))
-        else:
-            out.append(stage)
-        return True
+    def branches(join: ir.Join) -> _Branches:
+        found = known.get(id(join))
+        if found is None:
+            expanded = [_expand(branch, blocks, known) for branch in join.branches]
+            found = known[id(join)] = _Branches(join, expanded)
+        return found
 
-    walk(stages, blocks, visit)
-    return out
+    return expand(stages, blocks, join=branches)
 
 
 Report = Callable[[str, str, "ir.Span | None", "str | None"], None]

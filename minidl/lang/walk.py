@@ -1,44 +1,85 @@
 """The network's expansion: blocks inlined, groups opened, repetitions unrolled, written once.
 
-Shape inference, the linter and the language server's hover read the same expansion:
-`walk` visits its stages in order (a join whole; its branches are expanded by whoever needs
-them) and stops when told, so that a reader that shows the first few stages never unrolls a
-repetition of ten thousand; `measure` counts the stages without expanding anything.
+Shape inference and the language server's hover read the same expansion: `expand` lists its
+stages in order (a join whole; its branches are expanded by whoever needs them), only the
+first few when asked, so that a hover never unrolls a repetition of ten thousand; `measure`
+counts the stages and the nesting without expanding anything.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from functools import cache
+from typing import Any, TypeVar, overload
 
 from minidl.lang import ir
 
-__all__ = ["Blocks", "Visit", "measure", "walk"]
+__all__ = ["Blocks", "Flat", "expand", "measure"]
 
 Blocks = Mapping[str, tuple[ir.Stage, ...]]
 """The spec's blocks: each name's stages."""
 
-Visit = Callable[[ir.LayerWord | ir.Join], bool]
-"""Called on each stage of the expansion; False stops the walk."""
+Flat = ir.LayerWord | ir.Join
+"""A stage of the expansion: a layer, or a join (whole: its branches are expanded apart)."""
+
+T = TypeVar("T")
 
 
-def walk(stages: tuple[ir.Stage, ...], blocks: Blocks, visit: Visit) -> bool:
-    """Visit each layer and join of the expanded `stages` in order; False if `visit` stopped it."""
-    for stage in stages:
-        if isinstance(stage, ir.LayerWord | ir.Join):
-            if not visit(stage):
-                return False
-        elif isinstance(stage, ir.BlockRef):
-            if not walk(blocks[stage.name], blocks, visit):
-                return False
-        elif isinstance(stage, ir.Group):
-            if not walk(stage.stages, blocks, visit):
-                return False
-        else:
-            for _ in range(stage.count):
-                if not walk((stage.stage,), blocks, visit):
+@overload
+def expand(
+    stages: tuple[ir.Stage, ...], blocks: Blocks, limit: int | None = None
+) -> list[Flat]: ...
+
+
+@overload
+def expand(
+    stages: tuple[ir.Stage, ...],
+    blocks: Blocks,
+    limit: int | None = None,
+    *,
+    join: Callable[[ir.Join], T],
+) -> list[ir.LayerWord | T]: ...
+
+
+def expand(
+    stages: tuple[ir.Stage, ...],
+    blocks: Blocks,
+    limit: int | None = None,
+    *,
+    join: Callable[[ir.Join], Any] | None = None,
+) -> list[Any]:
+    """The layers and joins of the expanded `stages`, in order; only the first `limit` of
+    them when a limit is given (the rest is never unrolled). `join`, when given, stands
+    for each join in the list what it makes of it (shapes expand the branches)."""
+    out: list[Any] = []
+    most = sys.maxsize if limit is None else limit
+
+    # `type(...) is`, not isinstance: the structural nodes have no subclasses, and this runs
+    # once for each stage of the network's expansion, up to 100,000.
+    def walk(items: tuple[ir.Stage, ...]) -> bool:
+        """Append the expansion of `items`; False once `out` holds `most` stages."""
+        for stage in items:
+            if type(stage) is ir.Group:
+                if not walk(stage.stages):
                     return False
-    return True
+            elif type(stage) is ir.Repeat:
+                inner = (stage.stage,)
+                for _ in range(stage.count):
+                    if not walk(inner):
+                        return False
+            elif type(stage) is ir.BlockRef:
+                if not walk(blocks[stage.name]):
+                    return False
+            else:
+                out.append(join(stage) if join is not None and type(stage) is ir.Join else stage)
+                if len(out) >= most:
+                    return False
+        return True
+
+    if most > 0:
+        walk(stages)
+    return out
 
 
 def measure(stages: tuple[ir.Stage, ...], blocks: Blocks) -> tuple[int, int]:

@@ -8,10 +8,10 @@ from itertools import islice
 
 from lsprotocol import types
 
-from minidl.lang import SpecError, format_text, ir
+from minidl.lang import SpecError, format_text
 from minidl.lang.format import format_stage
 from minidl.lang.registry import LAYERS, STATEMENTS, option_names
-from minidl.lang.walk import measure, walk
+from minidl.lang.walk import expand, measure
 from minidl.lsp.analysis import Analysis
 from minidl.lsp.outline import Statement, Token
 from minidl.lsp.words import (
@@ -137,13 +137,7 @@ def _block_text(analysis: Analysis, name: str) -> str:
         return f"**{name}**: a block (defined with `let`)"
     blocks = {block.name: block.stages for block in spec.blocks}
     body = blocks.get(name, ())
-    shown: list[str] = []
-
-    def visit(stage: ir.LayerWord | ir.Join) -> bool:
-        shown.append(format_stage(stage))
-        return len(shown) <= _EXPANSION_SHOWN  # one more than shown: is there more?
-
-    walk(body, blocks, visit)
+    shown = [format_stage(s) for s in expand(body, blocks, _EXPANSION_SHOWN + 1)]
     total, _ = measure(body, blocks)
     more = " | …" if len(shown) > _EXPANSION_SHOWN else ""
     written = " | ".join(format_stage(s) for s in body)
