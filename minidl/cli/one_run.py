@@ -91,8 +91,20 @@ def percent(value: float, width: int = 0) -> str:
     return "n/a".rjust(width + 2) if math.isnan(value) else f"{value:{width}.2f} %"
 
 
+def number(value: float | None, width: int = 0) -> str:
+    """An RMSE or R² for people: six significant digits, or `n/a` where there is none."""
+    if value is None or math.isnan(value):
+        return "n/a".rjust(width)
+    return f"{value:{width}.6g}"
+
+
 def describe(record: EpochRecord) -> str:
-    """One epoch's progress line: loss, train error, test error."""
+    """One epoch's progress line: loss, train error, test error (or RMSE and R²)."""
+    if record.regression:
+        return (
+            f"loss {record.loss:.4f}  train rmse {number(record.train_rmse)}  "
+            f"test rmse {number(record.test_rmse)}  test r2 {number(record.test_r2)}"
+        )
     return (
         f"loss {record.loss:.4f}  train error {record.train_error:5.2f} %  "
         f"test error {percent(record.test_error, 5)}"
@@ -257,7 +269,15 @@ def _report(
         err(f"interrupted after {len(history)} complete epochs")
     if history and (not quiet or status == "completed"):
         last = history[-1]
-        print(f"train error {percent(last.train_error)}   test error {percent(last.test_error)}")
+        if last.regression:
+            print(
+                f"train rmse {number(last.train_rmse)}   test rmse {number(last.test_rmse)}"
+                f"   test r2 {number(last.test_r2)}"
+            )
+        else:
+            print(
+                f"train error {percent(last.train_error)}   test error {percent(last.test_error)}"
+            )
         print(
             f"loss {last.loss:.6f} (epoch {last.epoch} mean)   train loss {last.train_loss:.6f}"
             f"   test loss {'n/a' if math.isnan(last.test_loss) else f'{last.test_loss:.6f}'}"

@@ -94,7 +94,7 @@ def file_diagnostic(caught: DataError, spec: ir.Spec) -> Diagnostic:
     whole file (missing, unreadable) or of a setting about it (`split=`)."""
     if caught.line > 0:
         return in_file_diagnostic(caught)
-    option = "split" if caught.code in ("E313", "E314") else _option_for(caught.path, spec)
+    option = _OPTIONS.get(caught.code) or _option_for(caught.path, spec)
     return Diagnostic.at(
         option_span(spec, option), caught.code, caught.message, caught.help, spec.source
     )
@@ -109,6 +109,10 @@ def in_file_diagnostic(caught: DataError) -> Diagnostic:
     )
     found = Diagnostic.at(span, caught.code, caught.message, caught.help, caught.path)
     return dataclasses.replace(found, quote=caught.source_line or "")
+
+
+_OPTIONS = {"E313": "split", "E314": "split", "E337": "missing", "E331": "target"}
+"""The option that a fault of a setting (line 0) points at, by code."""
 
 
 def _option_for(path: str, spec: ir.Spec) -> str:

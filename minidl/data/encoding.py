@@ -1,0 +1,246 @@
+"""Feature columns as network inputs: numbers (missing cells take the train mean) and
+categories (one-hot over the train file's sorted values, an unseen value all zeros).
+
+An `Encoding` is fitted once on the train rows and kept in the run folder (`to_dict`), so
+that prediction, `Program.predict(DataFrame)` and the ONNX export encode as training did.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["MISSING_NAME", "ColumnCode", "Encoded", "Encoding", "column_keys", "fit_column"]
+
+Label = int | float | str
+ColumnKind = Literal["numeric", "categorical"]
+MISSING_NAME = "<missing>"
+"""How the extra category of missing cells is named in the expanded input names."""
+
+
+@dataclass(frozen=True)
+class ColumnCode:
+    """How one feature column becomes inputs.
+
+    `numeric`: one input, the cell's value; a missing cell takes `mean` (the train rows').
+    `categorical`: one input per category of the train rows, in sorted order (numbers by
+    value when `by_value`, else text as written), then one for missing cells when the train
+    rows had any (`missing`); a value training never saw is all zeros.
+    """
+
+    name: str
+    kind: ColumnKind
+    mean: float = 0.0
+    categories: tuple[Label, ...] = ()
+    by_value: bool = False
+    missing: bool = False
+
+    @property
+    def width(self) -> int:
+        """The inputs this column expands to."""
+        return 1 if self.kind == "numeric" else len(self.categories) + int(self.missing)
+
+    def input_names(self) -> list[str]:
+        """The expanded inputs' names: the column, or `column=category` for each category."""
+        if self.kind == "numeric":
+            return [self.name]
+        names = [f"{self.name}={category}" for category in self.categories]
+        return names + ([f"{self.name}={MISSING_NAME}"] if self.missing else [])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The column's encoder as JSON-ready data."""
+        if self.kind == "numeric":
+            return {"name": self.name, "kind": "numeric", "mean": self.mean}
+        return {
+            "name": self.name,
+            "kind": "categorical",
+            "categories": list(self.categories),
+            "by_value": self.by_value,
+            "missing": self.missing,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ColumnCode:
+        """The encoder that `to_dict` wrote; a `ValueError` if it is damaged."""
+        name, kind = data.get("name"), data.get("kind")
+        if not isinstance(name, str) or kind not in ("numeric", "categorical"):
+            raise ValueError("a column encoder needs a `name` and a `kind`")
+        if kind == "numeric":
+            mean = data.get("mean")
+            if not isinstance(mean, int | float) or isinstance(mean, bool):
+                raise ValueError(f"column `{name}`: `mean` is not a number")
+            return cls(name, "numeric", mean=float(mean))
+        categories = data.get("categories")
+        if not isinstance(categories, list) or not all(
+            isinstance(c, str | int | float) and not isinstance(c, bool) for c in categories
+        ):
+            raise ValueError(f"column `{name}`: `categories` is not a list of values")
+        return cls(
+            name,
+            "categorical",
+            categories=tuple(categories),
+            by_value=bool(data.get("by_value", False)),
+            missing=bool(data.get("missing", False)),
+        )
+
+
+@dataclass
+class Encoded:
+    """Encoded rows `(N, W)` float64, and what was filled or unseen on the way."""
+
+    inputs: npt.NDArray[np.float64]
+    filled: dict[str, int] = field(default_factory=dict)
+    unseen: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """Every feature column's encoder, in the file's order (targets and ignored columns
+    left out)."""
+
+    columns: tuple[ColumnCode, ...]
+
+    @property
+    def width(self) -> int:
+        """The network's input width."""
+        return sum(column.width for column in self.columns)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The feature columns' names."""
+        return tuple(column.name for column in self.columns)
+
+    @property
+    def categorical(self) -> bool:
+        """Whether any feature is categorical."""
+        return any(column.kind == "categorical" for column in self.columns)
+
+    def input_names(self) -> tuple[str, ...]:
+        """The names of the `width` inputs."""
+        return tuple(name for column in self.columns for name in column.input_names())
+
+    def one_hot_mask(self) -> npt.NDArray[np.bool_]:
+        """Which inputs are one-hot (normalisation leaves them as they are)."""
+        return np.array(
+            [column.kind == "categorical" for column in self.columns for _ in range(column.width)],
+            dtype=np.bool_,
+        )
+
+    def encode(self, frame: pd.DataFrame) -> Encoded:
+        """The rows of `frame` (columns by name, missing cells NaN or None) as inputs."""
+        blocks: list[npt.NDArray[np.float64]] = []
+        result = Encoded(np.zeros((len(frame), 0)))
+        for column in self.columns:
+            block, filled, unseen = encode_column(column, frame[column.name])
+            blocks.append(block)
+            if filled:
+                result.filled[column.name] = filled
+            if unseen:
+                result.unseen[column.name] = unseen
+        if blocks:
+            result.inputs = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
+        return result
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        """Every column's encoder as JSON-ready data."""
+        return [column.to_dict() for column in self.columns]
+
+    @classmethod
+    def from_dict(cls, data: Sequence[Mapping[str, Any]]) -> Encoding:
+        """The encoding that `to_dict` wrote; a `ValueError` if it is damaged."""
+        if not isinstance(data, list | tuple):
+            raise ValueError("the encoding is not a list of columns")
+        return cls(tuple(ColumnCode.from_dict(column) for column in data))
+
+    @classmethod
+    def numeric(cls, names: Sequence[str], means: Sequence[float]) -> Encoding:
+        """Numeric columns only (the v2 tables)."""
+        return cls(tuple(ColumnCode(n, "numeric", mean=m) for n, m in zip(names, means)))
+
+
+def column_keys(series: pd.Series[Any], by_value: bool) -> tuple[npt.NDArray[Any], Any]:
+    """(codes, distinct keys) of a column's cells: -1 for a missing cell; keys are floats
+    when `by_value` (a cell that is no number is a key of its own, text), else the text
+    as written, blanks around it removed (a number as its shortest text)."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    keys = [_key(value, by_value) for value in uniques]
+    merged: dict[object, int] = {}
+    remap = np.asarray([merged.setdefault(key, len(merged)) for key in keys] + [-1], np.int64)
+    return remap[codes], list(merged)
+
+
+def fit_column(name: str, series: pd.Series[Any], categorical: bool) -> ColumnCode | None:
+    """The encoder of a train column; None when every cell is missing."""
+    numeric = series.dtype.kind in "iuf"
+    present = series.notna()
+    if not bool(present.any()):
+        return None
+    if numeric and not categorical:
+        values = series.to_numpy(dtype=np.float64)
+        return ColumnCode(name, "numeric", mean=float(values[present.to_numpy()].mean()))
+    codes, keys = column_keys(series, numeric)
+    categories = sorted(keys, key=_order)
+    return ColumnCode(
+        name,
+        "categorical",
+        categories=tuple(_label(key) for key in categories),
+        by_value=numeric,
+        missing=bool((codes < 0).any()),
+    )
+
+
+def encode_column(
+    column: ColumnCode, series: pd.Series[Any]
+) -> tuple[npt.NDArray[np.float64], int, int]:
+    """(inputs `(N, width)`, cells filled, cells unseen) of one column's cells."""
+    rows = len(series)
+    if column.kind == "numeric":
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        missing = np.isnan(values)
+        filled = int(missing.sum())
+        if filled:
+            values = np.where(missing, column.mean, values)
+        return values.reshape(rows, 1), filled, 0
+    codes, keys = column_keys(series, column.by_value)
+    index = {_key(category, column.by_value): i for i, category in enumerate(column.categories)}
+    lookup = np.asarray([index.get(key, -2) for key in keys] + [-1], dtype=np.int64)
+    positions = lookup[codes]
+    block = np.zeros((rows, column.width), dtype=np.float64)
+    missing = positions == -1
+    filled = int(missing.sum())
+    if column.missing:
+        positions = np.where(missing, len(column.categories), positions)
+    known = positions >= 0
+    block[np.flatnonzero(known), positions[known]] = 1.0
+    return block, filled, int((positions == -2).sum())
+
+
+def _key(value: object, by_value: bool) -> float | str:
+    if by_value:
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return str(value).strip()
+        if math.isfinite(number):
+            return number
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value.strip() if isinstance(value, str) else str(value)
+
+
+def _order(key: float | str) -> tuple[int, float, str]:
+    return (0, key, "") if isinstance(key, float) else (1, 0.0, key)
+
+
+def _label(key: float | str) -> Label:
+    return int(key) if isinstance(key, float) and key.is_integer() else key
