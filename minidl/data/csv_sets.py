@@ -25,6 +25,7 @@ from minidl.data.labels import Labels, encode_labels
 from minidl.data.normalize import NormalizeKind, Normalizer
 from minidl.data.reader import read_csv
 from minidl.data.table import Column, Table, split
+from minidl.data.task import LossKind, TaskKind, regresses
 
 __all__ = [
     "CsvSets",
@@ -38,9 +39,6 @@ __all__ = [
     "regresses",
 ]
 
-LossKind = Literal["values", "mse", "classes"]
-"""What the loss compares: values (L1, Huber), values or two classes (MSE), classes."""
-TaskKind = Literal["auto", "classify", "regress"]
 MissingKind = Literal["impute", "drop", "error"]
 Outputs = int | Callable[[int], int]
 """The network's output width, or how it follows from the input width."""
@@ -77,6 +75,15 @@ class CsvSets:
     def regress(self) -> bool:
         """Whether the targets are values to predict (regression)."""
         return self.labels is None
+
+    @property
+    def target_scale(self) -> Tensor | None:
+        """For values: one normalised unit per target column on its own scale (`fit`'s
+        `target_scale`); None for classes."""
+        if not self.regress:
+            return None
+        scale = self.target_normalizer.scale
+        return torch.ones(len(self.targets), dtype=torch.float64) if scale is None else scale
 
 
 def csv_datasets(
@@ -216,21 +223,6 @@ def fit_inputs(normalize: NormalizeKind, inputs: Tensor, encoding: Encoding) -> 
         normalizer.shift[mask] = 0.0
         normalizer.scale[mask] = 1.0
     return normalizer
-
-
-def regresses(
-    task: TaskKind, loss: LossKind, columns: list[tuple[bool, int]], outputs: int
-) -> bool:
-    """Whether targets are values: `task` decides, or with `auto` the loss and the target
-    columns, each (all numbers?, distinct values in the train rows)."""
-    if task != "auto":
-        return task == "regress"
-    if len(columns) > 1:
-        return True
-    numeric, distinct = columns[0]
-    if not numeric or outputs != 1 or loss == "classes":
-        return False
-    return loss == "values" or distinct > 2
 
 
 def _distinct(column: Column) -> tuple[bool, int]:

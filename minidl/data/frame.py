@@ -8,7 +8,6 @@ number.
 
 from __future__ import annotations
 
-import itertools
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ import numpy as np
 
 from minidl.data.errors import DataError
 from minidl.data.header import Header
+from minidl.data.missing import NA_WORDS, is_missing_text, na_spellings
 from minidl.data.records import Record, decode_error, find_record, open_text, records
 
 if TYPE_CHECKING:
@@ -32,27 +32,6 @@ __all__ = [
     "na_spellings",
     "read_frame",
 ]
-
-NA_WORDS = ("NA", "N/A", "NaN", "null", "None")
-"""The words that mean a missing cell, in any case; an empty cell is missing too."""
-
-
-def na_spellings() -> list[str]:
-    """Every spelling of a missing cell: the empty cell and each word in every case."""
-    spellings = {""}
-    for word in NA_WORDS:
-        pairs = [(c.lower(), c.upper()) if c.isalpha() else (c,) for c in word]
-        spellings.update("".join(letters) for letters in itertools.product(*pairs))
-    return sorted(spellings)
-
-
-_SPELLINGS = frozenset(na_spellings())
-
-
-def is_missing_text(cell: str) -> bool:
-    """Whether a cell, as written, is a missing cell (blanks around it ignored)."""
-    return cell.strip() in _SPELLINGS
-
 
 def read_frame(path: Path | str, header: Header) -> pd.DataFrame:
     """Every data row of the file at `path` (whose header is `header`), columns named as
@@ -72,7 +51,7 @@ def read_frame(path: Path | str, header: Header) -> pd.DataFrame:
                 names=list(header.names),
                 index_col=False,
                 keep_default_na=False,
-                na_values=sorted(_SPELLINGS),
+                na_values=na_spellings(),
                 encoding="utf-8",
                 skipinitialspace=False,
                 **exact,

@@ -206,7 +206,7 @@ def _values(part: Part, targets: tuple[str, ...]) -> torch.Tensor:
                 f"`{part.frame[name].iloc[row]}` is not a number to predict (column `{name}`)",
                 "write `task=classify` for classes, or fix the cell",
             )
-    return torch.from_numpy(part.frame[list(targets)].to_numpy(dtype=np.float64))
+    return torch.from_numpy(np.array(part.frame[list(targets)].to_numpy(dtype=np.float64)))
 
 
 def _class_sets(

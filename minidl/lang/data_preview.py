@@ -15,7 +15,9 @@ from pathlib import Path
 
 from minidl.data.errors import DataError
 from minidl.data.header import read_header
+from minidl.data.task import LossKind
 from minidl.lang import ir
+from minidl.lang.column_preview import TablePreview, preview_table, task_line
 from minidl.lang.errors import Diagnostic
 from minidl.lang.nodes import Span
 
@@ -32,7 +34,9 @@ PREVIEW_BYTES = 5 << 20
 
 
 def csv_preview(spec: ir.Spec) -> tuple[int | None, list[str], list[Diagnostic]]:
-    """(feature count, lines describing the data, diagnostics) for a CSV spec."""
+    """(input width, lines describing the data, diagnostics) for a CSV spec."""
+    from minidl.lang.table_checks import column_diagnostics
+
     data = spec.data
     if not isinstance(data, ir.CsvData):
         return None, [], []
@@ -40,14 +44,52 @@ def csv_preview(spec: ir.Spec) -> tuple[int | None, list[str], list[Diagnostic]]
     path = base / data.train
     try:
         header = read_header(path)
-        header.target_index(data.target)
+        for target in data.targets:
+            header.target_index(target)
     except DataError as caught:
         return None, [], [file_diagnostic(caught, spec)]
-    features = header.features(data.target)
-    noun = "feature" if len(features) == 1 else "features"
-    lines = [f"data: {len(features)} {noun} ({_names(features)}), target `{data.target}`"]
-    lines.append(_counts(path, header.names.index(data.target), data))
-    return len(features), lines, []
+    problems = column_diagnostics(spec, header)
+    if problems:
+        return None, [], problems
+    target = data.target if isinstance(data.target, str) else data.targets[0]
+    preview = _table(path, header.names, data)
+    if preview is None or (preview.plain and data.targets == (target,) and not data.ignore):
+        features = header.features(target)
+        noun = "feature" if len(features) == 1 else "features"
+        lines = [f"data: {len(features)} {noun} ({_names(features)}), target `{target}`"]
+        lines.append(_counts(path, header.names.index(target), data))
+        width: int | None = len(features)
+    else:
+        width = preview.width
+        shown = "?" if width is None else str(width)
+        targets = ", ".join(f"`{t}`" for t in data.targets)
+        noun = "target" if len(data.targets) == 1 else "targets"
+        lines = [f"data: {len(preview.columns)} feature columns -> {shown} inputs, {noun} {targets}"]
+        lines.extend(f"  {column.describe()}" for column in preview.columns)
+        if data.ignore:
+            lines.append("  ignored: " + ", ".join(data.ignore))
+        lines.append(_counts(path, header.names.index(target), data))
+    if preview is not None:
+        lines.append(_task(spec, preview, width))
+    return width, lines, []
+
+
+def _table(path: Path, names: tuple[str, ...], data: ir.CsvData) -> TablePreview | None:
+    try:
+        return preview_table(path, names, data, PREVIEW_BYTES)
+    except OSError:
+        return None
+
+
+def _task(spec: ir.Spec, preview: TablePreview, width: int | None) -> str:
+    from minidl.lang.shapes import resolve
+
+    outputs = resolve(spec, width).out_features if width is not None else None
+    if spec.loss.targets == "values":
+        loss: LossKind = "values"
+    else:
+        loss = "mse" if spec.loss.name == "MSE" else "classes"
+    return task_line(preview, spec.data, loss, outputs or 1)  # type: ignore[arg-type]
 
 
 def _names(names: tuple[str, ...]) -> str:

@@ -224,20 +224,7 @@ class CsvData(Node):
         """Mistakes that involve two options."""
         if self.test is not None and self.split is not None:
             return [("split", "give `test` or `split`, not both", "remove one of the two")]
-        return _column_problems(self)
-
-
-def _column_problems(data: CsvData) -> list[Problem]:
-    """A column named twice among `target`, `categorical` and `ignore` (E330)."""
-    seen: dict[str, str] = {}
-    for option in ("target", "categorical", "ignore"):
-        names = data.targets if option == "target" else getattr(data, option)
-        for name in names:
-            if name in seen:
-                where = "twice" if seen[name] == option else f"in `{seen[name]}` and `{option}`"
-                return [(option, f"column `{name}` is named {where}", "name each column once")]
-            seen[name] = option
-    return []
+        return []
 
 
 DATA_SOURCES: dict[str, type[Node]] = {"disk": DiskData, "csv": CsvData}

@@ -1,8 +1,9 @@
 """The `data csv` options of v3 checked against the file's header and the loss, without
 reading the data (so the summary finds them too), and the data's counting warnings.
 
-E331: `task=regress` (or several targets) with a loss over classes; E332: a column named
-in `target=[...]`, `categorical` or `ignore` that the file lacks. W210 counts the cells
+E332: a column named in `target=[...]`, `categorical` or `ignore` that the file lacks
+(E330, a column named twice, and E331, values to predict with a loss over classes, are
+the checker's: they need no file). W210 counts the cells
 filled and rows left out, W211 the cells of categories training never saw.
 """
 
@@ -19,13 +20,8 @@ from minidl.lang.nodes import Span
 
 __all__ = ["column_diagnostics", "note_warnings"]
 
-_VALUE_LOSSES = ("MSE", "L1", "Huber")
-
-
 def column_diagnostics(spec: ir.Spec, header: Header) -> list[Diagnostic]:
-    """E331 and E332 for the spec's CSV data, whose train file has `header`."""
-    from minidl.lang.data_preview import option_span
-
+    """E332 for the spec's CSV data, whose train file has `header`."""
     data = spec.data
     if not isinstance(data, ir.CsvData):
         return []
@@ -45,20 +41,6 @@ def column_diagnostics(spec: ir.Spec, header: Header) -> list[Diagnostic]:
                     "E332",
                     f"no column named `{name}` in {Path(data.train).name}",
                     help,
-                    spec.source,
-                )
-            )
-    if spec.loss.name not in _VALUE_LOSSES:
-        several = len(data.targets) > 1
-        if data.task == "regress" or (several and data.task == "auto"):
-            why = "`task=regress`" if data.task == "regress" else "several target columns"
-            found.append(
-                Diagnostic.at(
-                    option_span(spec, "task" if data.task == "regress" else "target"),
-                    "E331",
-                    f"{why} predict numbers, but `loss {spec.loss.name}` compares classes",
-                    "use `loss MSE`, `loss L1` or `loss Huber`, or `task=classify` for one "
-                    "target column of classes",
                     spec.source,
                 )
             )
