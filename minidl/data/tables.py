@@ -86,12 +86,16 @@ def table_sets(
         for name in (*targets, *features):
             test_header.target_index(name)
         test = _kept(_read(test_path, test_header), targets, features, missing, notes)
+    # Categories come from the whole train file, so that the width is the file's, whatever
+    # the split; the means that fill gaps come from the train rows.
+    whole = [_fit(train, name, name in categorical) for name in features]
     if split_fraction is not None:
         train_rows, test_rows = split_rows(
             str(train_path), len(train.frame), split_fraction, generator
         )
         train, test = train.take(train_rows.numpy()), train.take(test_rows.numpy())
-    encoding = Encoding(tuple(_fit(train, name, name in categorical) for name in features))
+        whole = [_train_mean(code, train) for code in whole]
+    encoding = Encoding(tuple(whole))
     encoded = _encode(encoding, train, notes)
     test_encoded = None if test is None else _encode(encoding, test, notes)
     width = outputs(encoding.width)
@@ -168,6 +172,15 @@ def _fit(part: Part, name: str, categorical: bool) -> ColumnCode:
             f"leave it out with `ignore=[{name}]`",
         )
     return code
+
+
+def _train_mean(code: ColumnCode, train: Part) -> ColumnCode:
+    """A numeric column's encoder with the mean of the train rows (the file's, if the train
+    rows have no cell there)."""
+    if code.kind != "numeric":
+        return code
+    fitted = fit_column(code.name, train.frame[code.name], False)
+    return code if fitted is None else fitted
 
 
 def _encode(encoding: Encoding, part: Part, notes: DataNotes) -> Encoded:

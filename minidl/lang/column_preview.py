@@ -74,12 +74,17 @@ def preview_table(path: Path, names: tuple[str, ...], data: ir.CsvData, limit: i
     values: dict[int, set[str]] = {i: set() for i in range(len(names))}
     missing = dict.fromkeys(range(len(names)), 0)
     rows, read, whole = 0, 0, True
+    needed = [i for i, n in enumerate(names) if n in targets]
+    if data.missing == "drop":
+        needed += features
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as file:
         reader = csv.reader(file)
         next(reader, None)
         for row in reader:
             if not any(cell.strip() for cell in row):
                 continue
+            if any(i >= len(row) or is_missing_text(row[i]) for i in needed):
+                continue  # left out of training: its categories are not the file's
             read += sum(len(cell) + 1 for cell in row)
             if read > limit:
                 whole = False

@@ -106,7 +106,8 @@ def _name_span(spec: ir.Spec, option: str, name: str) -> Span | None:
         line = Path(spec.source).read_text(encoding="utf-8").splitlines()[span.line - 1]
     except (OSError, UnicodeDecodeError, IndexError):
         return span
-    start = line.find(name, span.column - 1, span.end_column - 1)
+    end = line.find("]", span.column - 1)
+    start = line.find(name, span.column - 1, len(line) if end < 0 else end)
     if start < 0:
         return span
     return Span(line=span.line, column=start + 1, end_line=span.line, end_column=start + 1 + len(name))
