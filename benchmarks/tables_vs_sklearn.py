@@ -43,7 +43,9 @@ def sklearn_scores(spec_path: Path, seed: int) -> dict[str, float]:
     path = spec_path.parent / data.train
     frame = read_frame(path, read_header(path))
     frame = frame[frame[list(data.targets)].notna().all(axis=1)].reset_index(drop=True)
-    train_rows, test_rows = split_rows(str(path), len(frame), data.split, torch.Generator().manual_seed(seed))
+    train_rows, test_rows = split_rows(
+        str(path), len(frame), data.split, torch.Generator().manual_seed(seed)
+    )
     features = [c for c in frame.columns if c not in data.targets and c not in data.ignore]
     text = [c for c in features if frame[c].dtype.kind not in "iuf" or c in data.categorical]
     numbers = [c for c in features if c not in text]
@@ -78,7 +80,9 @@ def sklearn_scores(spec_path: Path, seed: int) -> dict[str, float]:
             scores[f"{name}_r2"] = r2_score(yte, predicted)
             scores[f"{name}_rmse"] = float(np.sqrt(((yte - predicted) ** 2).mean()))
         return scores
-    model = make_pipeline(prepare, MLPClassifier(hidden_layer_sizes=(32,), max_iter=3000, random_state=seed))
+    model = make_pipeline(
+        prepare, MLPClassifier(hidden_layer_sizes=(32,), max_iter=3000, random_state=seed)
+    )
     fitted = model.fit(xtr, ytr.ravel())
     return {"mlp_error": 100 * float((fitted.predict(xte) != yte.ravel()).mean())}
 
@@ -105,7 +109,8 @@ def main() -> None:
             for key, value in {**minidl_scores(path, seed), **sklearn_scores(path, seed)}.items():
                 rows.setdefault(key, []).append(value)
         shown = "   ".join(
-            f"{key} {statistics.fmean(v):.4f} ± {statistics.pstdev(v):.4f}" for key, v in rows.items()
+            f"{key} {statistics.fmean(v):.4f} ± {statistics.pstdev(v):.4f}"
+            for key, v in rows.items()
         )
         print(f"{name} (seeds {base}-{base + args.seeds - 1}): {shown}")
 

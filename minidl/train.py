@@ -15,17 +15,17 @@ from minidl.optim import Optimizer
 from minidl.schedule import Schedule
 
 __all__ = [
+    "CLASSIFICATION_FIGURES",
+    "REGRESSION_FIGURES",
     "DivergenceError",
     "EnsembleCallback",
     "EpochRecord",
     "ProgressCallback",
-    "CLASSIFICATION_FIGURES",
-    "REGRESSION_FIGURES",
     "evaluate",
-    "regression_scores",
     "fit",
     "fit_ensemble",
     "record_of",
+    "regression_scores",
     "scores",
 ]
 

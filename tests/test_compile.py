@@ -142,8 +142,12 @@ def test_every_spec_compiles_and_trains_two_epochs(path: Path, tmp_path: Path) -
     result = cli(str(path), "--train", "--quiet", *sets, "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     no_traceback(result)
-    assert "train error" in result.stdout or "Train Error (%)" in result.stdout or (
-        "train rmse" in result.stdout  # v3: a spec that predicts numbers
+    assert (
+        "train error" in result.stdout
+        or "Train Error (%)" in result.stdout
+        or (
+            "train rmse" in result.stdout  # v3: a spec that predicts numbers
+        )
     )
 
 

@@ -168,7 +168,8 @@ def line_data(n: int = 40, seed: int = 0, targets: int = 1) -> str:
     kind = rng.choice(["a", "b"], size=n)
     header = "x1,x2,kind," + ",".join(f"t{k}" for k in range(targets))
     rows = [
-        f"{a:.6f},{b:.6f},{c}," + ",".join(f"{(k + 1) * a - b + (c == 'a'):.6f}" for k in range(targets))
+        f"{a:.6f},{b:.6f},{c},"
+        + ",".join(f"{(k + 1) * a - b + (c == 'a'):.6f}" for k in range(targets))
         for (a, b), c in zip(x, kind, strict=True)
     ]
     return header + "\n" + "\n".join(rows) + "\n"
@@ -211,7 +212,11 @@ def test_the_printed_line_and_the_run_summary(tmp_path: Path) -> None:
 def test_rmse_and_r2_are_on_the_targets_own_scale_as_sklearn_computes_them(
     tmp_path: Path,
 ) -> None:
-    folder = trained(tmp_path, line_data(targets=2), REGRESS.replace("target=t0", "target=[t0, t1]").replace("Linear ->1", "Linear ->2"))  # noqa: E501
+    folder = trained(
+        tmp_path,
+        line_data(targets=2),
+        REGRESS.replace("target=t0", "target=[t0, t1]").replace("Linear ->1", "Linear ->2"),
+    )
     program = minidl.load(folder)
     frame = pd.read_csv(tmp_path / "d.csv")
     predicted = np.array(program.predict(frame))
@@ -256,7 +261,9 @@ def test_numbers_stay_classes_with_several_outputs_or_task_classify(tmp_path: Pa
     folder = trained(tmp_path, text, spec)
     final = json.loads((folder / "metrics.json").read_text())["final"]
     assert "train_error" in final and "train_rmse" not in final
-    path = write(tmp_path, text, spec.replace("->3", "->1").replace("target=y", "target=y task=classify"))
+    path = write(
+        tmp_path, text, spec.replace("->3", "->1").replace("target=y", "target=y task=classify")
+    )
     status, _, err = run(str(path), "--train", "--quiet", "--out", str(tmp_path / "r2"))
     assert status == 2 and "error[E315]" in err
 
@@ -313,7 +320,11 @@ def test_onnx_takes_one_input_per_column_and_agrees_with_predict(tmp_path: Path)
         "colour": ("tensor(string)", ["N", 1]),
     }
     frame = pd.DataFrame(
-        {"town": ["Rome", "Paris", "Lyon"], "size": [np.nan, 2.0, 9.5], "colour": ["", "red", "N/A"]}
+        {
+            "town": ["Rome", "Paris", "Lyon"],
+            "size": [np.nan, 2.0, 9.5],
+            "colour": ["", "red", "N/A"],
+        }
     )
     feeds = {
         "town": frame[["town"]].to_numpy(dtype=object),
@@ -414,44 +425,64 @@ def test_a_sweep_table_and_results_csv_show_rmse_and_r2(tmp_path: Path) -> None:
 
 BAD = {
     "target list lacks a column": (
-        "a,b,y\n1,2,3\n", 'Linear ->2; data csv train="d.csv" target=[y, z]', "E332",
+        "a,b,y\n1,2,3\n",
+        'Linear ->2; data csv train="d.csv" target=[y, z]',
+        "E332",
         "s.mdl:1:47: error[E332]: no column named `z` in d.csv",
     ),
     "categorical lacks a column": (
-        "a,b,y\n1,2,3\n", 'Linear ->1; data csv train="d.csv" target=y categorical=[town]',
-        "E332", "error[E332]: no column named `town`",
+        "a,b,y\n1,2,3\n",
+        'Linear ->1; data csv train="d.csv" target=y categorical=[town]',
+        "E332",
+        "error[E332]: no column named `town`",
     ),
     "ignore suggests a column": (
-        "name,b,y\n1,2,3\n", 'Linear ->1; data csv train="d.csv" target=y ignore=[Name]',
-        "E332", "did you mean `name`?",
+        "name,b,y\n1,2,3\n",
+        'Linear ->1; data csv train="d.csv" target=y ignore=[Name]',
+        "E332",
+        "did you mean `name`?",
     ),
     "the same column twice": (
-        "a,b,y\n1,2,3\n", 'Linear ->1; data csv train="d.csv" target=y ignore=[y]', "E330",
+        "a,b,y\n1,2,3\n",
+        'Linear ->1; data csv train="d.csv" target=y ignore=[y]',
+        "E330",
         "column `y` is named in `target` and in `ignore`",
     ),
     "regress with CrossEntropy": (
-        "a,b,y\n1,2,3\n", 'Linear ->2; loss CrossEntropy; data csv train="d.csv" target=y '
-        "task=regress", "E331", "`task=regress` means numbers to predict",
+        "a,b,y\n1,2,3\n",
+        'Linear ->2; loss CrossEntropy; data csv train="d.csv" target=y task=regress',
+        "E331",
+        "`task=regress` means numbers to predict",
     ),
     "regress with BCE": (
-        "a,b,y\n1,2,3\n", 'Linear ->1; loss BCE; data csv train="d.csv" target=y task=regress',
-        "E331", "`loss BCE` compares classes",
+        "a,b,y\n1,2,3\n",
+        'Linear ->1; loss BCE; data csv train="d.csv" target=y task=regress',
+        "E331",
+        "`loss BCE` compares classes",
     ),
     "a categorical target with regress": (
-        "a,y\n1,2\n2,x\n3,4\n", 'Linear ->1; data csv train="d.csv" target=y task=regress',
-        "E335", "d.csv:3:3: error[E335]: `x` is not a number to predict",
+        "a,y\n1,2\n2,x\n3,4\n",
+        'Linear ->1; data csv train="d.csv" target=y task=regress',
+        "E335",
+        "d.csv:3:3: error[E335]: `x` is not a number to predict",
     ),
     "a column of only missing cells": (
-        "a,b,y\n1,NA,0\n2,,1\n", 'Linear ->1; data csv train="d.csv" target=y', "E333",
+        "a,b,y\n1,NA,0\n2,,1\n",
+        'Linear ->1; data csv train="d.csv" target=y',
+        "E333",
         "d.csv:1:3: error[E333]: column `b` has only missing cells",
     ),
     "every row dropped": (
-        "a,b,y\n1,NA,0\n,2,1\n", 'Linear ->1; data csv train="d.csv" target=y missing=drop',
-        "E337", "s.mdl:1:53: error[E337]: every row of d.csv has a missing cell",
+        "a,b,y\n1,NA,0\n,2,1\n",
+        'Linear ->1; data csv train="d.csv" target=y missing=drop',
+        "E337",
+        "s.mdl:1:53: error[E337]: every row of d.csv has a missing cell",
     ),
     "missing=error": (
-        "a,b,y\n1,2,0\n3,NA,1\n", 'Linear ->1; data csv train="d.csv" target=y missing=error',
-        "E336", "d.csv:3:3: error[E336]: a missing cell (column `b`)",
+        "a,b,y\n1,2,0\n3,NA,1\n",
+        'Linear ->1; data csv train="d.csv" target=y missing=error',
+        "E336",
+        "d.csv:3:3: error[E336]: a missing cell (column `b`)",
     ),
 }
 
@@ -480,7 +511,9 @@ def test_a_test_file_with_text_where_the_train_file_has_numbers(tmp_path: Path) 
 
 
 def test_the_summary_reports_unknown_columns_too(tmp_path: Path) -> None:
-    path = write(tmp_path, "a,b,y\n1,2,3\n", 'Linear ->1; data csv train="d.csv" target=y ignore=[c]')
+    path = write(
+        tmp_path, "a,b,y\n1,2,3\n", 'Linear ->1; data csv train="d.csv" target=y ignore=[c]'
+    )
     status, _, err = run(str(path))
     assert status == 2 and "error[E332]" in err
 
@@ -493,7 +526,9 @@ def test_parse_checks_the_new_options() -> None:
 # -- the property: --predict on the training file gives the recorded training figure ----------
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     seed=st.integers(0, 2**16),
     regress=st.booleans(),

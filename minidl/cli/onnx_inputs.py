@@ -39,14 +39,15 @@ def encoded_inputs(g: Any, encoding: Encoding | None, features: int) -> tuple[st
             blocks.append(_fill(column.name, np.array([column.mean], np.float32), g))
         else:
             blocks.append(_one_hot(column, g))
-    joined = g.node("Concat", blocks, "features", axis=1) if len(blocks) > 1 else blocks[0]
+    joined: str = g.node("Concat", blocks, "features", axis=1) if len(blocks) > 1 else blocks[0]
     return joined, infos
 
 
 def _fill(x: str, means: np.ndarray, g: Any) -> str:
     """Missing (NaN) values take the train means."""
     missing = g.node("IsNaN", [x], "missing")
-    return g.node("Where", [missing, g.constant("means", means), x], "filled")
+    filled: str = g.node("Where", [missing, g.constant("means", means), x], "filled")
+    return filled
 
 
 def _one_hot(column: ColumnCode, g: Any) -> str:
@@ -72,7 +73,8 @@ def _one_hot(column: ColumnCode, g: Any) -> str:
     indices = g.numpy_helper.from_array(np.arange(column.width, dtype=np.int64), g.name("index"))
     g.initializers.append(indices)
     hot = g.node("Equal", [code, indices.name], "is_category")
-    return g.node("Cast", [hot], "one_hot", to=_tensor_proto().FLOAT)
+    one_hot: str = g.node("Cast", [hot], "one_hot", to=_tensor_proto().FLOAT)
+    return one_hot
 
 
 def _tensor_proto() -> Any:

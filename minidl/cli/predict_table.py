@@ -92,7 +92,7 @@ def warn(counts: Counts, header: Header) -> None:
     from minidl.lang.data_preview import in_file_diagnostic
     from minidl.lang.errors import render
 
-    notes = []
+    notes: list[tuple[str, str, str | None]] = []
     if counts.filled:
         total = sum(counts.filled.values())
         notes.append(("W210", f"filled {total} missing cell{'s' * (total != 1)} "
@@ -103,7 +103,9 @@ def warn(counts: Counts, header: Header) -> None:
                       f"never saw encoded as no category ({_counts(counts.unseen)})",
                       "such rows are predicted from their other columns"))  # fmt: skip
     for code, message, help in notes:
-        found = DataError(header.path, header.line, code, message, help, source_line=header.source_line)
+        found = DataError(
+            header.path, header.line, code, message, help, source_line=header.source_line
+        )
         diagnostic = dataclasses.replace(in_file_diagnostic(found), severity="warning")
         print(render(diagnostic, []), file=sys.stderr)
 

@@ -46,7 +46,7 @@ def data_description(program: Program) -> dict[str, Any]:
     if isinstance(spec.data, ir.DiskData):
         features = features or DISK_FEATURES
     else:
-        target = spec.data.target
+        target = spec.data.targets[0]
         if not features:
             base = Path(spec.source).parent if spec.source else Path.cwd()
             features = read_header(base / spec.data.train).features(target)

@@ -16,7 +16,15 @@ from minidl.lang import Spec, SpecError, parse
 from minidl.lang.format import format_value
 from minidl.train import REGRESSION_FIGURES, EpochRecord
 
-__all__ = ["REGRESSION_ROWS", "ROWS", "results_rows", "rows_of", "search_table", "table", "write_results"]
+__all__ = [
+    "REGRESSION_ROWS",
+    "ROWS",
+    "results_rows",
+    "rows_of",
+    "search_table",
+    "table",
+    "write_results",
+]
 
 ROWS = (("Train Error (%)", "train_error"), ("Test Error (%)", "test_error"))
 REGRESSION_ROWS = (
@@ -108,7 +116,7 @@ def results_rows(spec: Spec, grid: list[Cell], results: list[CellResult]) -> lis
     one column per swept key, named by its full dotted path (`sgd.batch`)."""
     assert spec.sweep is not None
     keys = [axis.key for axis in spec.sweep.axes]
-    shown = CSV_FIGURES
+    shown: tuple[str, ...] = CSV_FIGURES
     if rows_of(results) is REGRESSION_ROWS:
         shown = ("epoch", "loss", "train_loss", "test_loss", *REGRESSION_FIGURES)
     rows = [["cell", *keys, "run", "seed", "status", *shown]]

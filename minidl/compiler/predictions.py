@@ -74,7 +74,9 @@ def encode_inputs(program: Program, inputs: Tensor | Any) -> Tensor | Any:
     as training encoded its feature columns; an array of numeric features with its
     missing cells (NaN) filled as in training."""
     encoding = program.encoding
-    if hasattr(inputs, "columns") and hasattr(inputs, "iloc"):  # a pandas DataFrame
+    import pandas as pd
+
+    if isinstance(inputs, pd.DataFrame):
         names = tuple(program.feature_names)
         absent = [name for name in names if name not in inputs.columns]
         if absent:

@@ -163,7 +163,8 @@ class Encoding:
     @classmethod
     def numeric(cls, names: Sequence[str], means: Sequence[float]) -> Encoding:
         """Numeric columns only (the v2 tables)."""
-        return cls(tuple(ColumnCode(n, "numeric", mean=m) for n, m in zip(names, means)))
+        pairs = zip(names, means, strict=True)
+        return cls(tuple(ColumnCode(name, "numeric", mean=mean) for name, mean in pairs))
 
 
 def column_keys(series: pd.Series[Any], by_value: bool) -> tuple[npt.NDArray[Any], Any]:

@@ -33,6 +33,7 @@ __all__ = [
     "read_frame",
 ]
 
+
 def read_frame(path: Path | str, header: Header) -> pd.DataFrame:
     """Every data row of the file at `path` (whose header is `header`), columns named as
     the header names them; numeric columns are float64 or int64, others text (objects),
@@ -45,7 +46,7 @@ def read_frame(path: Path | str, header: Header) -> pd.DataFrame:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            frame = pd.read_csv(
+            frame: pd.DataFrame = pd.read_csv(  # type: ignore[call-overload]
                 path,
                 header=0,
                 names=list(header.names),
@@ -75,7 +76,9 @@ def read_frame(path: Path | str, header: Header) -> pd.DataFrame:
     return frame
 
 
-def cell_error(path: Path | str, row: int, column: int, code: str, message: str, help: str) -> DataError:
+def cell_error(
+    path: Path | str, row: int, column: int, code: str, message: str, help: str
+) -> DataError:
     """A `DataError` at data row `row`'s cell `column` (both 0-based) of the file."""
     record = find_record(Path(path), row)
     return record.error(column, code, message, help, str(path))

@@ -15,18 +15,6 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from minidl.data.csv_sets import (
-    CsvSets,
-    DataNotes,
-    LossKind,
-    MissingKind,
-    TaskKind,
-    check_classes,
-    class_targets,
-    fit_inputs,
-    regresses,
-    value_sets,
-)
 from minidl.data.dataset import Dataset
 from minidl.data.encoding import ColumnCode, Encoded, Encoding, fit_column
 from minidl.data.errors import DataError
@@ -35,7 +23,17 @@ from minidl.data.header import Header, read_header
 from minidl.data.labels import encode_labels
 from minidl.data.normalize import NormalizeKind
 from minidl.data.reader import target_column
+from minidl.data.sets import (
+    CsvSets,
+    DataNotes,
+    MissingKind,
+    check_classes,
+    class_targets,
+    fit_inputs,
+    value_sets,
+)
 from minidl.data.table import Table, split_rows
+from minidl.data.task import LossKind, TaskKind, regresses
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -116,7 +114,9 @@ def table_sets(
             "several target columns are numbers to predict, not classes",
             "write `task=regress` (or leave `task` out), or name one target column",
         )
-    return _class_sets(train, test, targets[0], inputs, test_inputs, encoding, width, normalize, notes)
+    return _class_sets(
+        train, test, targets[0], inputs, test_inputs, encoding, width, normalize, notes
+    )
 
 
 def _read(path: Path, header: Header) -> Part:
@@ -125,7 +125,11 @@ def _read(path: Path, header: Header) -> Part:
 
 
 def _kept(
-    part: Part, targets: tuple[str, ...], features: list[str], missing: MissingKind, notes: DataNotes
+    part: Part,
+    targets: tuple[str, ...],
+    features: list[str],
+    missing: MissingKind,
+    notes: DataNotes,
 ) -> Part:
     """The rows kept: rows with a missing target left out, and with `missing=drop` every
     row with a gap; with `missing=error`, an error at the first missing cell (E336)."""
@@ -235,7 +239,9 @@ def _class_sets(
 ) -> CsvSets:
     names = encoding.input_names()
     table = _table(train, target, inputs, names)
-    test_table = None if test is None or test_inputs is None else _table(test, target, test_inputs, names)
+    test_table = (
+        None if test is None or test_inputs is None else _table(test, target, test_inputs, names)
+    )
     labels = encode_labels(table, test_table)
     check_classes(labels, width, table)
     normalizer = fit_inputs(normalize, inputs, encoding)

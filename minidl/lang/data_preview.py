@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import re
 from collections import Counter
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from minidl.lang import ir
 from minidl.lang.column_preview import TablePreview, preview_table, task_line
 from minidl.lang.errors import Diagnostic
 from minidl.lang.nodes import Span
+from minidl.lang.option_spans import option_span
 
 __all__ = [
     "PREVIEW_BYTES",
@@ -64,7 +64,9 @@ def csv_preview(spec: ir.Spec) -> tuple[int | None, list[str], list[Diagnostic]]
         shown = "?" if width is None else str(width)
         targets = ", ".join(f"`{t}`" for t in data.targets)
         noun = "target" if len(data.targets) == 1 else "targets"
-        lines = [f"data: {len(preview.columns)} feature columns -> {shown} inputs, {noun} {targets}"]
+        lines = [
+            f"data: {len(preview.columns)} feature columns -> {shown} inputs, {noun} {targets}"
+        ]
         lines.extend(f"  {column.describe()}" for column in preview.columns)
         if data.ignore:
             lines.append("  ignored: " + ", ".join(data.ignore))
@@ -162,22 +164,3 @@ def _option_for(path: str, spec: ir.Spec) -> str:
     if isinstance(data, ir.CsvData) and data.test and Path(path).name == Path(data.test).name:
         return "test"
     return "train"
-
-
-def option_span(spec: ir.Spec, option: str) -> Span | None:
-    """Where the value of the data statement's `option=` is written, found in the spec's
-    file; the whole statement when the file cannot be read or the option is not there."""
-    span = spec.data.span
-    if span is None or not spec.source:
-        return span
-    try:
-        lines = Path(spec.source).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return span
-    pattern = re.compile(rf"\b{option}\s*=\s*(\"(?:[^\"\\\n]|\\.)*\"|[^\s;]+)")
-    for number in range(span.line, min(span.end_line, len(lines)) + 1):
-        found = pattern.search(lines[number - 1])
-        if found:
-            start, end = found.span(1)
-            return Span(line=number, column=start + 1, end_line=number, end_column=end + 1)
-    return span

@@ -48,7 +48,8 @@ def format_statement(node: Node) -> str:
     options = [
         f"{name}={format_value(value)}"
         for name, value in node.options().items()
-        if value is not None and not (name in quiet and value == fields[name].get_default(call_default_factory=True))
+        if value is not None
+        and not (name in quiet and value == fields[name].get_default(call_default_factory=True))
     ]
     return " ".join([*head, *options])
 

@@ -17,8 +17,10 @@ from minidl.data.header import Header
 from minidl.lang import ir
 from minidl.lang.errors import Diagnostic
 from minidl.lang.nodes import Span
+from minidl.lang.option_spans import option_span
 
 __all__ = ["column_diagnostics", "note_warnings"]
+
 
 def column_diagnostics(spec: ir.Spec, header: Header) -> list[Diagnostic]:
     """E332 for the spec's CSV data, whose train file has `header`."""
@@ -97,8 +99,6 @@ def _counts(counts: Mapping[str, int]) -> str:
 
 def _name_span(spec: ir.Spec, option: str, name: str) -> Span | None:
     """Where `name` is written in the value of the data statement's `option=`."""
-    from minidl.lang.data_preview import option_span
-
     span = option_span(spec, option)
     if span is None or not spec.source or span.line != span.end_line:
         return span
@@ -110,4 +110,6 @@ def _name_span(spec: ir.Spec, option: str, name: str) -> Span | None:
     start = line.find(name, span.column - 1, len(line) if end < 0 else end)
     if start < 0:
         return span
-    return Span(line=span.line, column=start + 1, end_line=span.line, end_column=start + 1 + len(name))
+    return Span(
+        line=span.line, column=start + 1, end_line=span.line, end_column=start + 1 + len(name)
+    )
