@@ -10,6 +10,7 @@ a table with text categories, gaps, ignored columns or several targets by
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -74,7 +75,7 @@ def csv_datasets(
     """
     targets = (target,) if isinstance(target, str) else tuple(target)
     width_to_outputs = outputs if callable(outputs) else (lambda _: outputs)
-    if len(targets) == 1 and not categorical and not ignore:
+    if len(targets) == 1 and not categorical and not ignore and _numbers_only(train_path, targets):
         try:
             table = read_csv(train_path, targets[0])
             test_table = read_csv(test_path, targets[0]) if test_path is not None else None
@@ -108,6 +109,27 @@ def csv_datasets(
         ignore=ignore,
         missing=missing,
     )
+
+
+def _numbers_only(path: Path | str, targets: tuple[str, ...], rows: int = 200) -> bool:
+    """Whether the first `rows` rows of the file hold numbers only beside the target: then
+    the fast numeric reader is tried (it may still find text further down)."""
+    from minidl.data.records import is_number, open_text, records
+
+    try:
+        with open_text(Path(path)) as file:
+            found = records(file, Path(path))
+            header = next(found, None)
+            if header is None:
+                return True
+            skip = {index for index, name in enumerate(header.cells) if name.strip() in targets}
+            for record in itertools.islice(found, rows):
+                cells = (c for i, c in enumerate(record.cells) if i not in skip)
+                if not all(is_number(cell) for cell in cells):
+                    return False
+    except (OSError, UnicodeDecodeError, DataError):
+        return True  # the reader says what is wrong
+    return True
 
 
 def _numeric_sets(

@@ -18,7 +18,15 @@ import numpy.typing as npt
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["MISSING_NAME", "ColumnCode", "Encoded", "Encoding", "column_keys", "fit_column"]
+__all__ = [
+    "MISSING_NAME",
+    "ColumnCode",
+    "Encoded",
+    "Encoding",
+    "Factorized",
+    "column_keys",
+    "fit_column",
+]
 
 Label = int | float | str
 ColumnKind = Literal["numeric", "categorical"]
@@ -134,19 +142,30 @@ class Encoding:
             dtype=np.bool_,
         )
 
-    def encode(self, frame: pd.DataFrame) -> Encoded:
-        """The rows of `frame` (columns by name, missing cells NaN or None) as inputs."""
-        blocks: list[npt.NDArray[np.float64]] = []
-        result = Encoded(np.zeros((len(frame), 0)))
+    def encode(
+        self, frame: pd.DataFrame, factorized: Mapping[str, Factorized] | None = None
+    ) -> Encoded:
+        """The rows of `frame` (columns by name, missing cells NaN or None) as inputs.
+
+        The array is column-major (each column written in one sweep, not strided across
+        rows). It is torch's memory: numpy asks the kernel for huge pages for large arrays,
+        which on a machine that compacts memory to find them made the first write of a
+        360 MB array 5x slower (benchmarks/data.py --tables).
+        """
+        import torch
+
+        memory = torch.empty((self.width, len(frame)), dtype=torch.float64).numpy()
+        result = Encoded(memory.T)
+        start = 0
         for column in self.columns:
-            block, filled, unseen = encode_column(column, frame[column.name])
-            blocks.append(block)
+            block = result.inputs[:, start : start + column.width]
+            found = (factorized or {}).get(column.name)
+            filled, unseen = encode_column(column, frame[column.name], block, found)
+            start += column.width
             if filled:
                 result.filled[column.name] = filled
             if unseen:
                 result.unseen[column.name] = unseen
-        if blocks:
-            result.inputs = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
         return result
 
     def to_dict(self) -> list[dict[str, Any]]:
@@ -180,8 +199,15 @@ def column_keys(series: pd.Series[Any], by_value: bool) -> tuple[npt.NDArray[Any
     return remap[codes], list(merged)
 
 
-def fit_column(name: str, series: pd.Series[Any], categorical: bool) -> ColumnCode | None:
-    """The encoder of a train column; None when every cell is missing."""
+Factorized = tuple[npt.NDArray[np.int64], list[Any]]
+"""A column's cells as (codes, distinct keys), as `column_keys` gives them."""
+
+
+def fit_column(
+    name: str, series: pd.Series[Any], categorical: bool, factorized: Factorized | None = None
+) -> ColumnCode | None:
+    """The encoder of a train column; None when every cell is missing. `factorized`: the
+    column's `column_keys`, when they are at hand."""
     numeric = series.dtype.kind in "iuf"
     present = series.notna()
     if not bool(present.any()):
@@ -189,7 +215,7 @@ def fit_column(name: str, series: pd.Series[Any], categorical: bool) -> ColumnCo
     if numeric and not categorical:
         values = series.to_numpy(dtype=np.float64)
         return ColumnCode(name, "numeric", mean=float(values[present.to_numpy()].mean()))
-    codes, keys = column_keys(series, numeric)
+    codes, keys = factorized or column_keys(series, numeric)
     categories = sorted(keys, key=_order)
     return ColumnCode(
         name,
@@ -201,29 +227,33 @@ def fit_column(name: str, series: pd.Series[Any], categorical: bool) -> ColumnCo
 
 
 def encode_column(
-    column: ColumnCode, series: pd.Series[Any]
-) -> tuple[npt.NDArray[np.float64], int, int]:
-    """(inputs `(N, width)`, cells filled, cells unseen) of one column's cells."""
-    rows = len(series)
+    column: ColumnCode,
+    series: pd.Series[Any],
+    out: npt.NDArray[np.float64],
+    factorized: Factorized | None = None,
+) -> tuple[int, int]:
+    """Write one column's inputs into `out` `(N, width)`; return (cells filled, cells of
+    unseen categories)."""
     if column.kind == "numeric":
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
         missing = np.isnan(values)
+        out[:, 0] = values
         filled = int(missing.sum())
         if filled:
-            values = np.where(missing, column.mean, values)
-        return values.reshape(rows, 1), filled, 0
-    codes, keys = column_keys(series, column.by_value)
+            out[missing, 0] = column.mean
+        return filled, 0
+    codes, keys = factorized or column_keys(series, column.by_value)
     index = {_key(category, column.by_value): i for i, category in enumerate(column.categories)}
     lookup = np.asarray([index.get(key, -2) for key in keys] + [-1], dtype=np.int64)
     positions = lookup[codes]
-    block = np.zeros((rows, column.width), dtype=np.float64)
     missing = positions == -1
     filled = int(missing.sum())
     if column.missing:
         positions = np.where(missing, len(column.categories), positions)
+    out[:] = 0.0
     known = positions >= 0
-    block[np.flatnonzero(known), positions[known]] = 1.0
-    return block, filled, int((positions == -2).sum())
+    out[np.flatnonzero(known), positions[known]] = 1.0
+    return filled, int((positions == -2).sum())
 
 
 def _key(value: object, by_value: bool) -> float | str:

@@ -16,7 +16,14 @@ import numpy.typing as npt
 import torch
 
 from minidl.data.dataset import Dataset
-from minidl.data.encoding import ColumnCode, Encoded, Encoding, fit_column
+from minidl.data.encoding import (
+    ColumnCode,
+    Encoded,
+    Encoding,
+    Factorized,
+    column_keys,
+    fit_column,
+)
 from minidl.data.errors import DataError
 from minidl.data.frame import cell_error, first_missing, first_text, header_error, read_frame
 from minidl.data.header import Header, read_header
@@ -86,16 +93,25 @@ def table_sets(
         test = _kept(_read(test_path, test_header), targets, features, missing, notes)
     # Categories come from the whole train file, so that the width is the file's, whatever
     # the split; the means that fill gaps come from the train rows.
-    whole = [_fit(train, name, name in categorical) for name in features]
+    keys = {
+        name: column_keys(train.frame[name], train.frame[name].dtype.kind in "iuf")
+        for name in features
+        if name in categorical or train.frame[name].dtype.kind not in "iuf"
+    }  # each column of categories factorised once, for fitting and encoding
+    whole = [_fit(train, name, name in categorical, keys.get(name)) for name in features]
+    test_keys: dict[str, Factorized] = {}
     if split_fraction is not None:
-        train_rows, test_rows = split_rows(
-            str(train_path), len(train.frame), split_fraction, generator
+        train_rows, test_rows = (
+            rows.numpy()
+            for rows in split_rows(str(train_path), len(train.frame), split_fraction, generator)
         )
-        train, test = train.take(train_rows.numpy()), train.take(test_rows.numpy())
+        train, test = train.take(train_rows), train.take(test_rows)
+        test_keys = {name: (codes[test_rows], found) for name, (codes, found) in keys.items()}
+        keys = {name: (codes[train_rows], found) for name, (codes, found) in keys.items()}
         whole = [_train_mean(code, train) for code in whole]
     encoding = Encoding(tuple(whole))
-    encoded = _encode(encoding, train, notes)
-    test_encoded = None if test is None else _encode(encoding, test, notes)
+    encoded = _encode(encoding, train, notes, keys)
+    test_encoded = None if test is None else _encode(encoding, test, notes, test_keys)
     width = outputs(encoding.width)
     kinds = [_kind(train.frame[name]) for name in targets]
     inputs = torch.from_numpy(encoded.inputs)
@@ -165,8 +181,8 @@ def _kept(
     return part.take(np.flatnonzero(~drop)) if drop.any() else part
 
 
-def _fit(part: Part, name: str, categorical: bool) -> ColumnCode:
-    code = fit_column(name, part.frame[name], categorical)
+def _fit(part: Part, name: str, categorical: bool, factorized: Factorized | None) -> ColumnCode:
+    code = fit_column(name, part.frame[name], categorical, factorized)
     if code is None:
         raise header_error(
             part.path,
@@ -187,7 +203,12 @@ def _train_mean(code: ColumnCode, train: Part) -> ColumnCode:
     return code if fitted is None else fitted
 
 
-def _encode(encoding: Encoding, part: Part, notes: DataNotes) -> Encoded:
+def _encode(
+    encoding: Encoding,
+    part: Part,
+    notes: DataNotes,
+    factorized: dict[str, Factorized] | None = None,
+) -> Encoded:
     for column in encoding.columns:
         if column.kind == "numeric":
             row = first_text(part.frame[column.name])
@@ -201,7 +222,7 @@ def _encode(encoding: Encoding, part: Part, notes: DataNotes) -> Encoded:
                     f"write `categorical=[{column.name}]` to encode its values as categories, "
                     "or fix the cell",
                 )
-    encoded = encoding.encode(part.frame)
+    encoded = encoding.encode(part.frame, factorized)
     for counts, total in ((encoded.filled, notes.filled), (encoded.unseen, notes.unseen)):
         for name, count in counts.items():
             total[name] = total.get(name, 0) + count
