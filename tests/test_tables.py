@@ -137,6 +137,14 @@ def test_missing_cells_are_filled_and_counted_in_one_warning(tmp_path: Path) -> 
     assert "left out 1 row without a target" in warning.message
 
 
+def test_train_prints_the_counting_warning(tmp_path: Path) -> None:
+    path = write(tmp_path, TOWNS, 'Linear ->1; loss BCE; data csv train="d.csv" target=label')
+    code, _, err = run(str(path), "--train", "--quiet", "--out", str(tmp_path / "runs"))
+    assert code == 0, err
+    assert "s.mdl:1:23: warning[W210]: filled 4 missing cells" in err
+    assert err.count("warning[W210]") == 1
+
+
 def test_missing_drop_leaves_rows_out(tmp_path: Path) -> None:
     program = program_of(
         tmp_path,

@@ -111,10 +111,26 @@ def describe(record: EpochRecord) -> str:
     )
 
 
+def print_warnings(program: Program) -> None:
+    """The tables' data warnings (W210, W211) on standard error, quoting the spec."""
+    from minidl.lang.errors import render
+
+    data_codes = ("W210", "W211")  # W201 is printed where the `fixes` work puts it
+    for diagnostic in program.warnings:
+        if getattr(diagnostic, "code", None) not in data_codes:
+            continue
+        try:
+            lines = Path(program.spec.source or "").read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            lines = []
+        print(render(diagnostic, lines), file=sys.stderr)
+
+
 def train_spec(spec: Spec, name: str, out: Path, quiet: bool = False) -> int:
     """Compile and train `spec`, write its run folder, print the report; return the exit code."""
     started = time.perf_counter()
     program = compile_spec(spec)
+    print_warnings(program)
     folder = new_run_folder(out, name)
     write_atomic(folder / "spec.mdl", format_spec(spec).encode())
     write_data_description(folder, program)
@@ -133,6 +149,7 @@ def resume_run(folder: Path, quiet: bool = False) -> int:
     if run.spec.train.backend == "torch":
         raise RunFolderError(folder / "spec.mdl", "backend=torch runs keep no checkpoint")
     program = compile_spec(run.spec)
+    print_warnings(program)
     history = restore(program, folder)
     if not quiet:
         print(f"resuming {folder} after epoch {len(history)}", file=sys.stderr)
