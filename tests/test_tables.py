@@ -156,6 +156,15 @@ def test_missing_drop_leaves_rows_out(tmp_path: Path) -> None:
     assert "left out 4 rows with a missing cell" in warning.message
 
 
+def test_rows_without_a_target_are_left_out_even_with_missing_error(tmp_path: Path) -> None:
+    program = program_of(
+        tmp_path,
+        "a,b,y\n1,2,0\n3,4,\n5,6,1\n",
+        'Linear ->1; loss BCE; data csv train="d.csv" target=y missing=error',
+    )
+    assert program.data[0].inputs.double().tolist() == [[1, 2], [5, 6]]
+
+
 def test_every_na_spelling_is_missing(tmp_path: Path) -> None:
     spellings = ["", "NA", "n/a", "NaN", "nan", "NULL", "none", "None", "na"]
     rows = "".join(f"{cell},{i},{i % 2}\n" for i, cell in enumerate(spellings))

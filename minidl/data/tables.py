@@ -148,11 +148,15 @@ def _kept(
     notes: DataNotes,
 ) -> Part:
     """The rows kept: rows with a missing target left out, and with `missing=drop` every
-    row with a gap; with `missing=error`, an error at the first missing cell (E336)."""
+    row with a gap; with `missing=error`, an error at the first missing feature cell of a
+    row that has its target (E336)."""
     frame = part.frame
     used = [*features, *targets]
-    if missing == "error":
-        hit = first_missing(frame, used)
+    if missing == "error":  # a row without a target is left out all the same
+        whole = frame[list(targets)].notna().all(axis=1).to_numpy()
+        hit = first_missing(frame.iloc[np.flatnonzero(whole)], features)
+        if hit is not None:
+            hit = (int(np.flatnonzero(whole)[hit[0]]), hit[1])
         if hit is not None:
             name = frame.columns[hit[1]]
             raise part.error(
