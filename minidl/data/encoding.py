@@ -209,12 +209,14 @@ def fit_column(
     """The encoder of a train column; None when every cell is missing. `factorized`: the
     column's `column_keys`, when they are at hand."""
     numeric = series.dtype.kind in "iuf"
-    present = series.notna()
-    if not bool(present.any()):
-        return None
     if numeric and not categorical:
         values = series.to_numpy(dtype=np.float64)
-        return ColumnCode(name, "numeric", mean=float(values[present.to_numpy()].mean()))
+        count = int(np.count_nonzero(~np.isnan(values)))
+        if count == 0:
+            return None
+        return ColumnCode(name, "numeric", mean=float(np.nansum(values) / count))
+    if not bool(series.notna().any()):
+        return None
     codes, keys = factorized or column_keys(series, numeric)
     categories = sorted(keys, key=_order)
     return ColumnCode(
