@@ -15,6 +15,8 @@ from minidl.optim import Optimizer
 from minidl.schedule import Schedule
 
 __all__ = [
+    "CLASSIFICATION_FIGURES",
+    "REGRESSION_FIGURES",
     "DivergenceError",
     "EnsembleCallback",
     "EpochRecord",
@@ -22,6 +24,8 @@ __all__ = [
     "evaluate",
     "fit",
     "fit_ensemble",
+    "record_of",
+    "regression_scores",
     "scores",
 ]
 
@@ -29,18 +33,43 @@ __all__ = [
 @dataclass(frozen=True)
 class EpochRecord:
     """One epoch's figures: the mean per-sample training loss seen during the epoch, then
-    the loss and error (%) on the train and test sets with the weights at its end."""
+    the loss and error (%) on the train and test sets with the weights at its end.
+
+    For values to predict (regression) the error is NaN and the RMSE and R² (on the
+    targets' own scale, averaged over target columns) are given instead.
+    """
 
     epoch: int
     loss: float
     train_loss: float
     test_loss: float
-    train_error: float
-    test_error: float
+    train_error: float = math.nan
+    test_error: float = math.nan
+    train_rmse: float | None = None
+    test_rmse: float | None = None
+    train_r2: float | None = None
+    test_r2: float | None = None
+
+    @property
+    def regression(self) -> bool:
+        """Whether the record holds RMSE and R² rather than an error rate."""
+        return self.train_rmse is not None
+
+    @property
+    def figures(self) -> tuple[str, ...]:
+        """The names of the record's quality figures: errors, or RMSE and R²."""
+        return REGRESSION_FIGURES if self.regression else CLASSIFICATION_FIGURES
 
     def as_dict(self) -> dict[str, float]:
-        """The record as a dict, in field order (a line of history.csv)."""
-        return asdict(self)
+        """The record as a dict: the epoch, the losses, then its figures (a line of
+        history.csv)."""
+        record = asdict(self)
+        names = ("epoch", "loss", "train_loss", "test_loss", *self.figures)
+        return {name: record[name] for name in names}
+
+
+CLASSIFICATION_FIGURES = ("train_error", "test_error")
+REGRESSION_FIGURES = ("train_rmse", "test_rmse", "train_r2", "test_r2")
 
 
 class DivergenceError(RuntimeError):
@@ -90,6 +119,24 @@ def scores(loss: Loss, output: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]
     return loss.per_sample(output, targets).mean(dim=-1), loss.error_rate(output, targets)
 
 
+def regression_scores(output: Tensor, targets: Tensor, scale: Tensor) -> tuple[Tensor, Tensor]:
+    """RMSE and R² of `output` against `targets` (normalised alike), over the last two axes.
+
+    `scale` `(T,)` maps a normalised target back to its own scale: the RMSE is on that
+    scale, and like R² (which no scale changes) it is taken per target column and averaged
+    over them, as scikit-learn's `root_mean_squared_error` and `r2_score` do. Computed in
+    float64.
+    """
+    output, targets = output.double(), targets.double().reshape(output.shape)
+    error = (output - targets).square()
+    rmse = error.mean(dim=-2).sqrt() * scale.to(output.device, torch.float64)
+    sse = error.sum(dim=-2)
+    sst = (targets - targets.mean(dim=-2, keepdim=True)).square().sum(dim=-2)
+    constant = torch.where(sse == 0, torch.ones_like(sse), torch.zeros_like(sse))
+    r2 = torch.where(sst > 0, 1 - sse / torch.where(sst > 0, sst, 1), constant)
+    return rmse.mean(dim=-1), r2.mean(dim=-1)
+
+
 def fit(
     model: Module,
     loss: Loss,
@@ -103,6 +150,7 @@ def fit(
     callback: ProgressCallback | None = None,
     schedule: Schedule | None = None,
     history: Sequence[EpochRecord] = (),
+    target_scale: Tensor | None = None,
 ) -> list[EpochRecord]:
     """Train `model` with mini-batches and return one record per epoch.
 
@@ -115,6 +163,9 @@ def fit(
     optimiser and generator as they were after the last of them (see `ProgressCallback`):
     training continues at epoch `len(history) + 1` up to `epochs`, exactly as if it had
     never stopped, and the whole history is returned.
+
+    With `target_scale` (the targets' scale per column, for values to predict) the records
+    hold RMSE and R² instead of error rates (see `regression_scores`).
     """
     each = None if callback is None else (lambda records: callback(records[0]))
     runs = _train(
@@ -129,6 +180,7 @@ def fit(
         each,
         schedule,
         [list(history)],
+        target_scale,
     )
     return runs[0]
 
@@ -146,6 +198,7 @@ def fit_ensemble(
     callback: EnsembleCallback | None = None,
     schedule: Schedule | None = None,
     histories: Sequence[Sequence[EpochRecord]] | None = None,
+    target_scale: Tensor | None = None,
 ) -> list[list[EpochRecord]]:
     """Train R stacked runs at once (see `minidl.nn.stack`); return each run's history.
 
@@ -166,6 +219,7 @@ def fit_ensemble(
         callback,
         schedule,
         done,
+        target_scale,
     )
 
 
@@ -181,6 +235,7 @@ def _train(
     callback: EnsembleCallback | None,
     schedule: Schedule | None,
     histories: list[list[EpochRecord]],
+    target_scale: Tensor | None = None,
 ) -> list[list[EpochRecord]]:
     done = _epochs_done(histories, len(generators), epochs)
     for epoch in range(done + 1, epochs + 1):
@@ -194,9 +249,9 @@ def _train(
             run = diverged.run if train.inputs.dim() == 3 else None
             raise DivergenceError(epoch, diverged.step, diverged.what, histories, run) from None
         model.eval()
-        rows = _epoch_rows(seen / len(train), model, loss, train, test)
+        rows = _epoch_rows(seen / len(train), model, loss, train, test, target_scale)
         model.train()
-        records = [_record(epoch, row) for row in rows]
+        records = [record_of(epoch, row) for row in rows]
         for history, record in zip(histories, records, strict=True):
             history.append(record)
         if callback is not None:
@@ -262,18 +317,50 @@ def _epoch(
 
 
 def _epoch_rows(
-    loss_value: Tensor, model: Module, loss: Loss, train: Dataset, test: Dataset | None
+    loss_value: Tensor,
+    model: Module,
+    loss: Loss,
+    train: Dataset,
+    test: Dataset | None,
+    target_scale: Tensor | None = None,
 ) -> Tensor:
-    """The epoch's figures, one row per run: loss seen, then train and test loss and error."""
-    train_loss, train_error = evaluate(model, loss, train)
+    """The epoch's figures, one row per run: loss seen, then train and test loss and error
+    (or, with `target_scale`, RMSE then R²)."""
+    train_output = model.forward(train.inputs)
+    train_figures = _figures(loss, train_output, train.targets, target_scale)
     if test is None:
-        test_loss, test_error = train_loss * math.nan, train_error * math.nan
+        test_figures = [figure * math.nan for figure in train_figures]
     else:
-        test_loss, test_error = evaluate(model, loss, test)
-    figures = [loss_value, train_loss, test_loss, train_error, test_error]
+        test_figures = _figures(loss, model.forward(test.inputs), test.targets, target_scale)
+    pairs = [f for pair in zip(train_figures[1:], test_figures[1:], strict=True) for f in pair]
+    figures = [loss_value, train_figures[0], test_figures[0], *pairs]
     return torch.stack([f.reshape(-1).double().cpu() for f in figures], dim=1)
 
 
-def _record(epoch: int, figures: Tensor) -> EpochRecord:
-    loss, train_loss, test_loss, train_error, test_error = figures.tolist()
-    return EpochRecord(epoch, loss, train_loss, test_loss, train_error, test_error)
+def _figures(
+    loss: Loss, output: Tensor, targets: Tensor, target_scale: Tensor | None
+) -> list[Tensor]:
+    """(loss, error) or (loss, RMSE, R²) of one set."""
+    mean_loss, error = scores(loss, output, targets)
+    if target_scale is None:
+        return [mean_loss, error]
+    return [mean_loss, *regression_scores(output, targets, target_scale)]
+
+
+def record_of(epoch: int, figures: Tensor) -> EpochRecord:
+    """The record of a row of figures: loss seen, train and test loss, then train and test
+    error, or train and test RMSE then train and test R²."""
+    values = figures.tolist()
+    if len(values) == 5:
+        return EpochRecord(epoch, *values)
+    loss, train_loss, test_loss, train_rmse, test_rmse, train_r2, test_r2 = values
+    return EpochRecord(
+        epoch,
+        loss,
+        train_loss,
+        test_loss,
+        train_rmse=train_rmse,
+        test_rmse=test_rmse,
+        train_r2=train_r2,
+        test_r2=test_r2,
+    )

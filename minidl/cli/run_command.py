@@ -58,7 +58,8 @@ def run_folder_command(args: argparse.Namespace) -> int:
         if args.predict is not None:
             from minidl.cli.predict import predict_csv
 
-            predict_csv(program, str(run.data.get("target", "")), args.predict, args.out)
+            known = (*program.targets, *_ignored(run.spec)) or (str(run.data.get("target", "")),)
+            predict_csv(program, tuple(str(name) for name in known), args.predict, args.out)
             return EXIT_OK
         from minidl.cli.onnx_export import to_onnx
 
@@ -131,6 +132,12 @@ def _check_out_file(out: Path) -> None:
         raise _Usage(f"--out {out}: the folder {out.parent} does not exist")
 
 
+def _ignored(spec: object) -> tuple[str, ...]:
+    """The columns the spec's data leaves out (v3 `ignore=[...]`)."""
+    data = getattr(spec, "data", None)
+    return tuple(getattr(data, "ignore", ()))
+
+
 def _holds_sweep(folder: Path) -> bool:
     """Whether the folder is a sweep's (its spec has a `sweep` statement)."""
     try:
@@ -164,12 +171,24 @@ def summary(run: object) -> str:
     lines = [summarize(run.spec, str(run.folder / "spec.mdl")), ""]
     epochs = metrics.get("epochs_completed", 0)
     lines.append(f"status {run.status}   epochs {epochs}/{run.spec.train.epochs}")
-    if final:
+    if final and "train_rmse" in final:
+        lines.append(
+            f"train rmse {_number(final.get('train_rmse'))}   "
+            f"test rmse {_number(final.get('test_rmse'))}   "
+            f"test r2 {_number(final.get('test_r2'))}   loss {final.get('loss')}"
+        )
+    elif final:
         lines.append(
             f"train error {_percent(final.get('train_error'))}   "
             f"test error {_percent(final.get('test_error'))}   loss {final.get('loss')}"
         )
     return "\n".join(lines)
+
+
+def _number(value: object) -> str:
+    if not isinstance(value, int | float) or math.isnan(value):
+        return "n/a"
+    return f"{value:.6g}"
 
 
 def _percent(value: object) -> str:

@@ -82,7 +82,8 @@ def write_json(path: Path, value: Any) -> None:
 def write_history(path: Path, history: Sequence[EpochRecord]) -> None:
     """Write the per-epoch history as CSV, atomically."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, HISTORY_FIELDS, lineterminator="\n")
+    fields = list(history[0].as_dict()) if history else HISTORY_FIELDS
+    writer = csv.DictWriter(buffer, fields, lineterminator="\n")
     writer.writeheader()
     writer.writerows(record.as_dict() for record in history)
     write_atomic(path, buffer.getvalue().encode())

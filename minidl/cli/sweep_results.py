@@ -14,22 +14,46 @@ from minidl.cli.run_folder import RunFolderError, read_json, write_atomic, write
 from minidl.cli.sweep_grid import Cell, CellResult
 from minidl.lang import Spec, SpecError, parse
 from minidl.lang.format import format_value
-from minidl.train import EpochRecord
+from minidl.train import REGRESSION_FIGURES, EpochRecord
 
-__all__ = ["ROWS", "results_rows", "search_table", "table", "write_results"]
+__all__ = [
+    "REGRESSION_ROWS",
+    "ROWS",
+    "results_rows",
+    "rows_of",
+    "search_table",
+    "table",
+    "write_results",
+]
 
 ROWS = (("Train Error (%)", "train_error"), ("Test Error (%)", "test_error"))
+REGRESSION_ROWS = (
+    ("Train RMSE", "train_rmse"),
+    ("Test RMSE", "test_rmse"),
+    ("Train R2", "train_r2"),
+    ("Test R2", "test_r2"),
+)
+
+
+def rows_of(results: list[CellResult]) -> tuple[tuple[str, str], ...]:
+    """The figures a table shows: error rates, or RMSE and R² for values to predict."""
+    regression = any(f is not None and f.regression for r in results for f in r.finals)
+    return REGRESSION_ROWS if regression else ROWS
+
+
+def _digits(name: str) -> int:
+    return 2 if name.endswith("_error") else 4
 
 
 def table(grid: list[Cell], results: list[CellResult], header: str) -> str:
     """Mean ± standard deviation per cell, laid out like the report's Table 1."""
     columns = [header] + [cell.label for cell in grid]
     rows = []
-    for title, name in ROWS:
+    for title, name in rows_of(results):
         row = [title]
         for result in results:
             values = result.figures(name)
-            row.append(_mean_std(values))
+            row.append(_mean_std(values, _digits(name)))
         rows.append(row)
     widths = [max(len(r[c]) for r in [columns, *rows]) for c in range(len(columns))]
     lines = [
@@ -42,24 +66,25 @@ def table(grid: list[Cell], results: list[CellResult], header: str) -> str:
     return "\n".join(lines)
 
 
-def _mean_std(values: list[float]) -> str:
+def _mean_std(values: list[float], digits: int = 2) -> str:
     if not values:
         return "diverged"
     if all(math.isnan(v) for v in values):
         return "n/a"  # no test set
     std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.fmean(values):.2f} ± {std:.2f}"
+    return f"{statistics.fmean(values):.{digits}f} ± {std:.{digits}f}"
 
 
 def search_table(grid: list[Cell], results: list[CellResult]) -> str:
     """A search's configurations one per line, best mean test error first."""
     keys = [key for key, _ in grid[0].settings] if grid else []
-    columns = ["#", *keys, *(title for title, _ in ROWS)]
+    shown = rows_of(results)
+    columns = ["#", *keys, *(title for title, _ in shown)]
     rows = [
         [
             str(cell.index),
             *(_short(value) for _, value in cell.settings),
-            *(_mean_std(result.figures(name)) for _, name in ROWS),
+            *(_mean_std(result.figures(name), _digits(name)) for _, name in shown),
         ]
         for cell, result in sorted(zip(grid, results, strict=True), key=_rank)
     ]
@@ -71,9 +96,11 @@ def search_table(grid: list[Cell], results: list[CellResult]) -> str:
 
 
 def _rank(pair: tuple[Cell, CellResult]) -> tuple[float, int]:
-    """Best mean test error first; diverged and untested configurations last, in draw order."""
+    """Best mean test error (or RMSE) first; diverged and untested configurations last, in
+    draw order."""
     cell, result = pair
-    errors = [e for e in result.figures("test_error") if not math.isnan(e)]
+    name = "test_rmse" if any(f is not None and f.regression for f in result.finals) else ""
+    errors = [e for e in result.figures(name or "test_error") if not math.isnan(e)]
     return (statistics.fmean(errors) if errors else math.inf, cell.index)
 
 
@@ -89,11 +116,14 @@ def results_rows(spec: Spec, grid: list[Cell], results: list[CellResult]) -> lis
     one column per swept key, named by its full dotted path (`sgd.batch`)."""
     assert spec.sweep is not None
     keys = [axis.key for axis in spec.sweep.axes]
-    rows = [["cell", *keys, "run", "seed", "status", *CSV_FIGURES]]
+    shown: tuple[str, ...] = CSV_FIGURES
+    if rows_of(results) is REGRESSION_ROWS:
+        shown = ("epoch", "loss", "train_loss", "test_loss", *REGRESSION_FIGURES)
+    rows = [["cell", *keys, "run", "seed", "status", *shown]]
     for cell, result in zip(grid, results, strict=True):
         settings = [_csv_value(value) for _, value in cell.settings]
         for run, final in enumerate(result.finals):
-            figures = ["" for _ in CSV_FIGURES] if final is None else [
+            figures = ["" for _ in shown] if final is None else [
                 repr(v) for v in final.as_dict().values()
             ]  # fmt: skip
             status = "diverged" if final is None else "completed"
@@ -121,7 +151,7 @@ def write_results(
             "settings": dict(cell.settings),
             "seconds": round(result.seconds, 3),
             "failure": result.failure,
-            **{name: _stats(result.figures(name)) for _, name in ROWS},
+            **{name: _stats(result.figures(name)) for _, name in rows_of(results)},
             "runs": [None if f is None else f.as_dict() for f in result.finals],
         }
         for cell, result in zip(grid, results, strict=True)

@@ -14,7 +14,8 @@ from torch import Tensor
 
 from minidl.compiler.data import load_data
 from minidl.compiler.words import LAYERS, LOSSES, OPTIMIZERS, Build
-from minidl.data import Dataset, Label, Normalizer, stack_datasets
+from minidl.data import Dataset, Normalizer, stack_datasets
+from minidl.data.encoding import Encoding
 from minidl.lang import Spec, SpecError, resolve
 from minidl.lang.errors import Diagnostic
 from minidl.lang.shapes import Joined, Resolved
@@ -53,9 +54,31 @@ class Program:
     """The classes in sorted order, as the data writes them (None: the indices themselves)."""
     normalizer: Normalizer | None = None
     warnings: Sequence[Any] = ()
+    encoding: Encoding | None = None
+    """How each feature column becomes inputs (None for the disk)."""
+    targets: tuple[str, ...] = ()
+    """The target columns (CSV data)."""
+    target_normalizer: Normalizer | None = None
+    """For values to predict (regression): the targets' normaliser; None for classes."""
 
-    def predict(self, inputs: Tensor | Any) -> list[Label]:
-        """The predicted class of each row of raw features `(N, D)`, as `--predict` writes it."""
+    @property
+    def regress(self) -> bool:
+        """Whether the program predicts values (regression) rather than classes."""
+        return self.target_normalizer is not None
+
+    @property
+    def target_scale(self) -> Tensor | None:
+        """Per target column, what one unit of a normalised target is on its own scale."""
+        if self.target_normalizer is None:
+            return None
+        scale = self.target_normalizer.scale
+        return torch.ones(len(self.targets), dtype=torch.float64) if scale is None else scale
+
+    def predict(self, inputs: Tensor | Any) -> list[Any]:
+        """What `--predict` writes for each row: the class as the data writes it, or the
+        value (a tuple of values for several targets). `inputs`: raw features `(N, D)`, or
+        a pandas DataFrame with the feature columns by name (needed when one is
+        categorical)."""
         from minidl.compiler.predictions import predict_labels
 
         return predict_labels(self, inputs)
@@ -77,6 +100,7 @@ class Program:
                 self.data,
                 self.generator,
                 callback,
+                self.target_scale,
             )
         return fit(
             self.model,
@@ -90,6 +114,7 @@ class Program:
             callback=callback,
             schedule=self.schedule,
             history=history or (),
+            target_scale=self.target_scale,
         )
 
 
@@ -156,6 +181,9 @@ def compile_spec(spec: Spec) -> Program:
         loaded.labels,
         loaded.normalizer,
         loaded.warnings,
+        loaded.encoding,
+        loaded.targets,
+        loaded.target_normalizer,
     )
 
 
@@ -170,6 +198,7 @@ class Ensemble:
     schedule: Schedule
     data: tuple[Dataset, Dataset | None]
     generators: list[torch.Generator]
+    target_scale: Tensor | None = None
 
     def fit(self, callback: EnsembleCallback | None = None) -> list[list[EpochRecord]]:
         """Train every run; return each run's history (run r is seed S + r)."""
@@ -185,6 +214,7 @@ class Ensemble:
             generators=self.generators,
             callback=callback,
             schedule=self.schedule,
+            target_scale=self.target_scale,
         )
 
 
@@ -207,7 +237,8 @@ def compile_ensemble(spec: Spec, runs: int) -> Ensemble:
     loss = LOSSES[spec.loss.name].minidl(spec.loss)
     generators = [p.generator for p in programs]
     schedule = build_schedule(spec)
-    return Ensemble(spec, model, loss, optimizer, schedule, (train, test), generators)
+    scale = programs[0].target_scale
+    return Ensemble(spec, model, loss, optimizer, schedule, (train, test), generators, scale)
 
 
 def run_spec(spec: Spec, run: int) -> Spec:

@@ -17,7 +17,13 @@ from minidl.data import Dataset, batches
 from minidl.lang import Spec
 from minidl.nn import Concat, Join, Loss, Module, Sequential, Sum
 from minidl.schedule import Schedule
-from minidl.train import DivergenceError, EpochRecord, ProgressCallback
+from minidl.train import (
+    DivergenceError,
+    EpochRecord,
+    ProgressCallback,
+    record_of,
+    regression_scores,
+)
 
 __all__ = ["copy_weights_back", "fit_torch", "to_torch"]
 
@@ -97,10 +103,12 @@ def fit_torch(
     data: tuple[Dataset, Dataset | None],
     generator: torch.Generator,
     callback: ProgressCallback | None = None,
+    target_scale: torch.Tensor | None = None,
 ) -> list[EpochRecord]:
     """Train a torch.nn copy of `model` with autograd as `spec` says; copy the result back.
 
-    `loss` (the minidl loss of the spec) scores the epochs, as minidl's loop does.
+    `loss` (the minidl loss of the spec) scores the epochs, as minidl's loop does (RMSE
+    and R² with `target_scale`, for values to predict).
     """
     train, test = data
     net = to_torch(model)
@@ -124,7 +132,8 @@ def fit_torch(
             seen += float(per_sample.detach().sum())
             optimizer.step()
         net.eval()
-        history.append(_record(net, loss, epoch, seen / len(train), train, test))
+        figures = _figures(net, loss, seen / len(train), train, test, target_scale)
+        history.append(record_of(epoch, figures))
         if callback is not None:
             callback(history[-1])
     copy_weights_back(net, model)
@@ -132,14 +141,25 @@ def fit_torch(
 
 
 @torch.no_grad()
-def _record(
-    net: nn.Sequential, loss: Loss, epoch: int, seen: float, train: Dataset, test: Dataset | None
-) -> EpochRecord:
-    def scores(data: Dataset) -> tuple[float, float]:
+def _figures(
+    net: nn.Sequential,
+    loss: Loss,
+    seen: float,
+    train: Dataset,
+    test: Dataset | None,
+    target_scale: torch.Tensor | None,
+) -> torch.Tensor:
+    """The epoch's figures as minidl's loop orders them (see `minidl.train.record_of`)."""
+
+    def scores(data: Dataset) -> list[torch.Tensor]:
         output = net(data.inputs)
         per_sample = loss.per_sample(output, data.targets)
-        return float(per_sample.mean(-1)), float(loss.error_rate(output, data.targets))
+        if target_scale is not None:
+            return [per_sample.mean(-1), *regression_scores(output, data.targets, target_scale)]
+        return [per_sample.mean(-1), loss.error_rate(output, data.targets)]
 
-    train_loss, train_error = scores(train)
-    test_loss, test_error = scores(test) if test is not None else (math.nan, math.nan)
-    return EpochRecord(epoch, seen, train_loss, test_loss, train_error, test_error)
+    train_figures = scores(train)
+    test_figures = scores(test) if test is not None else [f * math.nan for f in train_figures]
+    pairs = [f for pair in zip(train_figures[1:], test_figures[1:], strict=True) for f in pair]
+    values = [seen, *(float(f) for f in (train_figures[0], test_figures[0], *pairs))]
+    return torch.tensor(values, dtype=torch.float64)

@@ -115,6 +115,51 @@ class Checker(OptionChecker):
             option = next((o for o in call.options if o.key == "warmup"), None)
             where = (option.start, option.end) if option else (call.start, call.end)
             self.error("E136", *problem[:1], *where, problem[1])
+        data, loss = fields.get("data"), fields.get("loss") or ir.MSE()
+        if isinstance(data, ir.CsvData) and "data" in words:
+            self.columns_once(words["data"])
+            self.task_and_loss(data, loss, words["data"])
+
+    def columns_once(self, call: Call) -> None:
+        """E330: a column named twice among `target`, `categorical` and `ignore`."""
+        seen: dict[str, str] = {}
+        for option in call.options:
+            if option.key not in ("target", "categorical", "ignore"):
+                continue
+            items = option.value.value
+            values = list(items) if isinstance(items, tuple) else [option.value]
+            for value in values:
+                name = str(value.plain())
+                if name in seen:
+                    where = "twice" if seen[name] == option.key else (
+                        f"in `{seen[name]}` and in `{option.key}`"
+                    )  # fmt: skip
+                    self.error(
+                        "E330",
+                        f"column `{name}` is named {where}",
+                        value.start,
+                        value.end,
+                        "name each column once: a target, a categorical feature or an ignored one",
+                    )
+                seen.setdefault(name, option.key)
+
+    def task_and_loss(self, data: ir.CsvData, loss: Any, call: Call) -> None:
+        """E331: values to predict (`task=regress`, several targets) with a loss over classes."""
+        if loss.name in ("MSE", "L1", "Huber") or data.task == "classify":
+            return
+        if data.task != "regress" and len(data.targets) == 1:
+            return
+        key = "task" if data.task == "regress" else "target"
+        option = next((o for o in call.options if o.key == key), None)
+        where = (option.value.start, option.value.end) if option else (call.start, call.end)
+        why = "`task=regress`" if key == "task" else "several target columns"
+        self.error(
+            "E331",
+            f"{why} means numbers to predict, but `loss {loss.name}` compares classes",
+            *where,
+            "use `loss MSE`, `loss L1` or `loss Huber`, or `task=classify` with one target "
+            "column of classes",
+        )
 
     def partition(
         self, statements: Sequence[Statement]
