@@ -90,6 +90,10 @@ class DivergenceError(RuntimeError):
         where = f"epoch {epoch}, step {step}" + ("" if run is None else f" (run {run})")
         super().__init__(f"training diverged at {where}: the {what} became NaN or infinite")
 
+    def __reduce__(self) -> tuple[object, ...]:
+        args = (self.epoch, self.step, self.what, self.histories, self.run)
+        return (type(self), args, self.__dict__)
+
 
 ProgressCallback = Callable[[EpochRecord], None]
 """Called by `fit` after each epoch with that epoch's record.

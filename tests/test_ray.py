@@ -242,3 +242,15 @@ def test_the_missing_message_comes_from_a_failed_import(monkeypatch: pytest.Monk
     missing = pytest.raises(ray_executor.RayError, match=r'pip install "minidl\[ray\]"')
     with missing, ray_executor.cluster(None, 1):
         pass
+
+
+def test_a_sweep_over_a_bad_cell_reports_it_once_with_ray(head: Head, tmp_path: Path) -> None:
+    """Each Ray task fails on the same data fault: one diagnostic, exit 2, no traceback."""
+    from test_crossing import bad_cell_sweep
+
+    spec = bad_cell_sweep(tmp_path)
+    result = minidl(str(spec), "--train", "--quiet", "--executor", "ray", "--address",
+                    head.address, "--out", str(tmp_path / "runs"), env=head.env)  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("error[E303]") == 1

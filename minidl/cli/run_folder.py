@@ -184,6 +184,9 @@ class RunFolderError(Exception):
         self.problem = problem
         super().__init__(f"{path}: {problem}")
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.path, self.problem), self.__dict__)
+
 
 def read_json(path: Path) -> dict[str, Any]:
     """A run folder's JSON file as a dict; a `RunFolderError` naming it when it is not one,

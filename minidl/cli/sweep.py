@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
+import shutil
 import signal
 import sys
 import time
@@ -25,7 +27,7 @@ from minidl.cli.run_folder import new_run_folder, remove_stale_temporaries, writ
 from minidl.cli.sweep_grid import Cell, CellResult, Task, cells, tasks
 from minidl.cli.sweep_results import read_sweep, search_table, table, write_results
 from minidl.cli.sweep_task import run_task
-from minidl.lang import Spec, format_spec
+from minidl.lang import Spec, SpecError, format_spec
 from minidl.train import EpochRecord
 
 __all__ = ["resume_sweep", "run_sweep", "run_task"]
@@ -102,6 +104,10 @@ def _sweep(
             keep()
     except KeyboardInterrupt:
         status = "interrupted"
+    except SpecError:  # the data's fault, the same in every cell: reported once, by the caller
+        if resumed is None and not results:
+            shutil.rmtree(folder, ignore_errors=True)  # as a single run, which leaves none
+        raise
     finally:
         progress.close()
     finished = [c for c in grid if c.index in results]
@@ -192,7 +198,20 @@ def _worker_start(queue: Any) -> None:
 
 def _worker_run(numbered: tuple[int, Task]) -> tuple[int, CellResult]:
     number, task = numbered
-    return number, run_task(task, lambda key, done: _QUEUE.put((key, done)))
+    try:
+        return number, run_task(task, lambda key, done: _QUEUE.put((key, done)))
+    except Exception as caught:
+        raise sendable(caught) from None
+
+
+def sendable(caught: Exception) -> Exception:
+    """`caught`, or a `RuntimeError` with its message where it would not survive pickling:
+    the pool's result thread dies on an exception it cannot rebuild, and the sweep hangs."""
+    try:
+        pickle.loads(pickle.dumps(caught))
+    except Exception:
+        return RuntimeError(f"{type(caught).__name__}: {caught}")
+    return caught
 
 
 def resume_sweep(folder: Path, jobs: int | None = None, quiet: bool = False) -> int:

@@ -36,6 +36,12 @@ class DataError(Exception):
         self.source_line = source_line
         super().__init__(message)
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled across a worker process or a Ray task: `Exception` would keep only the
+        # message, which the constructor cannot take alone.
+        args = (self.path, self.line, self.code, self.message, self.help)
+        return (type(self), args, self.__dict__)
+
     def __str__(self) -> str:
         where = self.path if self.line == 0 else f"{self.path}:{self.line}:{self.column or 1}"
         text = f"{where}: error[{self.code}]: {self.message}"

@@ -51,6 +51,9 @@ class ChunkFault(Exception):
         self.row = row
         super().__init__(cause)
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.row, str(self)), self.__dict__)
+
 
 def parse(
     path: Path,

@@ -112,6 +112,11 @@ class SpecError(Exception):
         self.text = text
         super().__init__(self.render())
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # What a worker process or a Ray task sends back: rebuilt from the diagnostics, not
+        # from the rendered message that `Exception` would keep as its only argument.
+        return (type(self), (self.diagnostics, self.text), self.__dict__)
+
     def render(self, text: str | None = None) -> str:
         """All diagnostics, each with its source line and carets, as the command line prints.
 

@@ -77,6 +77,9 @@ class SettingsError(SpecError):
         super().__init__(diagnostics, "")
         self.diagnostics = diagnostics  # in the order given on the command line
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.diagnostics, self.texts), self.__dict__)
+
     def render(self, text: str | None = None) -> str:
         return "\n".join(render(d, [t]) for d, t in zip(self.diagnostics, self.texts, strict=True))
 
