@@ -7,6 +7,7 @@ Also: the structured parts of a diagnostic (`related` places, `suggestions`).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from golden import check_golden
 from minidl.lang import Diagnostic, SpecError, diagnose, parse
 from minidl.lang.errors import render
 from minidl.lang.nodes import Span
+from minidl.lang.summary import summarize
 
 HERE = Path(__file__).parent / "diagnostics"
 CASES = sorted(HERE.glob("*.mdl"))
@@ -24,9 +26,12 @@ DOCS = Path(__file__).parents[1] / "docs" / "ERRORS.md"
 
 
 def rendered(path: Path) -> str:
-    with pytest.raises(SpecError) as caught:
-        parse(path.read_text(encoding="utf-8"), filename=path.name)
-    return str(caught.value) + "\n"
+    """What the summary prints: the parser's errors, or those found once a CSV case's header
+    (a file beside it) is read."""
+    text = path.read_text(encoding="utf-8")
+    with pytest.raises(SpecError) as caught, contextlib.chdir(HERE):
+        summarize(parse(text, filename=path.name), path.name)
+    return caught.value.render(None if caught.value.text else text) + "\n"
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])

@@ -244,15 +244,8 @@ class _Inference:
     def join(self, stage: _Branches, width: int | None, seen_shaped: bool) -> tuple[Joined, bool]:
         """Each branch from the join's input; `+` needs equal widths, `&` adds them."""
         join = stage.join
-        symbol = "+" if join.op == "sum" else "&"
-        if width is None:
-            self.error(
-                "E207",
-                f"the width entering this `{symbol}` is unknown: the data's features are "
-                "known only once its file is read",
-                join.span,
-                "start the network with `Linear ->N`, so that the join's input width is known",
-            )
+        # An unknown entering width is the CSV data's feature count (v3): checked once the
+        # file's header gives it, as a first `Linear ->OUT`'s.
         branches: list[tuple[Resolved, ...]] = []
         outs: list[int | None] = []
         shaped = seen_shaped

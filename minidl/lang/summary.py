@@ -20,6 +20,8 @@ def summarize(spec: ir.Spec, name: str) -> str:
     if problems:
         raise SpecError(problems)
     resolution = resolve(spec, features)
+    if features is not None and resolution.diagnostics:  # widths that the header decides
+        raise SpecError(resolution.diagnostics)
     layers = resolution.layers
     rows = _rows(resolution.network, 0, iter(range(1, len(layers) + 1)))
     total = _count(resolution.parameters)
