@@ -47,3 +47,52 @@ def test_the_summary_checks_widths_once_the_header_is_read(
     assert main([str(spec)]) == 2
     err = capsys.readouterr().err
     assert "s.mdl:1:1: error[E202]: Linear expects 3 inputs, but the data has 2 features" in err
+
+
+TEST_ROWS = [(0.7, 0.1, 1), (0.2, 0.9, 0), (0.6, 0.3, 1), (0.1, 0.6, 0), (0.9, 0.8, 1)]
+
+
+def final_test_figures(folder: Path, header: str, order: tuple[int, int, int]) -> tuple[float, ...]:
+    write(folder, "d.csv", "a,b,y", ROWS)
+    rows = [",".join(str(row[i]) for i in order) for row in TEST_ROWS]
+    write(folder, "t.csv", header, rows)
+    spec = spec_file(folder, "Linear ->4 | ReLU | Linear ->1",
+                     'data csv train="d.csv" test="t.csv" target=y', epochs=5)  # fmt: skip
+    last = compile_spec(parse_file(spec)).fit()[-1]
+    return last.test_loss, last.test_error
+
+
+def test_a_test_file_is_matched_to_the_train_file_by_name(tmp_path: Path) -> None:
+    """The same test rows with their columns written `b,a,y` give the figures of `a,b,y`
+    (they were matched by position: another test error, exit 0)."""
+    same = final_test_figures(tmp_path, "a,b,y", (0, 1, 2))
+    swapped = final_test_figures(tmp_path, "b,a,y", (1, 0, 2))
+    moved_target = final_test_figures(tmp_path, "y,b,a", (2, 1, 0))
+    assert swapped == same and moved_target == same
+
+
+@pytest.mark.parametrize(
+    ("header", "rows", "expected"),
+    [
+        ("a,y", ["0.1,0", "0.9,1"], "t.csv:1:1: error[E302]: no column named `b`"),
+        ("a,b,c,y", ["0.1,0.2,5,0", "0.9,0.4,6,1"], "t.csv:1:5: error[E320]: column `c` is not"),
+    ],
+)
+@pytest.mark.parametrize("command", [[], ["--train"]])
+def test_a_test_file_without_a_feature_or_with_another_is_a_diagnostic_at_its_header(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    header: str,
+    rows: list[str],
+    expected: str,
+    command: list[str],
+) -> None:
+    """It was a `RuntimeError: mat1 and mat2 shapes cannot be multiplied` mid-training."""
+    write(tmp_path, "d.csv", "a,b,y", ROWS)
+    write(tmp_path, "t.csv", header, rows)
+    spec = spec_file(tmp_path, "Linear ->4 | ReLU | Linear ->1",
+                     'data csv train="d.csv" test="t.csv" target=y')  # fmt: skip
+    out = tmp_path / "runs"
+    assert main([str(spec), *command, "--quiet", "--out", str(out)]) == 2
+    assert expected in capsys.readouterr().err
+    assert not out.exists() or not any(out.iterdir())  # refused before any training

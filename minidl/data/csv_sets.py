@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -19,6 +20,7 @@ import torch
 from minidl.data.dataset import Dataset
 from minidl.data.encoding import Encoding
 from minidl.data.errors import DataError
+from minidl.data.header import read_header
 from minidl.data.labels import encode_labels
 from minidl.data.normalize import NormalizeKind, Normalizer
 from minidl.data.reader import read_csv
@@ -78,7 +80,7 @@ def csv_datasets(
     if len(targets) == 1 and not categorical and not ignore and _numbers_only(train_path, targets):
         try:
             table = read_csv(train_path, targets[0])
-            test_table = read_csv(test_path, targets[0]) if test_path is not None else None
+            test_table = None if test_path is None else _read_test(test_path, targets[0], table)
         except DataError as caught:
             if caught.code not in ("E303", "E307", "E311"):  # not about a cell's text
                 raise
@@ -173,6 +175,16 @@ def _numeric_sets(
     return CsvSets(
         train, test, encoding, labels, normalizer, (column.name,), raw_inputs=table.inputs
     )
+
+
+def _read_test(path: Path | str, target: str, train: Table) -> Table:
+    """The test file, its feature columns matched to the train file's by name."""
+    read_header(path).match(train.features, target, train.path)
+    table = read_csv(path, target)
+    if table.features == train.features:
+        return table
+    order = [table.features.index(name) for name in train.features]
+    return replace(table, features=train.features, inputs=table.inputs[:, order])
 
 
 def _distinct(column: Column) -> tuple[bool, int]:

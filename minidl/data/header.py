@@ -52,8 +52,44 @@ class Header:
             )
         return self.names.index(target)
 
-    def _error(self, code: str, message: str, help: str) -> DataError:
-        return DataError(self.path, self.line, code, message, help, source_line=self.source_line)
+    def match(self, features: tuple[str, ...], target: str, train: str) -> tuple[int, ...]:
+        """Where each of the train file's `features` is among this (test) file's columns, which
+        may come in another order; a `DataError` at this header for a feature it lacks (E302)
+        or a column that the train file `train` does not have (E320)."""
+        self.target_index(target)
+        for name in features:
+            if name not in self.names:
+                spare = [n for n in self.features(target) if n not in features]
+                near = difflib.get_close_matches(name, spare, n=1, cutoff=0.5)
+                help = f"did you mean `{near[0]}`?" if near else f"add column `{name}`"
+                message = f"no column named `{name}`: the train file {train} has it"
+                raise self._error("E302", message, help)
+        for name in self.features(target):
+            if name not in features:
+                message = f"column `{name}` is not in the train file {train}"
+                help = f"a test file has the train file's columns, in any order: remove `{name}`"
+                raise self._error("E320", message, help, self._cell(name))
+        return tuple(self.names.index(name) for name in features)
+
+    def _cell(self, name: str) -> tuple[int, int] | None:
+        """The 1-based columns (end exclusive) of column `name` in the header's line."""
+        found = self.source_line.find(name)
+        return None if found < 0 else (found + 1, found + 1 + len(name))
+
+    def _error(
+        self, code: str, message: str, help: str, cell: tuple[int, int] | None = None
+    ) -> DataError:
+        column, end = cell or (None, None)
+        return DataError(
+            self.path,
+            self.line,
+            code,
+            message,
+            help,
+            column=column,
+            end_column=end,
+            source_line=self.source_line,
+        )
 
 
 def read_header(path: Path | str) -> Header:

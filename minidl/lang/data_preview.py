@@ -46,6 +46,9 @@ def csv_preview(spec: ir.Spec) -> tuple[int | None, list[str], list[Diagnostic]]
         header = read_header(path)
         for target in data.targets:
             header.target_index(target)
+        if data.test and len(data.targets) == 1 and not data.ignore and not data.categorical:
+            features = header.features(data.targets[0])
+            read_header(base / data.test).match(features, data.targets[0], str(path))
     except DataError as caught:
         return None, [], [file_diagnostic(caught, spec)]
     problems = column_diagnostics(spec, header)
