@@ -96,3 +96,40 @@ def test_a_test_file_without_a_feature_or_with_another_is_a_diagnostic_at_its_he
     assert main([str(spec), *command, "--quiet", "--out", str(out)]) == 2
     assert expected in capsys.readouterr().err
     assert not out.exists() or not any(out.iterdir())  # refused before any training
+
+
+UNSCALED = Path(__file__).parent / "diagnostics" / "data_warnings" / "unscaled.csv"
+
+
+def unscaled_spec(folder: Path, sweep: str = "") -> Path:
+    (folder / "unscaled.csv").write_bytes(UNSCALED.read_bytes())
+    path = folder / "wine.mdl"
+    path.write_text(
+        "Linear ->4 | ReLU | Linear ->1;\nsgd lr=0.0001 batch=4;\ntrain epochs=2;\n"
+        f'data csv train="unscaled.csv" target=label;\n{sweep}'
+    )
+    return path
+
+
+def test_resume_prints_the_data_warnings_at_the_folders_spec(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = unscaled_spec(tmp_path)
+    assert main([str(spec), "--train", "--quiet", "--out", str(tmp_path / "runs")]) == 0
+    assert capsys.readouterr().err.count("warning[W201]") == 1
+    (folder,) = (tmp_path / "runs").iterdir()
+    metrics = folder / "metrics.json"  # as a run killed after its last epoch leaves it
+    metrics.write_text(metrics.read_text().replace('"completed"', '"interrupted"'))
+    assert main([str(folder), "--resume", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert f"{folder / 'spec.mdl'}:5:1: warning[W201]: feature ranges differ" in err
+    assert '  5 | data csv train="unscaled.csv" target=label' in err
+
+
+def test_a_sweep_prints_a_data_warning_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = unscaled_spec(tmp_path, "sweep train.seed=[0, 1, 2];\n")
+    args = [str(spec), "--train", "--quiet", "--jobs", "2", "--out", str(tmp_path / "runs")]
+    assert main(args) == 0
+    assert capsys.readouterr().err.count("warning[W201]") == 1

@@ -169,3 +169,19 @@ def test_each_did_you_mean_is_a_fix_that_removes_its_error(
 def test_an_error_without_a_guess_suggests_nothing() -> None:
     (d,) = errors_of("Linear 2->1 | Zzzzzz")
     assert d.code == "E200" and d.suggestions == () and d.related == ()
+
+
+DATA_WARNINGS = sorted((HERE / "data_warnings").glob("*.mdl"))
+
+
+@pytest.mark.parametrize("path", DATA_WARNINGS, ids=[p.stem for p in DATA_WARNINGS])
+def test_golden_data_warnings(
+    path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Warnings found while loading a CSV beside the spec, as `--train` prints them to stderr
+    (they were computed and never shown)."""
+    from minidl.compile import main
+
+    monkeypatch.chdir(path.parent)
+    assert main([path.name, "--train", "--quiet", "--out", str(tmp_path)]) == 0
+    check_golden(path.with_suffix(".expected"), capsys.readouterr().err)

@@ -8,6 +8,7 @@ complete epoch.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import platform
 import signal
@@ -22,6 +23,7 @@ import torch
 
 import minidl
 from minidl.cli.checkpoint import Checkpoints, restore
+from minidl.cli.data_warnings import print_warnings
 from minidl.cli.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK
 from minidl.cli.run_folder import (
     FORMAT_VERSION,
@@ -111,26 +113,11 @@ def describe(record: EpochRecord) -> str:
     )
 
 
-def print_warnings(program: Program) -> None:
-    """The tables' data warnings (W210, W211) on standard error, quoting the spec."""
-    from minidl.lang.errors import render
-
-    data_codes = ("W210", "W211")  # W201 is printed where the `fixes` work puts it
-    for diagnostic in program.warnings:
-        if getattr(diagnostic, "code", None) not in data_codes:
-            continue
-        try:
-            lines = Path(program.spec.source or "").read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError):
-            lines = []
-        print(render(diagnostic, lines), file=sys.stderr)
-
-
 def train_spec(spec: Spec, name: str, out: Path, quiet: bool = False) -> int:
     """Compile and train `spec`, write its run folder, print the report; return the exit code."""
     started = time.perf_counter()
     program = compile_spec(spec)
-    print_warnings(program)
+    print_warnings(program.warnings)
     folder = new_run_folder(out, name)
     write_atomic(folder / "spec.mdl", format_spec(spec).encode())
     write_data_description(folder, program)
@@ -149,7 +136,10 @@ def resume_run(folder: Path, quiet: bool = False) -> int:
     if run.spec.train.backend == "torch":
         raise RunFolderError(folder / "spec.mdl", "backend=torch runs keep no checkpoint")
     program = compile_spec(run.spec)
-    print_warnings(program)
+    # Their places are in the folder's spec.mdl, which was parsed; `source` names the
+    # original spec only so that data paths resolve as they did.
+    spec_path = str(folder / "spec.mdl")
+    print_warnings(dataclasses.replace(w, filename=spec_path) for w in program.warnings)
     history = restore(program, folder)
     if not quiet:
         print(f"resuming {folder} after epoch {len(history)}", file=sys.stderr)

@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from minidl.cli.data_warnings import print_warnings
 from minidl.cli.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from minidl.cli.one_run import Progress, deferred_interrupt
 from minidl.cli.run_folder import new_run_folder, remove_stale_temporaries, write_atomic
@@ -40,7 +41,8 @@ def _merge(index: int, runs: int, partials: list[CellResult]) -> CellResult:
         finals[partial.index : partial.index + len(partial.finals)] = partial.finals
     failures = [p.failure for p in partials if p.failure]
     seconds = sum(p.seconds for p in partials)
-    return CellResult(index, finals, seconds, failures[0] if failures else None)
+    warnings = partials[0].warnings if partials else ()
+    return CellResult(index, finals, seconds, failures[0] if failures else None, warnings)
 
 
 def run_sweep(
@@ -98,9 +100,11 @@ def _sweep(
         wall = time.perf_counter() - started
         write_results(folder, spec, done, [results[c.index] for c in done], "interrupted", wall)
 
+    shown: set[str] = set()
     try:
         for result in _execute(remaining, runs, runner, progress):
             results[result.index] = result
+            print_warnings(result.warnings, shown)  # each cell loads the data: say it once
             keep()
     except KeyboardInterrupt:
         status = "interrupted"

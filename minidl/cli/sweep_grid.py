@@ -9,7 +9,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from minidl.lang import Spec, ir
+from minidl.lang import Diagnostic, Spec, ir
 from minidl.lang.format import format_value
 from minidl.lang.settings import with_setting
 from minidl.train import EpochRecord
@@ -47,6 +47,8 @@ class CellResult:
     finals: list[EpochRecord | None]
     seconds: float
     failure: str | None = None
+    warnings: tuple[Diagnostic, ...] = ()
+    """What loading the cell's data warned of (W201...), printed once by the sweep."""
 
     def figures(self, name: str) -> list[float]:
         """One figure (`test_error`, ...) of every run that did not diverge."""

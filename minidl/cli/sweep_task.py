@@ -8,6 +8,7 @@ from typing import Any
 
 from minidl.cli.sweep_grid import CellResult, Task
 from minidl.compiler.program import compile_ensemble, compile_spec, run_spec
+from minidl.lang import Diagnostic
 from minidl.train import DivergenceError, EpochRecord
 
 __all__ = ["run_task"]
@@ -26,15 +27,18 @@ def run_task(task: Task, report: Any = None) -> CellResult:
 
     finals: list[EpochRecord | None]
     failure = None
+    warnings: tuple[Diagnostic, ...] = ()
     try:
         if spec.train.backend == "minidl":
-            first = run_spec(spec, task.first)
-            finals = [h[-1] for h in compile_ensemble(first, task.count).fit(callback=tick)]
+            ensemble = compile_ensemble(run_spec(spec, task.first), task.count)
+            warnings = tuple(ensemble.warnings)
+            finals = [h[-1] for h in ensemble.fit(callback=tick)]
         else:
             finals = []
             for run in range(task.first, task.first + task.count):
                 program = compile_spec(run_spec(spec, run))
+                warnings = tuple(program.warnings)
                 finals.append(program.fit(tick)[-1])
     except DivergenceError as diverged:
         finals, failure = [None] * task.count, str(diverged)
-    return CellResult(task.first, finals, time.perf_counter() - started, failure)
+    return CellResult(task.first, finals, time.perf_counter() - started, failure, warnings)

@@ -199,6 +199,7 @@ class Ensemble:
     data: tuple[Dataset, Dataset | None]
     generators: list[torch.Generator]
     target_scale: Tensor | None = None
+    warnings: Sequence[Any] = ()
 
     def fit(self, callback: EnsembleCallback | None = None) -> list[list[EpochRecord]]:
         """Train every run; return each run's history (run r is seed S + r)."""
@@ -237,8 +238,10 @@ def compile_ensemble(spec: Spec, runs: int) -> Ensemble:
     loss = LOSSES[spec.loss.name].minidl(spec.loss)
     generators = [p.generator for p in programs]
     schedule = build_schedule(spec)
-    scale = programs[0].target_scale
-    return Ensemble(spec, model, loss, optimizer, schedule, (train, test), generators, scale)
+    scale, warnings = programs[0].target_scale, programs[0].warnings
+    return Ensemble(
+        spec, model, loss, optimizer, schedule, (train, test), generators, scale, warnings
+    )
 
 
 def run_spec(spec: Spec, run: int) -> Spec:
