@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from minidl.cli.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from minidl.cli.newest_run import newest_run
 from minidl.lang import (
     Diagnostic,
     Spec,
@@ -131,6 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = arguments().parse_args(argv)
     text = ""
+    newest = newest_run(args.spec)
+    if newest is not None:
+        print(f"minidl: {args.spec}: taking the newest run, {newest}", file=sys.stderr)
+        args.spec = newest
     if args.spec.is_dir():
         from minidl.cli.run_command import run_folder_command
 

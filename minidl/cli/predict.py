@@ -56,8 +56,8 @@ def predict_csv(
 ) -> int:
     """Write the predictions for `data` to `out` (standard output if None); return the rows.
 
-    Raises `DataError` (nothing written) when a feature column is missing, a column is
-    unknown, or a cell is not a finite number.
+    Raises `DataError` (nothing written) when a feature column is missing or a feature cell is
+    not a finite number. Columns that are neither features nor the target are kept, unused.
     """
     try:
         header = read_header(data)
@@ -91,11 +91,10 @@ def _feature_positions(
     header: Header, features: tuple[str, ...], others: str | tuple[str, ...]
 ) -> list[int]:
     """Where each of the run's features is in the file; a `DataError` for a missing column
-    (with the nearest name) or for one the run does not know (`others`: the targets and
-    ignored columns, which may be there)."""
+    (with the nearest name). Other columns (an id) are kept in the output, unused; `others`
+    (the targets and ignored columns) are not offered as near names."""
     names = header.names
     known = (others,) if isinstance(others, str) else others
-    target = known[0] if known else ""
     for name in features:
         if name not in names:
             spare = [n for n in names if n not in features and n not in known]
@@ -107,16 +106,6 @@ def _feature_positions(
                 "E302",
                 f"no column named `{name}`: the run was trained on {', '.join(features)}",
                 help,
-                source_line=header.source_line,
-            )
-    for name in names:
-        if name not in features and name not in known:
-            raise DataError(
-                header.path,
-                header.line,
-                "E302",
-                f"column `{name}` is neither a feature of this run nor its target `{target}`",
-                f"the run reads {', '.join(features)} (and `{target}`); remove `{name}`",
                 source_line=header.source_line,
             )
     return [names.index(name) for name in features]
@@ -159,7 +148,8 @@ def _write_rows(
     except UnicodeDecodeError:
         raise DataError(str(data), 0, "E301", "the file is not UTF-8 text") from None
     except (ValueError, pd.errors.ParserWarning) as caught:
-        fault = first_fault(data, header.names, target_index, "text", first_row=rows)
+        unused = set(range(len(header.names))) - set(features)
+        fault = first_fault(data, header.names, target_index, "text", rows, unused)
         raise fault or DataError(
             str(data), 0, "E303", f"the file cannot be read as CSV: {caught}"
         ) from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
@@ -205,10 +205,16 @@ _FILL = "remove the line or fill in the missing value"
 
 
 def first_fault(
-    path: Path, names: tuple[str, ...], target: int, kind: TargetKind, first_row: int = 0
+    path: Path,
+    names: tuple[str, ...],
+    target: int,
+    kind: TargetKind,
+    first_row: int = 0,
+    unused: Collection[int] = (),
 ) -> DataError | None:
     """The first fault at or after data row `first_row`: a ragged line, a cell that is not a
-    finite number, an empty label. None if the rows from there on are all sound."""
+    finite number, an empty label. None if the rows from there on are all sound. The cells
+    of the columns `unused` (an id beside the features) may hold anything."""
     with open_text(path) as file:
         for record in records(file, path):
             if record.row < first_row:
@@ -223,6 +229,8 @@ def first_fault(
                     str(path),
                 )
             for cell, name in enumerate(names):
+                if cell in unused:
+                    continue
                 if cell == target and kind == "text":
                     if not record.cells[cell].strip():
                         return record.error(
