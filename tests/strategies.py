@@ -12,6 +12,8 @@ import typing
 from typing import Any
 
 import annotated_types as at
+import numpy as np
+import torch
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
@@ -202,3 +204,11 @@ def sweeps(draw: st.DrawFn, spec: ir.Spec) -> ir.Sweep:
         for k in keys
     )
     return ir.Sweep(axes=axes, runs=draw(st.integers(1, 20)))
+
+
+def independent_generators(seed: int, count: int) -> list[torch.Generator]:
+    """`count` torch generators whose streams are independent of one another and of
+    `torch.manual_seed(seed)`'s: parameters drawn from one never equal inputs drawn from
+    another (`numpy.random.SeedSequence` spawns the seeds)."""
+    children = np.random.SeedSequence([seed, 0x6D696E69]).spawn(count)
+    return [torch.Generator().manual_seed(int(c.generate_state(1, np.uint64)[0])) for c in children]

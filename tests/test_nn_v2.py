@@ -14,6 +14,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference_modules import check_against_autograd
+from strategies import independent_generators
 from test_gradcheck import derivative_check
 
 from minidl.nn import (
@@ -185,10 +186,25 @@ def random_model(data: st.DataObject, width: int, g: torch.Generator) -> list[Mo
 @settings(max_examples=60)
 @given(data=st.data(), batch=st.integers(2, 64), width=st.integers(1, 16), seed=seeds)
 def test_random_sequential(data: st.DataObject, batch: int, width: int, seed: int) -> None:
-    torch.manual_seed(seed)
-    g = torch.Generator().manual_seed(seed)
-    model = Sequential(random_model(data, width, g)).train(data.draw(modes))
-    check_against_autograd(model.modules, torch.randn(batch, width, dtype=F64), TOLERANCE)
+    # Parameters and inputs come from independent streams: drawn from one seed, BatchNorm's
+    # random running mean equalled an input, and LeakyReLU then met exactly its kink.
+    parameters, inputs = independent_generators(seed, 2)
+    torch.manual_seed(seed)  # Linear's initialisation
+    model = Sequential(random_model(data, width, parameters)).train(data.draw(modes))
+    x = torch.randn(batch, width, generator=inputs, dtype=F64)
+    check_against_autograd(model.modules, x, TOLERANCE)
+
+
+@pytest.mark.parametrize("slope", [0.01, 0.2, -0.5])
+def test_the_example_hypothesis_found_at_leaky_relus_kink(slope: float) -> None:
+    """`['BatchNorm', 'LeakyReLU']`, evaluation, batch 2, width 1, seed 0: it failed while the
+    running mean and the inputs came from the same seed."""
+    parameters, inputs = independent_generators(0, 2)
+    norm = randomized(BatchNorm(1, affine=False, dtype=F64), parameters)
+    model = Sequential([norm, LeakyReLU(slope)]).eval()
+    x = torch.randn(2, 1, generator=inputs, dtype=F64)
+    assert not (x == norm.running_mean).any()
+    check_against_autograd(model.modules, x, TOLERANCE)
 
 
 class ReseededDropout(Dropout):
@@ -266,7 +282,7 @@ def test_stacked_runs_equal_solo_runs(
     assert all(m.training == training for m in stacked.modules)
     dropouts = [d for solo in solos for d in solo if isinstance(d, Dropout)]
     initial = [d.generators[0].get_state() for d in dropouts]
-    g = torch.Generator().manual_seed(seed)
+    (g,) = independent_generators(seed, 1)  # not make_run's seeds, whatever `seed` is
     xs = [torch.randn(runs, batch, width, generator=g, dtype=F64) for _ in range(2)]
     ups = [torch.randn(runs, batch, 3, generator=g, dtype=F64) for _ in range(2)]
     stacked_out = [stacked.forward(x) for x in xs[:1]]
