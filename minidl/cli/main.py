@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -225,9 +226,9 @@ def _check_out(out: Path) -> None:
         raise UsageError(f"--out {out}: is a file, not a folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".minidl-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
+        # A name of its own: two runs sharing `runs/` removed each other's fixed-name probe.
+        with tempfile.NamedTemporaryFile(prefix=".minidl-write-test-", dir=out):
+            pass
     except OSError as caught:
         raise UsageError(f"--out {out}: cannot write there: {caught.strerror}") from None
 
