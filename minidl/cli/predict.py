@@ -20,6 +20,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from minidl.cli.out_file import atomic_target, copy_into, replace_mode
 from minidl.compiler.predictions import classes_of, decide, network_outputs
 from minidl.compiler.program import Program
 from minidl.data import DataError, Header, read_header
@@ -66,7 +67,10 @@ def predict_csv(
             raise DataError(caught.path, 0, "E301", caught.message, "check the path") from None
         raise
     features = _feature_positions(header, program.feature_names, target)
-    directory = out.parent if out is not None else None
+    # A regular file (or a new path) is replaced atomically; a device, a FIFO or /dev/stdout
+    # is written into, never replaced (see minidl.cli.out_file).
+    replaced = atomic_target(out) if out is not None else None
+    directory = replaced.parent if replaced is not None else None
     handle, temporary = tempfile.mkstemp(
         prefix=f".{out.name if out else 'predict'}.", dir=directory
     )
@@ -75,9 +79,11 @@ def predict_csv(
             rows = _write_rows(program, header, features, target, data, file)
             file.flush()
             os.fsync(file.fileno())
-        if out is not None:
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, out)
+        if replaced is not None:
+            os.chmod(temporary, replace_mode(replaced))
+            os.replace(temporary, replaced)
+        elif out is not None:
+            copy_into(Path(temporary), out)
         else:
             with open(temporary, encoding="utf-8", newline="") as file:
                 shutil.copyfileobj(file, sys.stdout)

@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 from minidl.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from minidl.cli.run_folder import RunFolderError, write_atomic
+from minidl.cli.out_file import OutFileError, check_out_file, write_out
+from minidl.cli.run_folder import RunFolderError
 from minidl.data import DataError
 from minidl.lang.data_preview import in_file_diagnostic
 from minidl.lang.errors import render
@@ -44,7 +45,7 @@ def run_folder_command(args: argparse.Namespace) -> int:
         if _holds_sweep(args.spec):
             return _sweep_folder(args)
         if args.out is not None:
-            _check_out_file(args.out)
+            check_out_file(args.out, args.spec)
         if args.resume:
             from minidl.cli.one_run import resume_run
 
@@ -71,9 +72,9 @@ def run_folder_command(args: argparse.Namespace) -> int:
             sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()
         else:
-            write_atomic(args.out, data)
+            write_out(args.out, data)
         return EXIT_OK
-    except (RunFolderError, _Usage) as caught:
+    except (RunFolderError, _Usage, OutFileError) as caught:
         print(f"minidl: error: {caught}", file=sys.stderr)
         return EXIT_USAGE
     except DataError as caught:
@@ -122,14 +123,6 @@ def _sweep_folder(args: argparse.Namespace) -> int:
             table(grid, results, header) if sweep.samples is None else search_table(grid, results)
         )
     return EXIT_OK
-
-
-def _check_out_file(out: Path) -> None:
-    """`--out FILE` must name a file in a folder that exists."""
-    if out.is_dir():
-        raise _Usage(f"--out {out}: is a folder; name the file to write")
-    if not out.parent.is_dir():
-        raise _Usage(f"--out {out}: the folder {out.parent} does not exist")
 
 
 def _ignored(spec: object) -> tuple[str, ...]:
