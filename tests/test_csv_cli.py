@@ -3,6 +3,7 @@ the network, test files whose columns differ from the train file's, data warning
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,45 @@ def test_a_sweep_prints_a_data_warning_once(
     args = [str(spec), "--train", "--quiet", "--jobs", "2", "--out", str(tmp_path / "runs")]
     assert main(args) == 0
     assert capsys.readouterr().err.count("warning[W201]") == 1
+
+
+def csv_sweep(tmp_path: Path) -> Path:
+    """A finished sweep of three cells over a CSV beside its spec; its folder."""
+    write(tmp_path, "d.csv", "a,b,y", ROWS)
+    data = 'data csv train="d.csv" split=0.5 target=y;\nsweep train.seed=[0, 1, 2]'
+    spec = spec_file(tmp_path, "Linear ->4 | ReLU | Linear ->1", data)
+    assert (
+        main([str(spec), "--train", "--quiet", "--jobs", "1", "--out", str(tmp_path / "runs")]) == 0
+    )
+    (folder,) = (tmp_path / "runs").iterdir()
+    return folder
+
+
+def test_a_csv_sweeps_folder_finds_its_data_as_a_single_run_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its spec.mdl's `train="d.csv"` was resolved against the folder: a traceback."""
+    folder = csv_sweep(tmp_path)
+    monkeypatch.chdir(folder)  # wherever the command runs
+    capsys.readouterr()
+    assert main([str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "data: 2 features (a, b), target `y`" in out and "status completed" in out
+
+
+@pytest.mark.parametrize("kept", [0, 2])
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_interrupted_csv_sweep_resumes_to_the_same_results(
+    tmp_path: Path, kept: int, jobs: str
+) -> None:
+    folder = csv_sweep(tmp_path)
+    expected = (folder / "results.csv").read_bytes()
+    results = json.loads((folder / "results.json").read_text())
+    if kept:  # as Ctrl-C after `kept` cells leaves it
+        results.update(status="interrupted", cells=results["cells"][:kept])
+        (folder / "results.json").write_text(json.dumps(results))
+    else:  # killed before its first cell was kept
+        for name in ("results.json", "results.csv", "sweep.png"):
+            (folder / name).unlink()
+    assert main([str(folder), "--resume", "--quiet", "--jobs", jobs]) == 0
+    assert (folder / "results.csv").read_bytes() == expected

@@ -16,6 +16,7 @@ from minidl.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from minidl.cli.out_file import OutFileError, check_out_file, write_out
 from minidl.cli.run_folder import RunFolderError
 from minidl.data import DataError
+from minidl.lang import SpecError
 from minidl.lang.data_preview import in_file_diagnostic
 from minidl.lang.errors import render
 
@@ -79,6 +80,9 @@ def run_folder_command(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     except DataError as caught:
         print(_render(caught), file=sys.stderr)
+        return EXIT_USAGE
+    except SpecError as caught:  # the data a sweep's folder summarises or resumes
+        print(caught.render(), file=sys.stderr)
         return EXIT_USAGE
     except OSError as caught:
         where = f"{caught.filename}: " if caught.filename else ""

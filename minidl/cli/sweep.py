@@ -8,14 +8,15 @@ to the run folder.
 
 from __future__ import annotations
 
+import copy
 import multiprocessing
 import os
-import pickle
 import shutil
 import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,13 @@ from minidl.cli.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAG
 from minidl.cli.one_run import Progress, deferred_interrupt
 from minidl.cli.run_folder import new_run_folder, remove_stale_temporaries, write_atomic
 from minidl.cli.sweep_grid import Cell, CellResult, Task, cells, tasks
-from minidl.cli.sweep_results import read_sweep, search_table, table, write_results
+from minidl.cli.sweep_results import (
+    read_sweep,
+    search_table,
+    table,
+    write_results,
+    write_source,
+)
 from minidl.cli.sweep_task import run_task
 from minidl.lang import Spec, SpecError, format_spec
 from minidl.train import EpochRecord
@@ -89,6 +96,7 @@ def _sweep(
     if resumed is None:
         folder, results = new_run_folder(out, name), {}
         write_atomic(folder / "spec.mdl", format_spec(spec).encode())
+        write_source(folder, spec)  # where its CSV paths start, before results.json exists
     else:
         folder, results = resumed[0], dict(resumed[1])
     remaining = [cell for cell in grid if cell.index not in results]
@@ -210,9 +218,13 @@ def _worker_run(numbered: tuple[int, Task]) -> tuple[int, CellResult]:
 
 def sendable(caught: Exception) -> Exception:
     """`caught`, or a `RuntimeError` with its message where it would not survive pickling:
-    the pool's result thread dies on an exception it cannot rebuild, and the sweep hangs."""
+    the pool's result thread dies on an exception it cannot rebuild, and the sweep hangs.
+
+    `ForkingPickler.dumps` is what the pool sends; `copy.copy` rebuilds the exception the way
+    unpickling does (from `__reduce_ex__`), without unpickling anything."""
     try:
-        pickle.loads(pickle.dumps(caught))
+        ForkingPickler.dumps(caught)
+        copy.copy(caught)
     except Exception:
         return RuntimeError(f"{type(caught).__name__}: {caught}")
     return caught

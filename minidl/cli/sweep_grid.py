@@ -9,7 +9,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from minidl.lang import Diagnostic, Spec, ir
+from minidl.lang import Diagnostic, Spec, SpecError, ir
 from minidl.lang.format import format_value
 from minidl.lang.settings import with_setting
 from minidl.train import EpochRecord
@@ -71,7 +71,23 @@ def cells(spec: Spec) -> list[Cell]:
         for key, value in settings:
             cell_spec = with_setting(cell_spec, key, value)
         grid.append(Cell(index, settings, cell_spec.model_copy(update={"sweep": None})))
+    contradictions = [d for cell in grid for d in _contradictions(cell, spec)]
+    if contradictions:
+        raise SpecError(contradictions[:1])
     return grid
+
+
+def _contradictions(cell: Cell, spec: Spec) -> list[Diagnostic]:
+    """E137 at the sweep for a cell whose options contradict each other (`nesterov=true` where
+    momentum is 0), as the file itself gets it, before anything trains."""
+    found = []
+    for name in type(cell.spec).model_fields:
+        problems = getattr(getattr(cell.spec, name), "problems", None)
+        for _, message, help in problems() if problems is not None else []:
+            where = spec.sweep.span if spec.sweep is not None else None
+            text = f"cell {cell.label}: {message}"
+            found.append(Diagnostic.at(where, "E137", text, help, spec.source))
+    return found
 
 
 def draw(axes: tuple[ir.SweepAxis, ...], samples: int, seed: int) -> list[tuple[ir.Scalar, ...]]:

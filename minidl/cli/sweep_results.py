@@ -166,6 +166,7 @@ def write_results(
             "seed": spec.train.seed,
             "wall_time_s": round(wall, 3),
             "versions": versions(),
+            "spec_source": _source(spec),
             "cells": cells_json,
         },
     )
@@ -198,8 +199,9 @@ def read_sweep(folder: Path) -> tuple[Spec, str, dict[int, CellResult]]:
     if spec.sweep is None:
         raise RunFolderError(spec_path, "holds no sweep")
     if not results_path.exists():  # killed before its first cell finished
-        return spec, "interrupted", {}
+        return _with_source(spec, folder / SOURCE), "interrupted", {}
     data = read_json(results_path)
+    spec = _with_source(spec, results_path, data)
     try:
         done = {
             int(cell["cell"]): CellResult(
@@ -214,6 +216,30 @@ def read_sweep(folder: Path) -> tuple[Spec, str, dict[int, CellResult]]:
     except (KeyError, TypeError, ValueError) as caught:
         raise RunFolderError(results_path, f"damaged: {caught!r}") from None
     return spec, status, done
+
+
+SOURCE = "source.json"
+"""A sweep folder's note of the spec it ran, written with its spec.mdl (results.json, written
+once a cell is done, says it too)."""
+
+
+def _source(spec: Spec) -> str | None:
+    """Where CSV paths in spec.mdl start: the spec that was run, as a single run's data.json
+    says (they resolved against the sweep's folder, where no data is)."""
+    return str(Path(spec.source).resolve()) if spec.source else None
+
+
+def write_source(folder: Path, spec: Spec) -> None:
+    """Write `source.json` (atomically)."""
+    write_json(folder / SOURCE, {"spec_source": _source(spec)})
+
+
+def _with_source(spec: Spec, path: Path, data: dict[str, Any] | None = None) -> Spec:
+    """`spec` with its source as `path` (results.json or source.json) records it."""
+    if data is None:
+        data = read_json(path) if path.exists() else {}
+    source = data.get("spec_source")
+    return spec.model_copy(update={"source": source}) if isinstance(source, str) else spec
 
 
 def _record(run: dict[str, Any]) -> EpochRecord:

@@ -50,6 +50,8 @@ def apply_settings(spec: ir.Spec, assignments: Sequence[str]) -> ir.Spec:
         checker.distributions_need_samples(_head(option))
         diagnostics.extend(checker.diagnostics[-1:])
         texts.append(checker.text)
+    if not diagnostics and assignments:
+        diagnostics.extend(_contradictions(spec, assignments, texts))
     problem = warmup_problem(spec.schedule, spec.train)
     if problem is not None and not diagnostics and assignments:
         text = next(
@@ -82,6 +84,34 @@ class SettingsError(SpecError):
 
     def render(self, text: str | None = None) -> str:
         return "\n".join(render(d, [t]) for d, t in zip(self.diagnostics, self.texts, strict=True))
+
+
+def _contradictions(
+    spec: ir.Spec, assignments: Sequence[str], texts: list[str]
+) -> list[Diagnostic]:
+    """E137 for options that contradict each other once every `--set` is applied
+    (`--set sgd.nesterov=true` where momentum is 0), as the file itself gets it: at the last
+    assignment to the option blamed, else to its statement."""
+    found: list[Diagnostic] = []
+    fields = {name: getattr(spec, name) for name in type(spec).model_fields}
+    keys = [full_key(t.split("=", 1)[0].strip(), fields) for t in assignments]
+    for field in dict.fromkeys(entry.field for entry in STATEMENTS.values()):
+        problems = getattr(getattr(spec, field, None), "problems", None)
+        if problems is None or not problems():
+            continue
+        words = {word for word, entry in STATEMENTS.items() if entry.field == field}
+        for name, message, help in problems():
+            ranked = [
+                (key.split(".", 1)[1] == name if "." in key else False, index)
+                for index, key in enumerate(keys)
+                if key.split(".", 1)[0] in words
+            ]
+            text = assignments[max(ranked)[1]] if ranked else assignments[-1]
+            checker = OptionChecker(text, SET_SOURCE)
+            checker.error("E137", message, 0, len(text), help)
+            found.extend(checker.diagnostics)
+            texts.extend(text for _ in checker.diagnostics)
+    return found
 
 
 def _parse(text: str, checker: OptionChecker) -> Option | None:
