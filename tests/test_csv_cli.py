@@ -176,3 +176,33 @@ def test_an_interrupted_csv_sweep_resumes_to_the_same_results(
             (folder / name).unlink()
     assert main([str(folder), "--resume", "--quiet", "--jobs", jobs]) == 0
     assert (folder / "results.csv").read_bytes() == expected
+
+
+def test_a_feature_too_large_for_float32_is_a_diagnostic_at_its_cell(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`1e39` is finite in the file and infinite in float32: training "diverged"."""
+    write(tmp_path, "d.csv", "a,b,y", [*ROWS[:2], "0.3,1e39,1", *ROWS[2:]])
+    spec = spec_file(tmp_path, "Linear ->4 | ReLU | Linear ->1", 'data csv train="d.csv" target=y')
+    assert main([str(spec), "--train", "--quiet", "--out", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'd.csv'}:4:5: error[E321]: `1e39` is too large for float32" in err
+    assert "  4 | 0.3,1e39,1\n    |     ^^^^\n" in err
+    wide = parse_file(spec).model_copy(update={"train": parse_file(spec).train.model_copy(
+        update={"dtype": "float64"})})  # fmt: skip
+    assert compile_spec(wide).data[0].inputs.abs().max() == 1e39  # float64 holds it
+
+
+def test_predict_refuses_a_feature_too_large_for_the_runs_dtype(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path, "d.csv", "a,b,y", ROWS)
+    spec = spec_file(tmp_path, "Linear ->4 | ReLU | Linear ->1", 'data csv train="d.csv" target=y')
+    assert main([str(spec), "--train", "--quiet", "--out", str(tmp_path / "runs")]) == 0
+    (folder,) = (tmp_path / "runs").iterdir()
+    rows = write(tmp_path, "p.csv", "id,b,a", ["x,0.2,0.1", "y,-3e38,0.4", "z,0.1,-1e39"])
+    capsys.readouterr()
+    assert main([str(folder), "--predict", str(rows)]) == 2
+    out, err = capsys.readouterr()
+    assert not out
+    assert f"{rows}:4:7: error[E321]: `-1e39` is too large for float32 (column `a`)" in err

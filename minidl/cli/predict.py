@@ -24,6 +24,7 @@ from minidl.cli.out_file import atomic_target, copy_into, replace_mode
 from minidl.compiler.predictions import classes_of, decide, network_outputs
 from minidl.compiler.program import Program
 from minidl.data import DataError, Header, read_header
+from minidl.data.limits import check_fits
 from minidl.data.records import first_fault
 
 __all__ = ["CHUNK_ROWS", "output_columns", "predict_csv"]
@@ -132,6 +133,8 @@ def _write_rows(
     target = target if isinstance(target, str) else (target[0] if target else "")
     target_index = header.names.index(target) if target in header.names else -1
     counts = Counts()
+    dtype = program.spec.train.dtype
+    largest = float(np.finfo(dtype).max)
     rows, first = 0, True
     try:
         with warnings.catch_warnings():
@@ -149,6 +152,9 @@ def _write_rows(
                     inputs = cells.astype(np.float64)  # ValueError on text
                     if not np.isfinite(inputs).all():
                         raise ValueError("a cell that is not a finite number")
+                    at = np.arange(rows, rows + len(inputs))
+                    names = program.feature_names
+                    check_fits(str(data), header.names, names, inputs, largest, dtype, at)
                     _write_chunk(program, chunk, inputs, file, first)
                     rows, first = rows + len(chunk), False
     except UnicodeDecodeError:

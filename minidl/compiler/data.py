@@ -83,6 +83,7 @@ def _load_csv(spec: Spec, data: ir.CsvData, generator: torch.Generator) -> Loade
         categorical=data.categorical,
         ignore=data.ignore,
         missing=data.missing,
+        dtype=getattr(torch, spec.train.dtype),
     )
     warnings = _scale_warnings(spec, sets) if data.normalize == "none" else []
     warnings += note_warnings(spec, sets.notes.filled, sets.notes.dropped, sets.notes.no_target)
@@ -129,11 +130,12 @@ def _scale_warnings(spec: Spec, sets: CsvSets) -> list[Diagnostic]:
     if found is None:
         return []
     widest, narrowest, ratio = found
+    times = f"{ratio:,.0f}" if ratio < 1e9 else f"{ratio:.1e}"
     return [
         Diagnostic.at(
             spec.data.span,
             "W201",
-            f"feature ranges differ {ratio:,.0f} times (`{widest}` is widest, `{narrowest}` "
+            f"feature ranges differ {times} times (`{widest}` is widest, `{narrowest}` "
             "narrowest), and nothing normalises them",
             "add `normalize=standard` to the `data` statement",
             spec.source,

@@ -22,6 +22,7 @@ from minidl.data.encoding import Encoding
 from minidl.data.errors import DataError
 from minidl.data.header import read_header
 from minidl.data.labels import encode_labels
+from minidl.data.limits import check_fits
 from minidl.data.normalize import NormalizeKind, Normalizer
 from minidl.data.reader import read_csv
 from minidl.data.sets import (
@@ -65,6 +66,7 @@ def csv_datasets(
     categorical: tuple[str, ...] = (),
     ignore: tuple[str, ...] = (),
     missing: MissingKind = "impute",
+    dtype: torch.dtype = torch.float64,
 ) -> CsvSets:
     """Read `train_path` (and `test_path`, or a seeded `split_fraction` of the train file)
     for a network of `outputs` outputs.
@@ -81,6 +83,9 @@ def csv_datasets(
         try:
             table = read_csv(train_path, targets[0])
             test_table = None if test_path is None else _read_test(test_path, targets[0], table)
+            for read in (table, test_table):  # E321: 1e39 is finite here, inf in float32
+                if read is not None:
+                    _check_fits(read, dtype)
         except DataError as caught:
             if caught.code not in ("E303", "E307", "E311"):  # not about a cell's text
                 raise
@@ -175,6 +180,13 @@ def _numeric_sets(
     return CsvSets(
         train, test, encoding, labels, normalizer, (column.name,), raw_inputs=table.inputs
     )
+
+
+def _check_fits(table: Table, dtype: torch.dtype) -> None:
+    names = read_header(table.path).names
+    largest = torch.finfo(dtype).max
+    dtype_name = str(dtype).removeprefix("torch.")
+    check_fits(table.path, names, table.features, table.inputs.numpy(), largest, dtype_name)
 
 
 def _read_test(path: Path | str, target: str, train: Table) -> Table:
