@@ -190,7 +190,11 @@ def _run(
         if checkpoints is not None and status == "completed":
             checkpoints.remove()
     if status == "completed" and not interrupted():
-        _plots(folder, program, history, name)
+        try:
+            _plots(folder, program, history, name)
+        except Exception as caught:  # a finished run's results are written: it stays finished
+            reason = str(caught).splitlines()[0] if str(caught) else type(caught).__name__
+            print(f"minidl: warning: the plots were not drawn: {reason}", file=sys.stderr)
     _report(spec, history, status, failure, wall, folder, quiet)
     return EXIT_INTERRUPTED if interrupted() else code
 

@@ -56,6 +56,27 @@ def plot_curves(history: Sequence[EpochRecord], path: Path, title: str) -> None:
     plt.close(figure)
 
 
+PLOT_BUDGET = 1 << 24
+"""Values a chunk of the plot's grid may hold across the network's stages (128 MiB in
+float64): a 200×200 grid in one batch asked `Linear 2->1000000` for 160 GB."""
+
+
+def _forward_in_chunks(model: Sequential, grid: torch.Tensor) -> torch.Tensor:
+    """`model.forward(grid)`, a few rows at a time: each stage keeps its input for a
+    backward, so a batch costs its rows times the widths of every stage."""
+    widths = [value.shape[0] for value, _ in model.param() if value.dim() >= 2]
+    per_row = 2 * max(1, sum(widths))  # a stage's output and what its neighbour keeps
+    rows = max(1, min(len(grid), PLOT_BUDGET // per_row))
+    first = model.forward(grid[:rows])
+    output = torch.empty((len(grid), first.shape[1]), dtype=first.dtype, device=first.device)
+    output[:rows] = first
+    # Copied into one tensor at once: a list of the small outputs, each allocated between two
+    # large temporaries, kept the heap from shrinking (gigabytes, measured).
+    for start in range(rows, len(grid), rows):
+        output[start : start + rows] = model.forward(grid[start : start + rows])
+    return output
+
+
 @torch.no_grad()
 def plot_boundary(
     model: Sequential, data: Dataset, path: Path, title: str, disk: float | None = None
@@ -72,7 +93,7 @@ def plot_boundary(
     grid = torch.stack([grid_x.reshape(-1), grid_y.reshape(-1)], dim=1).to(
         weight.device, weight.dtype
     )
-    output = model.forward(grid).cpu().double()
+    output = _forward_in_chunks(model, grid).cpu().double()
     score = output[:, 0] if output.shape[1] == 1 else output.argmax(1).double()
     figure, axis = plt.subplots(figsize=(5, 5))
     axis.contourf(grid_x, grid_y, score.reshape(200, 200), levels=20, cmap="RdBu_r", alpha=0.6)
