@@ -206,3 +206,13 @@ def test_predict_refuses_a_feature_too_large_for_the_runs_dtype(
     out, err = capsys.readouterr()
     assert not out
     assert f"{rows}:4:7: error[E321]: `-1e39` is too large for float32 (column `a`)" in err
+
+
+def test_a_cell_over_131072_characters_is_no_traceback_in_the_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The summary's csv module refuses such a field: `_csv.Error` escaped."""
+    write(tmp_path, "d.csv", "a,b,y", [ROWS[0], "0.3," + "1" * 140_000 + ",1", *ROWS[1:]])
+    spec = spec_file(tmp_path, "Linear ->1", 'data csv train="d.csv" target=y')
+    assert main([str(spec)]) == 0
+    assert "rows and classes are counted when training" in capsys.readouterr().out

@@ -110,8 +110,11 @@ def _counts(path: Path, target: int, data: ir.CsvData) -> str:
     if size > PREVIEW_BYTES:
         return f"  {size / 1e6:.0f} MB: rows and classes are counted when training; {normalize}"
     labels: Counter[str] = Counter()
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as file:
-        rows = [row for row in csv.reader(file) if any(cell.strip() for cell in row)][1:]
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace", newline="") as file:
+            rows = [row for row in csv.reader(file) if any(cell.strip() for cell in row)][1:]
+    except (csv.Error, OSError):  # a cell over the csv module's 131,072 characters
+        return f"  rows and classes are counted when training; {normalize}"
     for row in rows:
         if target < len(row):
             labels[row[target].strip()] += 1
