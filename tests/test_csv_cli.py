@@ -216,3 +216,14 @@ def test_a_cell_over_131072_characters_is_no_traceback_in_the_summary(
     spec = spec_file(tmp_path, "Linear ->1", 'data csv train="d.csv" target=y')
     assert main([str(spec)]) == 0
     assert "rows and classes are counted when training" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("split", "column"), [("0", 30), ("1", 30), ("1.5", 30)])
+def test_split_outside_0_1_is_e313_as_documented(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], split: str, column: int
+) -> None:
+    """It was E132, where docs/ERRORS.md says E313."""
+    write(tmp_path, "d.csv", "a,b,y", ROWS)
+    spec = spec_file(tmp_path, "Linear ->1", f'data csv train="d.csv" split={split} target=y')
+    assert main([str(spec)]) == 2
+    assert f"s.mdl:4:{column}: error[E313]: `split` must be" in capsys.readouterr().err

@@ -132,6 +132,8 @@ class OptionChecker(Reporter):
                 code = {"missing": "E133"}.get(
                     problem["type"], "E132" if _is_range(problem) else "E131"
                 )
+                if code == "E132" and (call.name, name) == ("data", "split"):
+                    code = "E313"  # docs/ERRORS.md gives `split=` outside (0, 1) its own code
                 end = node.end if option else call.name_end
                 self.error(code, message, node.start, end, help, replacement=fix)
             return None
