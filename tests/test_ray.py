@@ -253,4 +253,4 @@ def test_a_sweep_over_a_bad_cell_reports_it_once_with_ray(head: Head, tmp_path: 
                     head.address, "--out", str(tmp_path / "runs"), env=head.env)  # fmt: skip
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
-    assert result.stderr.count("error[E303]") == 1
+    assert result.stderr.count("error[E304]") == 1

@@ -82,7 +82,7 @@ def csv_preview(spec: ir.Spec) -> tuple[int | None, list[str], list[Diagnostic]]
 def _table(path: Path, names: tuple[str, ...], data: ir.CsvData) -> TablePreview | None:
     try:
         return preview_table(path, names, data, PREVIEW_BYTES)
-    except OSError:
+    except (OSError, csv.Error):  # a cell over the csv module's 131,072 characters
         return None
 
 

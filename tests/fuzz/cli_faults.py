@@ -267,9 +267,13 @@ def run_case(case: Case, root: Path, number: int, run: Path, timeout: float) -> 
         done = subprocess.run([sys.executable, "-m", "minidl", *argv], capture_output=True,
                               text=True, errors="replace", timeout=timeout, cwd=folder)  # fmt: skip
     except subprocess.TimeoutExpired:
+        print(f"case {number}: hang {case.name!r}", file=sys.stderr, flush=True)
         return Outcome(case, None, False, "")
     text = done.stdout + done.stderr
-    return Outcome(case, done.returncode, "Traceback (most recent call last)" in text, done.stderr)
+    traceback = "Traceback (most recent call last)" in text
+    mark = "TRACEBACK " if traceback else ""
+    print(f"case {number}: exit {done.returncode} {mark}{case.name!r}", file=sys.stderr, flush=True)
+    return Outcome(case, done.returncode, traceback, done.stderr)
 
 
 def trained_run(root: Path) -> Path:
@@ -288,7 +292,7 @@ def main() -> int:
     options.add_argument("--jobs", type=int, default=4)
     options.add_argument("--timeout", type=float, default=120.0)
     args = options.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="minidl-faults-"))
+    root = Path(tempfile.mkdtemp(prefix="minidl-cli-faults-"))
     run = trained_run(root)
     work = cases()
     with ThreadPoolExecutor(args.jobs) as pool:
