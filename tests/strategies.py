@@ -39,7 +39,12 @@ def value_strategy(annotation: Any, metadata: list[Any]) -> st.SearchStrategy[An
         inner, *extra = typing.get_args(annotation)
         return value_strategy(inner, [*metadata, *extra])
     if origin is tuple:
-        parts = [value_strategy(a, []) for a in typing.get_args(annotation)]
+        args = typing.get_args(annotation)
+        if args[-1] is Ellipsis:  # a list of names (`categorical=[a, b]`)
+            least = max([getattr(item, "min_length", 0) or 0 for item in metadata] + [0])
+            names = value_strategy(args[0], [])
+            return st.lists(names, min_size=least, max_size=3, unique=True).map(tuple)
+        parts = [value_strategy(a, []) for a in args]
         return st.tuples(*parts)
     if annotation is type(None):
         return st.none()
@@ -85,8 +90,16 @@ def node_strategy(model: type[BaseModel], **fixed: Any) -> st.SearchStrategy[Any
         if name not in fixed
     }
     return st.builds(model, **fields, **{k: st.just(v) for k, v in fixed.items()}).filter(
-        lambda node: not getattr(node, "problems", list)()
+        lambda node: not getattr(node, "problems", list)() and not _names_twice(node)
     )
+
+
+def _names_twice(node: BaseModel) -> bool:
+    """A CSV column named twice among target, categorical and ignore (E330)."""
+    if not isinstance(node, ir.CsvData):
+        return False
+    names = [*node.targets, *node.categorical, *node.ignore]
+    return len(names) != len(set(names))
 
 
 @functools.cache
@@ -177,10 +190,18 @@ def specs(draw: st.DrawFn) -> ir.Spec:
         optimizer=draw(statement_strategy(*OPTIMIZERS.values())),
         schedule=schedule,
         train=train,
-        data=draw(statement_strategy(*DATA_SOURCES.values())),
+        data=_data_for(draw(statement_strategy(*DATA_SOURCES.values())), loss),
     )
     sweep = draw(st.none() | sweeps(spec))
     return spec.model_copy(update={"sweep": sweep})
+
+
+def _data_for(data: Any, loss: Any) -> Any:
+    """CSV data that a loss over classes accepts: one target, not `task=regress` (E331)."""
+    if not isinstance(data, ir.CsvData) or loss.name in ("MSE", "L1", "Huber"):
+        return data
+    task = "classify" if data.task == "regress" else data.task
+    return data.model_copy(update={"task": task, "target": data.targets[0]})
 
 
 @st.composite
@@ -193,6 +214,8 @@ def sweeps(draw: st.DrawFn, spec: ir.Spec) -> ir.Sweep:
         for name in option_names(type(node)):
             if f"{word}.{name}" in ("data.test", "data.split", "schedule.warmup"):
                 continue  # these depend on other options; checked in their own tests
+            if f"{word}.{name}" in ("data.target", "data.categorical", "data.ignore"):
+                continue  # lists of column names: a sweep's values are scalars or numbers
             field = type(node).model_fields[name]
             strategy = value_strategy(field.annotation, field.metadata).filter(
                 lambda v: v is not None
