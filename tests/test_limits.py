@@ -184,7 +184,7 @@ def test_a_ten_thousand_layer_repetition_trains(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("backend", ["minidl", "torch"])
 def test_lr_that_overflows_float32_is_a_diagnostic_at_lr(backend: str, tmp_path: Path) -> None:
-    code, out, err = run(
+    code, _, err = run(
         SEED,
         "--train",
         "--quiet",
