@@ -66,14 +66,12 @@ def apply_settings(spec: ir.Spec, assignments: Sequence[str]) -> ir.Spec:
     if overflow is not None and not diagnostics and assignments:
         name, message, help = overflow
         keys = (f".{name}", "train.dtype")
-        text = next(
-            (t for t in reversed(assignments) if t.split("=")[0].strip().endswith(keys)), None
-        )
-        if text is not None:  # else the file wrote it, and its check said so
-            checker = OptionChecker(text, SET_SOURCE)
-            checker.error("E172", message, 0, len(text), help)
+        given = [t for t in assignments if t.split("=")[0].strip().endswith(keys)]
+        if given:  # else the file wrote it, and its check said so
+            checker = OptionChecker(given[-1], SET_SOURCE)
+            checker.error("E172", message, 0, len(given[-1]), help)
             diagnostics.extend(checker.diagnostics)
-            texts.append(text)
+            texts.append(given[-1])
     if diagnostics:
         raise SettingsError(diagnostics, texts)
     return spec
