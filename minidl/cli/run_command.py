@@ -139,7 +139,10 @@ def _ignored(spec: object) -> tuple[str, ...]:
 
 
 def _holds_sweep(folder: Path) -> bool:
-    """Whether the folder is a sweep's (its spec has a `sweep` statement)."""
+    """Whether the folder is a sweep's (its spec has a `sweep` statement, and it is not one
+    run's folder: a `sweep` line added to a run's spec is a damaged run folder)."""
+    if (folder / "data.json").exists():
+        return False
     try:
         return "\nsweep " in "\n" + (folder / "spec.mdl").read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):

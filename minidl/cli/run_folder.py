@@ -187,24 +187,20 @@ class RunFolderError(Exception):
 
 def read_json(path: Path) -> dict[str, Any]:
     """A run folder's JSON file as a dict; a `RunFolderError` naming it when it is not one,
-    or when its `format_version` is newer than this minidl knows."""
+    when it is nested deeper than minidl writes (refused before decoding), or when its
+    `format_version` is newer than this minidl knows."""
+    from minidl.cli.run_files import bounded_json, check_version
+
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RunFolderError(path, "missing") from None
-    except (OSError, UnicodeDecodeError, ValueError) as caught:
+    except (OSError, UnicodeDecodeError) as caught:
         raise RunFolderError(path, f"not readable JSON ({caught})") from None
+    value = bounded_json(text, path)
     if not isinstance(value, dict):
         raise RunFolderError(path, "not a JSON object")
-    version = value.get("format_version", 1)
-    if not isinstance(version, int) or version < 1:
-        raise RunFolderError(path, f"format_version {version!r} is not a version number")
-    if version > FORMAT_VERSION:
-        raise RunFolderError(
-            path,
-            f"format_version {version} is newer than this minidl reads ({FORMAT_VERSION}); "
-            "upgrade minidl",
-        )
+    check_version(path, value)
     return value
 
 
