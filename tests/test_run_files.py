@@ -17,8 +17,7 @@ from safetensors.torch import load_file, save_file
 from minidl.cli import checkpoint
 from minidl.cli.checkpoint import CHECKPOINT
 from minidl.cli.main import main
-from minidl.cli.run_files import MAX_DEPTH, bounded_json
-from minidl.cli.run_folder import RunFolderError
+from minidl.cli.run_folder import MAX_DEPTH, RunFolderError, bounded_json
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "specs" / "seed.mdl"
@@ -273,3 +272,17 @@ def test_a_spec_source_pointing_nowhere_still_summarises(seed_run: Path, tmp_pat
     edit_json("data.json", lambda d: d.update(spec_source="/nowhere/at/all.mdl"))(folder)
     code, out, err = run(folder)
     assert code == 0 and "status completed" in out and "Traceback" not in err, err
+
+
+def test_a_csv_run_whose_data_moved_still_summarises(tmp_path: Path) -> None:
+    rows = "".join(f"{i / 7:.3f},{i % 5},{'xyz'[i % 3]}\n" for i in range(60))
+    (tmp_path / "d.csv").write_text("a,b,y\n" + rows)
+    spec = tmp_path / "c.mdl"
+    spec.write_text(
+        "Linear ->8 | ReLU | Linear ->3;\nloss CrossEntropy;\nsgd lr=0.1 batch=8;\n"
+        'train epochs=2;\ndata csv train="d.csv" split=0.8 target=y normalize=standard;\n'
+    )
+    folder = train(tmp_path / "runs", spec=spec)
+    (tmp_path / "d.csv").unlink()
+    code, out, err = run(folder)
+    assert code == 0 and "status completed" in out and "Linear 2->8" in out, err

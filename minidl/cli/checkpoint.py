@@ -21,10 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from safetensors.torch import save as save_safetensors
 
 from minidl.cli.folder_checks import check_finite
-from minidl.cli.run_files import Figures, bounded_json, validated
+from minidl.cli.run_files import Figures, validated
 from minidl.cli.run_folder import (
     FORMAT_VERSION,
     RunFolderError,
+    bounded_json,
     load_into,
     load_weights,
     weights_of,

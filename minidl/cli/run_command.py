@@ -16,7 +16,7 @@ from minidl.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from minidl.cli.run_folder import RunFolderError, write_atomic
 from minidl.data import DataError
 from minidl.lang.data_preview import in_file_diagnostic
-from minidl.lang.errors import render
+from minidl.lang.errors import SpecError, render
 
 __all__ = ["run_folder_command", "summary"]
 
@@ -171,7 +171,11 @@ def summary(run: object) -> str:
     assert isinstance(run, SavedRun)
     metrics = run.metrics or {}
     final = metrics.get("final") or {}
-    lines = [summarize(run.spec, str(run.folder / "spec.mdl")), ""]
+    try:
+        table = summarize(run.spec, str(run.folder / "spec.mdl"))
+    except SpecError:  # the training data moved since: data.json says what the run needs
+        table = summarize(run.spec, str(run.folder / "spec.mdl"), len(run.features))
+    lines = [table, ""]
     epochs = metrics.get("epochs_completed", 0)
     lines.append(f"status {run.status}   epochs {epochs}/{run.spec.train.epochs}")
     if final and "train_rmse" in final:

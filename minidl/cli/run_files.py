@@ -18,66 +18,33 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from minidl.cli.run_folder import FORMAT_VERSION, HISTORY_FIELDS, RunFolderError
+from minidl.cli.run_folder import (
+    FORMAT_VERSION,
+    HISTORY_FIELDS,
+    MAX_JSON_BYTES,
+    RunFolderError,
+    bounded_json,
+    check_version,
+)
 from minidl.train import EpochRecord
 
 __all__ = [
-    "MAX_DEPTH",
-    "MAX_JSON_BYTES",
     "DataFile",
     "Figures",
     "MetricsFile",
-    "bounded_json",
-    "check_version",
     "read_history",
     "read_model",
     "validated",
 ]
 
-MAX_JSON_BYTES = 64 << 20
-"""The largest JSON file (or checkpoint metadata entry) read: minidl writes kilobytes."""
-
-MAX_DEPTH = 16
-"""The deepest nesting of `[` and `{` read: minidl writes 3 levels."""
-
-_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
-_BRACKETS = re.compile(r"[\[\]{}]")
 
 Model = TypeVar("Model", bound=BaseModel)
-
-
-def bounded_json(text: str, path: Path, allow_nan: bool = False) -> Any:
-    """Decode JSON `text` of `path` once its size and nesting are known to be within bounds."""
-    if len(text) > MAX_JSON_BYTES:
-        raise RunFolderError(
-            path, f"damaged: {len(text):,} characters of JSON, more than minidl writes"
-        )
-    depth = deepest = 0
-    for bracket in _BRACKETS.finditer(_STRINGS.sub("", text)):
-        depth += 1 if bracket[0] in "[{" else -1
-        deepest = max(deepest, depth)
-        if deepest > MAX_DEPTH:
-            raise RunFolderError(
-                path, f"damaged: JSON nested deeper than {MAX_DEPTH} levels (minidl writes 3)"
-            )
-
-    def refuse(constant: str) -> float:
-        if allow_nan:
-            return float(constant)
-        raise ValueError(f"{constant} is not JSON")
-
-    try:
-        return json.loads(text, parse_constant=refuse)
-    except (ValueError, RecursionError) as caught:
-        raise RunFolderError(path, f"not readable JSON ({str(caught).splitlines()[0]})") from None
 
 
 def read_model(path: Path, model: type[Model]) -> Model:
@@ -106,25 +73,12 @@ def validated(path: Path, value: Any, model: type[Model]) -> Model:
         raise RunFolderError(path, f"damaged: {_first(caught)}") from None
 
 
-def check_version(path: Path, value: dict[str, Any]) -> None:
-    """A `format_version` this minidl reads (1 when absent), else a `RunFolderError`."""
-    version = value.get("format_version", 1)
-    if isinstance(version, str) and version.isdigit() and len(version) < 10:
-        version = int(version)  # safetensors metadata holds strings only
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise RunFolderError(path, f"format_version {version!r} is not a version number")
-    if version > FORMAT_VERSION:
-        raise RunFolderError(
-            path,
-            f"format_version {version} is newer than this minidl reads ({FORMAT_VERSION}); "
-            "upgrade minidl",
-        )
-
-
 def _first(caught: ValidationError) -> str:
     error = caught.errors(include_url=False)[0]
     where = ".".join(str(part) for part in error["loc"])
     message = str(error["msg"]).replace("Value error, ", "")
+    if error["type"] in ("model_type", "model_attributes_type", "dict_type"):
+        message = "should be a JSON object"
     return f"`{where}`: {message}" if where else message
 
 
