@@ -77,7 +77,10 @@ def _data_fits(spec_path: Path, spec: Spec, data: DataFile) -> None:
 def _metrics_fit(spec_path: Path, spec: Spec, metrics: MetricsFile) -> None:
     train = spec.train
     done, epochs = metrics.epochs_completed, train.epochs
-    if done > epochs or (metrics.status == "completed" and done != epochs):
+    # A completed run did every epoch, unless it stopped early and says so (`stopped_epoch`,
+    # which early stopping adds to metrics.json).
+    early = getattr(metrics, "stopped_epoch", None) is not None
+    if done > epochs or (metrics.status == "completed" and done != epochs and not early):
         raise RunFolderError(
             spec_path,
             f"does not match metrics.json: it trains {epochs} epochs, "
