@@ -45,14 +45,17 @@ def check_agreement(
     if history is None:
         return
     history_path = folder / "history.csv"
-    if len(history) != metrics.epochs_completed:
+    # history.csv is written just before metrics.json: a process killed between the two
+    # (a second interruption) leaves a history ahead of an unfinished run's metrics.
+    ahead = metrics.status != "completed" and len(history) > metrics.epochs_completed
+    if len(history) != metrics.epochs_completed and not ahead:
         raise RunFolderError(
             history_path,
             f"damaged: it holds {len(history)} epochs, "
             f"metrics.json says {metrics.epochs_completed}",
         )
     final = metrics.final
-    if final is not None and history and not _same(final.loss, history[-1].loss):
+    if final is not None and not ahead and not _same(final.loss, history[-1].loss):
         raise RunFolderError(
             history_path, "damaged: its last epoch's loss is not the one metrics.json holds"
         )
