@@ -70,7 +70,8 @@ def _data_fits(spec_path: Path, spec: Spec, data: DataFile) -> None:
                 f"columns {', '.join(data.features)} -> {data.target}",
             )
         return
-    target = getattr(spec.data, "target", None)
+    targets = getattr(spec.data, "targets", None) or [getattr(spec.data, "target", None)]
+    target = targets[0]
     if isinstance(target, str) and target != data.target:
         raise RunFolderError(
             spec_path, f"does not match data.json: target `{target}`, data.json `{data.target}`"
