@@ -286,3 +286,36 @@ def test_a_csv_run_whose_data_moved_still_summarises(tmp_path: Path) -> None:
     (tmp_path / "d.csv").unlink()
     code, out, err = run(folder)
     assert code == 0 and "status completed" in out and "Linear 2->8" in out, err
+
+
+def test_a_regression_run_reads_and_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """v3 tables' figures (RMSE and R² instead of error rates) read through the same models."""
+    rows = "".join(f"{i / 7:.3f},{i % 4},{i * 0.37:.3f}\n" for i in range(60))
+    (tmp_path / "r.csv").write_text("a,b,v\n" + rows)
+    spec = tmp_path / "r.mdl"
+    spec.write_text(
+        "Linear ->8 | ReLU | Linear ->1;\nloss MSE;\nsgd lr=0.01 batch=8 momentum=0.5;\n"
+        'train epochs=6;\ndata csv train="r.csv" split=0.8 target=v normalize=standard;\n'
+    )
+    reference = train(tmp_path / "whole", spec=spec)
+    monkeypatch.setenv("MINIDL_CHECKPOINT_SECONDS", "0")
+    done = checkpoint.Checkpoints.epoch_done
+
+    def interrupt_after_three(self: checkpoint.Checkpoints, history: list) -> None:  # type: ignore[type-arg]
+        done(self, history)
+        if len(history) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint.Checkpoints, "epoch_done", interrupt_after_three)
+    folder = train(tmp_path / "stopped", spec=spec)
+    monkeypatch.setattr(checkpoint.Checkpoints, "epoch_done", done)
+    code, out, err = run(folder)
+    assert code == 0 and "status interrupted" in out, err
+    code, _, err = run(folder, "--resume", "--quiet")
+    assert code == 0, err
+    for name in ("weights.safetensors", "history.csv"):
+        assert (folder / name).read_bytes() == (reference / name).read_bytes(), name
+    code, out, err = run(folder)
+    assert code == 0 and "rmse" in out, err

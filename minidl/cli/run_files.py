@@ -101,20 +101,39 @@ class Figures(BaseModel):
     loss: float | None
     train_loss: float | None
     test_loss: float | None
-    train_error: Percent | None
-    test_error: Percent | None
+    train_error: Percent | None = None
+    test_error: Percent | None = None
+    train_rmse: Annotated[float, Field(ge=0)] | None = None
+    test_rmse: Annotated[float, Field(ge=0)] | None = None
+    train_r2: float | None = None
+    test_r2: float | None = None
 
     def record(self) -> EpochRecord:
-        """The figures as the training loop's record (null as NaN)."""
-        nan = math.nan
-        return EpochRecord(
-            self.epoch,
-            nan if self.loss is None else self.loss,
-            nan if self.train_loss is None else self.train_loss,
-            nan if self.test_loss is None else self.test_loss,
-            nan if self.train_error is None else self.train_error,
-            nan if self.test_error is None else self.test_error,
-        )
+        """The figures as the training loop's record (null as NaN where the record has
+        the figure, as `EpochRecord.as_dict` wrote it)."""
+        given = self.model_fields_set
+        values = {
+            name: (math.nan if value is None and name in given else value)
+            for name in FIGURE_NAMES
+            for value in [getattr(self, name)]
+        }
+        if values["train_error"] is None:
+            values["train_error"] = values["test_error"] = math.nan
+        return EpochRecord(**values)  # type: ignore[arg-type]
+
+
+FIGURE_NAMES = (
+    "epoch",
+    "loss",
+    "train_loss",
+    "test_loss",
+    "train_error",
+    "test_error",
+    "train_rmse",
+    "test_rmse",
+    "train_r2",
+    "test_r2",
+)
 
 
 class MetricsFile(_File):
@@ -207,20 +226,21 @@ def read_history(path: Path) -> list[EpochRecord]:
         rows = list(csv.reader(io.StringIO(text)))
     except csv.Error as caught:
         raise RunFolderError(path, f"damaged: {caught}") from None
-    if not rows or rows[0][: len(HISTORY_FIELDS)] != HISTORY_FIELDS:
+    header = rows[0] if rows else []
+    if header[:4] != HISTORY_FIELDS[:4] or not set(header) <= set(FIGURE_NAMES):
         raise RunFolderError(path, "damaged: the header is not " + ",".join(HISTORY_FIELDS))
-    header, records = rows[0], []
+    records = []
     for number, row in enumerate(rows[1:], start=1):
         if len(row) != len(header):
             raise RunFolderError(path, f"damaged: line {number + 1} has {len(row)} cells")
         try:
             epoch = int(row[0]) if len(row[0]) < 10 else -1
-            figures = [float(cell) for cell in row[1 : len(HISTORY_FIELDS)]]
+            figures = {name: float(cell) for name, cell in zip(header[1:], row[1:], strict=True)}
         except ValueError:
             raise RunFolderError(
                 path, f"damaged: line {number + 1} holds a cell that is not a number"
             ) from None
         if epoch != number:
             raise RunFolderError(path, f"damaged: line {number + 1} is not epoch {number}")
-        records.append(EpochRecord(epoch, *figures))
+        records.append(EpochRecord(epoch, **figures))
     return records
