@@ -10,17 +10,22 @@ process loses at most that much work. A finished run's checkpoint is removed.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from pydantic import BaseModel, ConfigDict, Field
 from safetensors.torch import save as save_safetensors
 
+from minidl.cli.folder_checks import check_finite
+from minidl.cli.run_files import Figures, validated
 from minidl.cli.run_folder import (
     FORMAT_VERSION,
     RunFolderError,
+    bounded_json,
     load_into,
     load_weights,
     weights_of,
@@ -58,6 +63,7 @@ class Snapshot:
             "epoch": str(len(self.history)),
             "optimizer": json.dumps(scalars),
             "history": json.dumps([record.as_dict() for record in self.history]),
+            "tensors": json.dumps(sorted(tensors)),
         }
         return save_safetensors(tensors, metadata=metadata)
 
@@ -112,26 +118,41 @@ class Checkpoints:
 
 def restore(program: Program, folder: Path) -> list[EpochRecord]:
     """Put a compiled program back in the state of the folder's checkpoint; return the
-    history it holds (empty, the program untouched, when there is no checkpoint)."""
+    history it holds (empty, the program untouched, when there is no checkpoint).
+
+    A checkpoint that is not whole is a damaged folder (`RunFolderError`), never a silent
+    restart with other numbers: metadata that `CheckpointFile` refuses, a history that is
+    not its epochs 1..N, tensors missing from the list it was written with, a step count
+    that is not N epochs of mini-batches, NaN or infinite weights or optimiser state.
+    """
     path = folder / CHECKPOINT
     if not path.exists():
         return []
     tensors = load_weights(path)
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as file:
-        metadata = file.metadata() or {}
-    try:
-        version = int(metadata["format_version"])
-        scalars = json.loads(metadata["optimizer"])
-        history = [EpochRecord(**record) for record in json.loads(metadata["history"])]
-    except (KeyError, ValueError, TypeError) as caught:
-        raise RunFolderError(path, f"damaged checkpoint metadata ({caught})") from None
-    if version > FORMAT_VERSION:
-        raise RunFolderError(path, f"format_version {version} is newer than this minidl reads")
+    meta = read_checkpoint_metadata(path)
+    spec = program.spec
+    if meta.epoch > spec.train.epochs:
+        raise RunFolderError(
+            path, f"damaged: it holds epoch {meta.epoch}, the spec trains {spec.train.epochs}"
+        )
+    if meta.tensors is not None and set(meta.tensors) != set(tensors):
+        lost = sorted(set(meta.tensors) ^ set(tensors))
+        raise RunFolderError(path, f"damaged: tensor `{lost[0]}` is missing or unexpected")
+    if "generator" not in tensors:
+        raise RunFolderError(path, "damaged: the random generator's state is missing")
+    check_finite(path, {k: v for k, v in tensors.items() if k != "generator"})
+    train = program.data[0]
+    batches = -(-len(train) // spec.optimizer.batch)
+    step = meta.optimizer.get("step")
+    if step != meta.epoch * batches:
+        raise RunFolderError(
+            path, f"damaged: the optimiser took {step!r} steps, not {meta.epoch} epochs' worth"
+        )
     weights = {k.removeprefix("model/"): v for k, v in tensors.items() if k.startswith("model/")}
     load_into(program.model, weights, path)
-    state: dict[str, torch.Tensor | float] = dict(scalars)
+    state: dict[str, torch.Tensor | float] = {
+        key: value for key, value in meta.optimizer.items() if value is not None
+    }
     device = next((v.device for v, _ in program.model.param()), torch.device("cpu"))
     for key, value in tensors.items():
         if key.startswith("optimizer/"):
@@ -139,6 +160,56 @@ def restore(program: Program, folder: Path) -> list[EpochRecord]:
     try:
         program.optimizer.load_state_dict(state)
         program.generator.set_state(tensors["generator"])
-    except (KeyError, ValueError, RuntimeError) as caught:
+    except (KeyError, ValueError, TypeError, RuntimeError) as caught:
         raise RunFolderError(path, f"damaged checkpoint ({caught})") from None
-    return history
+    return [figures.record() for figures in meta.history]
+
+
+def read_checkpoint_metadata(path: Path) -> CheckpointFile:
+    """The checkpoint's metadata (safetensors keeps strings) decoded within bounds and
+    validated: the epoch, the optimiser's scalars and the history, which must be its
+    epochs 1..N."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as file:
+            raw = file.metadata() or {}
+    except Exception as caught:  # safetensors raises its own error types for damaged files
+        raise RunFolderError(path, f"damaged checkpoint ({caught})") from None
+    value: dict[str, object] = {}
+    for key, text in raw.items():
+        if key in ("optimizer", "history", "tensors"):
+            value[key] = _nan_as_null(bounded_json(text, path, allow_nan=True))
+        elif key in ("format_version", "epoch"):
+            value[key] = int(text) if text.isdigit() and len(text) < 10 else text
+        else:
+            value[key] = text
+    meta = validated(path, value, CheckpointFile)
+    if [figures.epoch for figures in meta.history] != list(range(1, meta.epoch + 1)):
+        raise RunFolderError(
+            path, f"damaged: its history is not epochs 1 to {meta.epoch}, the epoch it holds"
+        )
+    return meta
+
+
+class CheckpointFile(BaseModel):
+    """The checkpoint's metadata, decoded."""
+
+    model_config = ConfigDict(frozen=True, strict=True, extra="allow")
+
+    format_version: int = Field(ge=1)
+    epoch: int = Field(ge=1)
+    optimizer: dict[str, float | int | bool | None]
+    history: list[Figures]
+    tensors: list[str] | None = None
+    """Every tensor's name (written since the checkpoint could lose some unnoticed)."""
+
+
+def _nan_as_null(value: object) -> object:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, list):
+        return [_nan_as_null(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _nan_as_null(v) for k, v in value.items()}
+    return value

@@ -18,7 +18,7 @@ from minidl.cli.run_folder import RunFolderError
 from minidl.data import DataError
 from minidl.lang import SpecError
 from minidl.lang.data_preview import in_file_diagnostic
-from minidl.lang.errors import render
+from minidl.lang.errors import SpecError, render
 
 __all__ = ["run_folder_command", "summary"]
 
@@ -136,7 +136,10 @@ def _ignored(spec: object) -> tuple[str, ...]:
 
 
 def _holds_sweep(folder: Path) -> bool:
-    """Whether the folder is a sweep's (its spec has a `sweep` statement)."""
+    """Whether the folder is a sweep's (its spec has a `sweep` statement, and it is not one
+    run's folder: a `sweep` line added to a run's spec is a damaged run folder)."""
+    if (folder / "data.json").exists():
+        return False
     try:
         return "\nsweep " in "\n" + (folder / "spec.mdl").read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
@@ -165,7 +168,11 @@ def summary(run: object) -> str:
     assert isinstance(run, SavedRun)
     metrics = run.metrics or {}
     final = metrics.get("final") or {}
-    lines = [summarize(run.spec, str(run.folder / "spec.mdl")), ""]
+    try:
+        table = summarize(run.spec, str(run.folder / "spec.mdl"))
+    except SpecError:  # the training data moved since: data.json says what the run needs
+        table = summarize(run.spec, str(run.folder / "spec.mdl"), len(run.features))
+    lines = [table, ""]
     epochs = metrics.get("epochs_completed", 0)
     lines.append(f"status {run.status}   epochs {epochs}/{run.spec.train.epochs}")
     if final and "train_rmse" in final:

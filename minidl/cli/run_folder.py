@@ -7,6 +7,7 @@ import io
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -23,7 +24,11 @@ from minidl.train import EpochRecord
 __all__ = [
     "FORMAT_VERSION",
     "HISTORY_FIELDS",
+    "MAX_DEPTH",
+    "MAX_JSON_BYTES",
     "RunFolderError",
+    "bounded_json",
+    "check_version",
     "load_into",
     "load_weights",
     "named_tensors",
@@ -38,6 +43,15 @@ __all__ = [
 
 FORMAT_VERSION = 1
 """The version of the run folder's files that this minidl writes and reads."""
+
+MAX_JSON_BYTES = 64 << 20
+"""The largest JSON file (or checkpoint metadata entry) read: minidl writes kilobytes."""
+
+MAX_DEPTH = 16
+"""The deepest nesting of `[` and `{` read: minidl writes 3 levels."""
+
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_BRACKETS = re.compile(r"[\[\]{}]")
 
 HISTORY_FIELDS = ["epoch", "loss", "train_loss", "test_loss", "train_error", "test_error"]
 
@@ -190,17 +204,53 @@ class RunFolderError(Exception):
 
 def read_json(path: Path) -> dict[str, Any]:
     """A run folder's JSON file as a dict; a `RunFolderError` naming it when it is not one,
-    or when its `format_version` is newer than this minidl knows."""
+    when it is nested deeper than minidl writes (refused before decoding), or when its
+    `format_version` is newer than this minidl knows."""
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RunFolderError(path, "missing") from None
-    except (OSError, UnicodeDecodeError, ValueError) as caught:
+    except (OSError, UnicodeDecodeError) as caught:
         raise RunFolderError(path, f"not readable JSON ({caught})") from None
+    value = bounded_json(text, path)
     if not isinstance(value, dict):
         raise RunFolderError(path, "not a JSON object")
+    check_version(path, value)
+    return value
+
+
+def bounded_json(text: str, path: Path, allow_nan: bool = False) -> Any:
+    """Decode JSON `text` of `path` once its size and nesting are known to be within bounds."""
+    if len(text) > MAX_JSON_BYTES:
+        raise RunFolderError(
+            path, f"damaged: {len(text):,} characters of JSON, more than minidl writes"
+        )
+    depth = deepest = 0
+    for bracket in _BRACKETS.finditer(_STRINGS.sub("", text)):
+        depth += 1 if bracket[0] in "[{" else -1
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            raise RunFolderError(
+                path, f"damaged: JSON nested deeper than {MAX_DEPTH} levels (minidl writes 3)"
+            )
+
+    def refuse(constant: str) -> float:
+        if allow_nan:
+            return float(constant)
+        raise ValueError(f"{constant} is not JSON")
+
+    try:
+        return json.loads(text, parse_constant=refuse)
+    except (ValueError, RecursionError) as caught:
+        raise RunFolderError(path, f"not readable JSON ({str(caught).splitlines()[0]})") from None
+
+
+def check_version(path: Path, value: dict[str, Any]) -> None:
+    """A `format_version` this minidl reads (1 when absent), else a `RunFolderError`."""
     version = value.get("format_version", 1)
-    if not isinstance(version, int) or version < 1:
+    if isinstance(version, str) and version.isdigit() and len(version) < 10:
+        version = int(version)  # safetensors metadata holds strings only
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise RunFolderError(path, f"format_version {version!r} is not a version number")
     if version > FORMAT_VERSION:
         raise RunFolderError(
@@ -208,7 +258,6 @@ def read_json(path: Path) -> dict[str, Any]:
             f"format_version {version} is newer than this minidl reads ({FORMAT_VERSION}); "
             "upgrade minidl",
         )
-    return value
 
 
 def _finite(value: Any) -> Any:

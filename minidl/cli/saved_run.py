@@ -14,12 +14,13 @@ from typing import Any
 
 import torch
 
+from minidl.cli.folder_checks import DISK_FEATURES, DISK_TARGET, check_agreement, check_finite
+from minidl.cli.run_files import DataFile, MetricsFile, read_history, read_model
 from minidl.cli.run_folder import (
     FORMAT_VERSION,
     RunFolderError,
     load_into,
     load_weights,
-    read_json,
     write_json,
 )
 from minidl.compiler.program import DTYPES, Program, build_model, build_schedule
@@ -29,9 +30,6 @@ from minidl.data.encoding import Encoding
 from minidl.lang import Spec, SpecError, diagnose, ir
 
 __all__ = ["SavedRun", "data_description", "is_run_folder", "load_program", "open_run"]
-
-DISK_FEATURES = ("x1", "x2")
-DISK_TARGET = "label"
 
 
 def is_run_folder(path: Path) -> bool:
@@ -95,7 +93,8 @@ class SavedRun:
 
 
 def open_run(folder: Path | str) -> SavedRun:
-    """Read and check a run folder's spec, metrics and data description."""
+    """Read and check a run folder's spec, data description, metrics and history, each
+    through its model (`minidl.cli.run_files`), and that they agree with each other."""
     folder = Path(folder)
     if not folder.is_dir():
         raise RunFolderError(folder, "not a folder")
@@ -112,28 +111,24 @@ def open_run(folder: Path | str) -> SavedRun:
     if spec is None:
         first = next((d for d in diagnostics if d.severity == "error"), diagnostics[0])
         raise RunFolderError(spec_path, f"damaged: line {first.line}: {first.message}")
-    data = read_json(folder / "data.json")
-    _check_data(folder / "data.json", data)
-    metrics = read_json(folder / "metrics.json") if (folder / "metrics.json").exists() else None
-    if data.get("spec_source"):
-        spec = spec.model_copy(update={"source": data["spec_source"]})
-    return SavedRun(folder, spec, metrics, data)
-
-
-def _check_data(path: Path, data: dict[str, Any]) -> None:
-    features, outputs, classes = data.get("features"), data.get("outputs"), data.get("classes")
-    if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
-        raise RunFolderError(path, "damaged: `features` is not a list of column names")
-    if not isinstance(outputs, int) or outputs < 1:
-        raise RunFolderError(path, "damaged: `outputs` is not a positive whole number")
-    if classes is not None and not isinstance(classes, list):
-        raise RunFolderError(path, "damaged: `classes` is not a list")
+    data = read_model(folder / "data.json", DataFile)
+    metrics_path = folder / "metrics.json"
+    metrics = read_model(metrics_path, MetricsFile) if metrics_path.exists() else None
+    history = read_history(folder / "history.csv") if metrics is not None else None
+    check_agreement(folder, spec, data, metrics, history)
     try:
-        Normalizer.from_dict(data.get("normalize") or {"kind": "none"})
-        encoding_of(data)
-        target_normalizer_of(data)
+        encoding_of(data.model_dump())
+        target_normalizer_of(data.model_dump())
     except ValueError as caught:
-        raise RunFolderError(path, f"damaged: {caught}") from None
+        raise RunFolderError(folder / "data.json", f"damaged: {caught}") from None
+    if data.spec_source:
+        spec = spec.model_copy(update={"source": data.spec_source})
+    return SavedRun(
+        folder,
+        spec,
+        None if metrics is None else metrics.model_dump(),
+        data.model_dump(),
+    )
 
 
 def encoding_of(data: dict[str, Any]) -> Encoding | None:
@@ -180,7 +175,9 @@ def program_of(run: SavedRun) -> Program:
     dtype = DTYPES[spec.train.dtype]
     model.to(torch.device("cpu"), dtype)
     weights_path = run.folder / "weights.safetensors"
-    load_into(model, load_weights(weights_path), weights_path)
+    weights = load_weights(weights_path)
+    check_finite(weights_path, weights)
+    load_into(model, weights, weights_path)
     model.eval()
     optimizer = OPTIMIZERS[spec.optimizer.kind].minidl(spec.optimizer, model.param())
     loss = LOSSES[spec.loss.name].minidl(spec.loss)

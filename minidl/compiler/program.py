@@ -17,7 +17,9 @@ from minidl.compiler.words import LAYERS, LOSSES, OPTIMIZERS, Build
 from minidl.data import Dataset, Normalizer, stack_datasets
 from minidl.data.encoding import Encoding
 from minidl.lang import Spec, SpecError, resolve
+from minidl.lang.dtype_limits import overflowing_option
 from minidl.lang.errors import Diagnostic
+from minidl.lang.memory import memory_problem
 from minidl.lang.shapes import Joined, Resolved
 from minidl.nn import Concat, Join, Loss, Module, Sequential, Sum, stack
 from minidl.optim import Optimizer
@@ -158,9 +160,16 @@ def compile_spec(spec: Spec) -> Program:
     results.
     """
     _check_device(spec)
+    _check_dtype_range(spec)
     generator = torch.Generator().manual_seed(spec.train.seed)
     loaded = load_data(spec, generator)
     train, test = loaded.train, loaded.test
+    rows = max(len(train), len(test) if test is not None else 0)
+    problem = memory_problem(
+        spec, train.features, rows, resolve(spec, train.features, train.outputs)
+    )
+    if problem is not None:  # before the network's tensors exist
+        raise SpecError([problem])
     model = build_model(spec, train.features, train.outputs, generator)
     _check_last_batch(spec, len(train))
     device, dtype = torch.device(spec.train.device), DTYPES[spec.train.dtype]
@@ -266,6 +275,14 @@ def _check_last_batch(spec: Spec, rows: int) -> None:
         spec.source,
     )
     raise SpecError([diagnostic])
+
+
+def _check_dtype_range(spec: Spec) -> None:
+    """An optimiser value the dtype cannot hold (a sweep's `lr=1e300` with float32): E172."""
+    overflow = overflowing_option(spec.optimizer, spec.train.dtype)
+    if overflow is not None:
+        _, message, help = overflow
+        raise SpecError([Diagnostic.at(spec.optimizer.span, "E172", message, help, spec.source)])
 
 
 def _check_device(spec: Spec) -> None:

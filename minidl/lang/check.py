@@ -11,11 +11,13 @@ from functools import cache
 from typing import Any, Literal
 
 from minidl.lang import ir
+from minidl.lang.dtype_limits import overflowing_option
 from minidl.lang.errors import SpecError, did_you_mean
 from minidl.lang.layer_words import LayerWord
+from minidl.lang.memory import memory_problem
 from minidl.lang.options import OptionChecker, _plain
 from minidl.lang.registry import LAYERS, STATEMENTS, option_names
-from minidl.lang.shapes import Resolution, resolve
+from minidl.lang.shapes import Resolution, data_shape, resolve
 from minidl.lang.syntax import (
     Bare,
     Call,
@@ -43,6 +45,10 @@ def warmup_problem(schedule: ir.Schedule, train: ir.Train) -> tuple[str, str] | 
         f"the {train.epochs} to schedule",
         f"use `warmup={max(0, train.epochs - 1)}` or fewer, or train longer",
     )
+
+
+def _place(node: Option | Call) -> tuple[int, int]:
+    return node.start, node.end
 
 
 EXAMPLE = "Linear 2->25 | ReLU | Linear 25->1 | Tanh"
@@ -104,11 +110,23 @@ class Checker(OptionChecker):
         )
         self.resolution = resolve(spec)
         self.diagnostics.extend(self.resolution.diagnostics)
+        features = data_shape(spec)[0]
+        if isinstance(spec.data, ir.DiskData) and features and not self.diagnostics:
+            rows = max(spec.data.train, spec.data.test)
+            problem = memory_problem(spec, features, rows, self.resolution)
+            self.diagnostics.extend([problem] if problem is not None else [])
         return spec
 
     def across_statements(self, fields: dict[str, Any], words: dict[str, Call]) -> None:
         """Mistakes that involve two statements: a warm-up as long as the training."""
         schedule, train = fields.get("schedule"), fields.get("train")
+        optimizer = fields.get("optimizer")
+        overflow = optimizer and overflowing_option(optimizer, (train or ir.Train()).dtype)
+        if overflow:
+            name, message, help = overflow
+            call = next(c for w, c in words.items() if STATEMENTS[w].field == "optimizer")
+            option = next((o for o in call.options if o.key == name), None)
+            self.error("E172", message, *_place(option or call), help)
         problem = warmup_problem(schedule or ir.Schedule(), train or ir.Train())
         if problem is not None:
             call = words["schedule"]

@@ -24,6 +24,7 @@ from minidl.lang.check import Checker
 from minidl.lang.errors import Diagnostic, Reporter, SpecError, sort_diagnostics
 from minidl.lang.ir import Spec
 from minidl.lang.lint import spec_warnings
+from minidl.lang.literals import oversized_integers
 from minidl.lang.lower import lower
 from minidl.lang.parser import (
     MAX_TEXT_BYTES,
@@ -160,9 +161,13 @@ class Diagnoser:
         """
         try:
             with no_garbage_collection():
-                statements = iter(lower(parser().parse(text, start="spec")))
+                tree = parser().parse(text, start="spec")
         except UnexpectedInput:
             return
+        if oversized_integers(tree):
+            return  # each statement alone then reports its own
+        with no_garbage_collection():
+            statements = iter(lower(tree))
         for (start, _), key in zip(bounds, keys, strict=True):
             blank = is_blank(key[0])
             self._known[key] = _Parsed(start, None if blank else next(statements))
@@ -186,6 +191,9 @@ def _parse_one(chunk: str, last: bool, start: int) -> _Parsed:
         # What follows the statement matters to the message: its `;`, or the end of the file.
         context = chunk if last else chunk + ";"
         return _Parsed(0, None, syntax_error(caught, context, 0, len(chunk)))
+    oversized = oversized_integers(tree)
+    if oversized:
+        return _Parsed(0, None, oversized[0])
     statements = lower(tree)
     return _Parsed(start, _moved(statements[0], start) if statements else None)
 

@@ -11,6 +11,7 @@ from typing import Literal, Protocol
 from minidl.lang.nodes import Span
 
 __all__ = [
+    "MAX_SHOWN",
     "SYNONYMS",
     "Diagnostic",
     "LineIndex",
@@ -26,6 +27,10 @@ __all__ = [
 
 
 Severity = Literal["error", "warning"]
+
+MAX_SHOWN = 200
+"""The most diagnostics a `SpecError` renders; it says how many more there are, so that a
+file with 10,000 mistakes answers in time proportional to its size."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +138,11 @@ def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
 def render_all(diagnostics: Iterable[Diagnostic], text: str) -> str:
     """Diagnostics (already in their order), each quoting its line of `text`."""
     lines = text.splitlines()
-    return "\n".join(render(d, lines) for d in diagnostics)
+    every = list(diagnostics)
+    shown = [render(d, lines) for d in every[:MAX_SHOWN]]
+    if len(every) > MAX_SHOWN:
+        shown.append(f"... and {len(every) - MAX_SHOWN:,} more, not shown: fix these first")
+    return "\n".join(shown)
 
 
 class LineIndex:
@@ -213,6 +222,8 @@ class Reporter:
         self.filename = filename
         self.index = LineIndex(text)
         self.diagnostics: list[Diagnostic] = []
+        self._seen: set[Diagnostic] = set()  # `in` on the list was quadratic in the errors
+        self._counted = 0  # how much of `diagnostics` `_seen` holds (callers may extend it)
 
     def error(
         self,
@@ -233,8 +244,11 @@ class Reporter:
         diagnostic = self.diagnostic(
             code, message, start, end, help, related=related, replacement=replacement
         )
-        if diagnostic not in self.diagnostics:
+        self._seen.update(self.diagnostics[self._counted :])
+        if diagnostic not in self._seen:
+            self._seen.add(diagnostic)
             self.diagnostics.append(diagnostic)
+        self._counted = len(self.diagnostics)
 
     def diagnostic(
         self,

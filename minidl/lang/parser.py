@@ -17,6 +17,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from minidl.lang.errors import Diagnostic, Reporter, SpecError, sort_diagnostics
+from minidl.lang.literals import oversized_integers
 
 __all__ = [
     "MAX_NESTING",
@@ -124,9 +125,14 @@ def parse_tree(text: str, filename: str = "<string>") -> Tree[Token]:
         help = "use blocks (`let`) and repetition (`* N`), within the limits"
         raise SpecError([reporter.diagnostic("E115", message, crowded, crowded + 1, help)], text)
     try:
-        return parser().parse(text, start="spec")
+        tree = parser().parse(text, start="spec")
     except UnexpectedInput:
         pass
+    else:
+        oversized = oversized_integers(tree)
+        if oversized:
+            raise SpecError([reporter.diagnostic(*problem) for problem in oversized], text)
+        return tree
     problems = []
     for start, end in statements:
         try:

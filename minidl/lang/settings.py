@@ -8,7 +8,9 @@ from lark.exceptions import UnexpectedInput
 
 from minidl.lang import ir
 from minidl.lang.check import warmup_problem
+from minidl.lang.dtype_limits import overflowing_option
 from minidl.lang.errors import Diagnostic, SpecError, did_you_mean, render
+from minidl.lang.literals import oversized_integers
 from minidl.lang.lower import lower_assignment
 from minidl.lang.options import OptionChecker, statements_of
 from minidl.lang.parser import parser, syntax_error
@@ -62,6 +64,16 @@ def apply_settings(spec: ir.Spec, assignments: Sequence[str]) -> ir.Spec:
         checker.error("E136", problem[0], 0, len(text), problem[1])
         diagnostics.extend(checker.diagnostics)
         texts.append(text)
+    overflow = overflowing_option(spec.optimizer, spec.train.dtype)
+    if overflow is not None and not diagnostics and assignments:
+        name, message, help = overflow
+        keys = (f".{name}", "train.dtype")
+        given = [t for t in assignments if t.split("=")[0].strip().endswith(keys)]
+        if given:  # else the file wrote it, and its check said so
+            checker = OptionChecker(given[-1], SET_SOURCE)
+            checker.error("E172", message, 0, len(given[-1]), help)
+            diagnostics.extend(checker.diagnostics)
+            texts.append(given[-1])
     if diagnostics:
         raise SettingsError(diagnostics, texts)
     return spec
@@ -125,11 +137,14 @@ def _parse(text: str, checker: OptionChecker) -> Option | None:
         )
         return None
     try:
-        return lower_assignment(parser().parse(text, start="assignment"))
+        tree = parser().parse(text, start="assignment")
     except UnexpectedInput as caught:
         code, message, start, end, help = syntax_error(caught, text)
         checker.error(code, message, start, end, help)
         return None
+    for code, message, start, end, help in oversized_integers(tree):
+        checker.error(code, message, start, end, help)
+    return None if checker.diagnostics else lower_assignment(tree)
 
 
 def _apply(spec: ir.Spec, option: Option, checker: OptionChecker) -> ir.Spec:

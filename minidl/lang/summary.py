@@ -14,9 +14,14 @@ from minidl.lang.shapes import Layer, Resolved, resolve
 __all__ = ["csv_features", "summarize"]
 
 
-def summarize(spec: ir.Spec, name: str) -> str:
-    """A table of the expanded network (stage, output width, parameters) and the settings."""
-    features, data_lines, problems = csv_preview(spec)
+def summarize(spec: ir.Spec, name: str, features_known: int | None = None) -> str:
+    """A table of the expanded network (stage, output width, parameters) and the settings.
+
+    With `features_known` (a run folder's `data.json`), the data files are not read."""
+    if features_known is None:
+        features, data_lines, problems = csv_preview(spec)
+    else:
+        features, data_lines, problems = features_known, [], []
     if problems:
         raise SpecError(problems)
     resolution = resolve(spec, features)

@@ -1,0 +1,246 @@
+"""One validated model per file of a run folder: what minidl writes, and nothing it cannot use.
+
+Every file is read in two steps: its bytes within bounds (size, and JSON nested no deeper than
+minidl writes, checked BEFORE decoding, so that no file can drive the decoder into Python's
+recursion limit), then a pydantic model (types, ranges, lengths). Whatever fails is one
+`RunFolderError` naming the file and the first thing wrong, which the command line prints
+as one line, exit 2. How the files agree with each other and with `spec.mdl` is checked in
+`minidl.cli.folder_checks`.
+
+Extending a file: add one optional field with a default to its model (`val_loss: float |
+None = None`); older folders, which lack it, still read. Keys that a model does not name are
+kept as they are and ignored (`extra="allow"`): a newer minidl of the same `format_version`
+may add optional keys, and this one reads its folders. A change that older readers would
+misread takes a new `format_version`, which older readers refuse ("upgrade minidl").
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from minidl.cli.run_folder import (
+    FORMAT_VERSION,
+    HISTORY_FIELDS,
+    MAX_JSON_BYTES,
+    RunFolderError,
+    bounded_json,
+    check_version,
+)
+from minidl.train import EpochRecord
+
+__all__ = [
+    "DataFile",
+    "Figures",
+    "MetricsFile",
+    "read_history",
+    "read_model",
+    "validated",
+]
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def read_model(path: Path, model: type[Model]) -> Model:
+    """Read the JSON file `path` as `model`: a `RunFolderError` naming it when it is
+    missing, not JSON, of a newer format, or not what the model says."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise RunFolderError(path, f"damaged: {size:,} bytes, more than minidl writes")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RunFolderError(path, "missing") from None
+    except (OSError, UnicodeDecodeError) as caught:
+        raise RunFolderError(path, f"cannot be read ({caught})") from None
+    return validated(path, bounded_json(text, path), model)
+
+
+def validated(path: Path, value: Any, model: type[Model]) -> Model:
+    """`value` (decoded JSON) as `model`, its format version checked first."""
+    if not isinstance(value, dict):
+        raise RunFolderError(path, "damaged: not a JSON object")
+    check_version(path, value)
+    try:
+        return model.model_validate(value)
+    except ValidationError as caught:
+        raise RunFolderError(path, f"damaged: {_first(caught)}") from None
+
+
+def _first(caught: ValidationError) -> str:
+    error = caught.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in error["loc"])
+    message = str(error["msg"]).replace("Value error, ", "")
+    if error["type"] in ("model_type", "model_attributes_type", "dict_type"):
+        message = "should be a JSON object"
+    return f"`{where}`: {message}" if where else message
+
+
+class _File(BaseModel):
+    model_config = ConfigDict(frozen=True, strict=True, extra="allow")
+
+    format_version: int = Field(FORMAT_VERSION, ge=1)
+
+
+Percent = Annotated[float, Field(ge=0, le=100)]
+
+
+class Figures(BaseModel):
+    """One epoch's figures, as `metrics.json`'s `final`, a checkpoint's history, a line of
+    `history.csv`. A figure without a value (no test set, NaN) is null."""
+
+    model_config = ConfigDict(frozen=True, strict=True, extra="allow")
+
+    epoch: int = Field(ge=1)
+    loss: float | None
+    train_loss: float | None
+    test_loss: float | None
+    train_error: Percent | None = None
+    test_error: Percent | None = None
+    train_rmse: Annotated[float, Field(ge=0)] | None = None
+    test_rmse: Annotated[float, Field(ge=0)] | None = None
+    train_r2: float | None = None
+    test_r2: float | None = None
+
+    def record(self) -> EpochRecord:
+        """The figures as the training loop's record (null as NaN where the record has
+        the figure, as `EpochRecord.as_dict` wrote it)."""
+        given = self.model_fields_set
+        values = {
+            name: (math.nan if value is None and name in given else value)
+            for name in FIGURE_NAMES
+            for value in [getattr(self, name)]
+        }
+        if values["train_error"] is None:
+            values["train_error"] = values["test_error"] = math.nan
+        return EpochRecord(**values)  # type: ignore[arg-type]
+
+
+FIGURE_NAMES = (
+    "epoch",
+    "loss",
+    "train_loss",
+    "test_loss",
+    "train_error",
+    "test_error",
+    "train_rmse",
+    "test_rmse",
+    "train_r2",
+    "test_r2",
+)
+
+
+class MetricsFile(_File):
+    """`metrics.json`: the run's status and its last epoch's figures."""
+
+    status: Literal["completed", "interrupted", "diverged"]
+    epochs_completed: int = Field(ge=0)
+    final: Figures | None
+    seed: int | None = Field(None, ge=0)
+    backend: str | None = None
+    device: str | None = None
+    dtype: str | None = None
+    wall_time_s: float | None = Field(None, ge=0)
+    versions: dict[str, str] | None = None
+
+    @model_validator(mode="after")
+    def _final_is_the_last_epoch(self) -> MetricsFile:
+        last = 0 if self.final is None else self.final.epoch
+        if last != self.epochs_completed:
+            raise ValueError(
+                f"`final` is epoch {last}, but `epochs_completed` is {self.epochs_completed}"
+            )
+        return self
+
+
+Label = Annotated[str, Field(min_length=1)] | int | float
+
+
+class DataFile(_File):
+    """`data.json`: what predicting needs without the training data."""
+
+    features: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
+    target: str = Field(min_length=1)
+    outputs: int = Field(ge=1, le=1_000_000)
+    classes: list[Label] | None = Field(None, min_length=2)
+    normalize: dict[str, Any] = Field(default_factory=lambda: {"kind": "none"})
+    spec_source: str | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _lengths_agree(self) -> DataFile:
+        if len(set(self.features)) != len(self.features):
+            raise ValueError("`features` names a column twice")
+        classes = self.classes
+        if classes is not None:
+            if len({_key(c) for c in classes}) != len(classes):
+                raise ValueError("`classes` names a class twice")
+            if self.outputs == 1 and len(classes) != 2:
+                raise ValueError(f"{len(classes)} classes for a network with one output")
+            if self.outputs > 1 and len(classes) > self.outputs:
+                raise ValueError(f"{len(classes)} classes for a network of {self.outputs} outputs")
+        # With an encoding (v3 tables) only the numeric columns are normalised.
+        if getattr(self, "encoding", None) is None:
+            _check_normalize(self.normalize, len(self.features))
+        return self
+
+
+def _key(label: str | int | float) -> tuple[str, object]:
+    return ("text", label) if isinstance(label, str) else ("number", float(label))
+
+
+def _check_normalize(data: dict[str, Any], features: int) -> None:
+    kind = data.get("kind")
+    if kind not in ("none", "standard", "minmax"):
+        raise ValueError(f"`normalize.kind` {kind!r} is not none, standard or minmax")
+    if kind == "none":
+        return
+    for name in ("shift", "scale"):
+        values = data.get(name)
+        if not isinstance(values, list) or len(values) != features:
+            raise ValueError(f"`normalize.{name}` is not {features} numbers, one per feature")
+        for value in values:
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise ValueError(f"`normalize.{name}` holds {value!r}, not a number")
+            if not math.isfinite(value) or (name == "scale" and value == 0):
+                raise ValueError(f"`normalize.{name}` holds {value!r}: a damaged statistic")
+
+
+def read_history(path: Path) -> list[EpochRecord]:
+    """`history.csv`: its header, then one line per epoch 1, 2, ..., every figure a number
+    (NaN where there is no test set)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RunFolderError(path, "missing") from None
+    except (OSError, UnicodeDecodeError) as caught:
+        raise RunFolderError(path, f"cannot be read ({caught})") from None
+    if len(text) > MAX_JSON_BYTES:
+        raise RunFolderError(path, f"damaged: {len(text):,} characters, more than minidl writes")
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as caught:
+        raise RunFolderError(path, f"damaged: {caught}") from None
+    header = rows[0] if rows else []
+    if header[:4] != HISTORY_FIELDS[:4] or not set(header) <= set(FIGURE_NAMES):
+        raise RunFolderError(path, "damaged: the header is not " + ",".join(HISTORY_FIELDS))
+    records = []
+    for number, row in enumerate(rows[1:], start=1):
+        if len(row) != len(header):
+            raise RunFolderError(path, f"damaged: line {number + 1} has {len(row)} cells")
+        try:
+            epoch = int(row[0]) if len(row[0]) < 10 else -1
+            figures = {name: float(cell) for name, cell in zip(header[1:], row[1:], strict=True)}
+        except ValueError:
+            raise RunFolderError(
+                path, f"damaged: line {number + 1} holds a cell that is not a number"
+            ) from None
+        if epoch != number:
+            raise RunFolderError(path, f"damaged: line {number + 1} is not epoch {number}")
+        records.append(EpochRecord(epoch, **figures))
+    return records
