@@ -18,7 +18,7 @@ from minidl.data import Dataset, Normalizer, stack_datasets
 from minidl.data.encoding import Encoding
 from minidl.lang import Spec, SpecError, resolve
 from minidl.lang.errors import Diagnostic
-from minidl.lang.shapes import Joined, Resolved
+from minidl.lang.shapes import Carried, Joined, Resolved
 from minidl.nn import Concat, Join, Loss, Module, Sequential, Sum, stack
 from minidl.optim import Optimizer
 from minidl.schedule import Schedule
@@ -118,7 +118,9 @@ class Program:
         )
 
 
-def build_model(spec: Spec, features: int, targets: int, generator: torch.Generator) -> Sequential:
+def build_model(
+    spec: Spec, features: Carried, targets: int, generator: torch.Generator
+) -> Sequential:
     """The expanded network as minidl modules, initialised from `generator`, shapes checked."""
     resolution = resolve(spec, features, targets)
     if resolution.diagnostics:
@@ -136,7 +138,12 @@ def _build(stages: list[Resolved], generator: torch.Generator, dtype: torch.dtyp
     for stage in stages:
         if isinstance(stage, Joined):
             branches = [Sequential(_build(list(b), generator, dtype)) for b in stage.branches]
-            modules.append(JOINS[stage.op](branches))
+            image = not isinstance(stage.out_features, int)
+            modules.append(
+                Concat(branches, -3)
+                if image and stage.op == "concat"
+                else JOINS[stage.op](branches)
+            )
             continue
         assert stage.in_features is not None and stage.out_features is not None
         build = Build(stage.in_features, stage.out_features, generator, dtype)
@@ -161,7 +168,7 @@ def compile_spec(spec: Spec) -> Program:
     generator = torch.Generator().manual_seed(spec.train.seed)
     loaded = load_data(spec, generator)
     train, test = loaded.train, loaded.test
-    model = build_model(spec, train.features, train.outputs, generator)
+    model = build_model(spec, train.shape, train.outputs, generator)
     _check_last_batch(spec, len(train))
     device, dtype = torch.device(spec.train.device), DTYPES[spec.train.dtype]
     model.to(device, dtype)

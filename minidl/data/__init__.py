@@ -23,6 +23,7 @@ __all__ = [
     "Dataset",
     "Description",
     "Header",
+    "ImageFolder",
     "Label",
     "Labels",
     "NormalizeKind",
@@ -35,6 +36,8 @@ __all__ = [
     "encode_labels",
     "read_csv",
     "read_header",
+    "read_image_folder",
+    "read_images",
     "scale_warning",
     "shuffled",
     "split",
@@ -44,6 +47,7 @@ __all__ = [
 if TYPE_CHECKING:
     from minidl.data.csv_sets import CsvSets, csv_datasets
     from minidl.data.dataset import Dataset, batches, shuffled, stack_datasets
+    from minidl.data.images import ImageFolder, read_image_folder, read_images
     from minidl.data.labels import Description, Label, Labels, describe, encode_labels
     from minidl.data.normalize import NORMALIZATIONS, NormalizeKind, Normalizer, scale_warning
     from minidl.data.reader import read_csv
@@ -54,6 +58,7 @@ _MODULES = {
     "minidl.data.csv_sets": ("CsvSets", "csv_datasets"),
     "minidl.data.dataset": ("Dataset", "batches", "shuffled", "stack_datasets"),
     "minidl.data.synthetic": ("DISK_RADIUS", "disk"),
+    "minidl.data.images": ("ImageFolder", "read_image_folder", "read_images"),
     "minidl.data.labels": ("Description", "Label", "Labels", "describe", "encode_labels"),
     "minidl.data.normalize": ("NORMALIZATIONS", "NormalizeKind", "Normalizer", "scale_warning"),
     "minidl.data.reader": ("read_csv",),
