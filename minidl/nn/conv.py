@@ -86,42 +86,46 @@ class Conv2d(Module):
 
     def forward(self, *input: Tensor) -> Tensor:
         (x,) = input
-        runs, (c, h, w) = self._runs(), x.shape[-3:]
+        runs, k, s, p = self._runs(), self.kernel, self.stride, self.padding
         self.input_shape = x.shape
-        batch = x.reshape(-1, c, h, w)
-        # columns (R, N, IN*K*K, L): every window of every sample as a column (im2col)
-        columns = F.unfold(batch, self.kernel, padding=self.padding, stride=self.stride)
-        columns = columns.view(runs, -1, *columns.shape[1:])
+        padded = F.pad(x, (p, p, p, p)) if p else x
+        # windows (*, IN, H', W', K, K): a strided view of every K x K window, no copy
+        windows = padded.unfold(-2, k, s).unfold(-2, k, s)
+        h_out, w_out = windows.shape[-4:-2]
+        # columns (R, N*H'*W', IN*K*K): one row per window (im2col), in the weight's order
+        columns = windows.movedim(-5, -3).reshape(runs, -1, self.in_channels * k * k)
         self.columns = columns
-        weight = self.weight.reshape(runs, 1, self.out_channels, -1)
-        out = torch.matmul(weight, columns)  # (R, N, OUT, L)
-        if self.bias is not None:
-            out += self.bias.reshape(runs, 1, -1, 1)
-        k, s, p = self.kernel, self.stride, self.padding
-        size = ((h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1)
-        return out.reshape(*x.shape[:-3], self.out_channels, *size)
+        weight = self.weight.reshape(runs, self.out_channels, -1)
+        if self.bias is None:
+            out = torch.matmul(columns, weight.mT)
+        else:
+            out = torch.baddbmm(self.bias.reshape(runs, 1, -1), columns, weight.mT)
+        # (R, N*H'*W', OUT) seen as (*, OUT, H', W'): channels last in memory, no copy
+        out = out.view(*x.shape[:-3], h_out, w_out, self.out_channels)
+        return out.movedim(-1, -3)
 
     def backward(self, *gradwrtoutput: Tensor) -> Tensor:
         (grad,) = gradwrtoutput
         columns, shape = self.columns, self.input_shape
         assert columns is not None and shape is not None, "backward called before forward"
-        runs = self._runs()
-        g = grad.reshape(runs, -1, self.out_channels, columns.shape[-1])  # (R, N, OUT, L)
-        # dW = sum over samples and windows of g x^T; db = g summed; dx = fold(W^T g).
-        dweight = torch.einsum("rnol,rnkl->rok", g, columns)
-        self.weight_grad.add_(dweight.reshape(self.weight_grad.shape))
+        runs, k, s, p = self._runs(), self.kernel, self.stride, self.padding
+        h_out, w_out = grad.shape[-2:]
+        g = grad.movedim(-3, -1).reshape(runs, -1, self.out_channels)  # (R, N*H'*W', OUT)
+        # dW = g^T columns, db = g summed over the windows, dcolumns = g W.
+        weight = self.weight.reshape(runs, self.out_channels, -1)
+        self.weight_grad.view(runs, self.out_channels, -1).baddbmm_(g.mT, columns)
         if self.bias_grad is not None:
-            self.bias_grad.add_(g.sum((1, 3)).reshape(self.bias_grad.shape))
-        weight_t = self.weight.reshape(runs, 1, self.out_channels, -1).transpose(-1, -2)
-        dcolumns = torch.matmul(weight_t, g)  # (R, N, IN*K*K, L)
-        h, w = shape[-2:]
-        dx = F.fold(
-            dcolumns.reshape(-1, *dcolumns.shape[2:]),
-            (h, w),
-            self.kernel,
-            padding=self.padding,
-            stride=self.stride,
-        )
+            self.bias_grad.view(runs, -1).add_(g.sum(1))
+        dcolumns = torch.bmm(g, weight).view(-1, h_out, w_out, self.in_channels, k, k)
+        # col2im: each window's gradient added back where the window lies (overlaps add up)
+        h, w = shape[-2] + 2 * p, shape[-1] + 2 * p
+        dx = grad.new_zeros(dcolumns.shape[0], self.in_channels, h, w)
+        for row in range(k):
+            for col in range(k):
+                part = dcolumns[..., row, col].movedim(-1, 1)
+                dx[:, :, row : row + s * h_out : s, col : col + s * w_out : s] += part
+        if p:
+            dx = dx[:, :, p : h - p, p : w - p]
         return dx.reshape(shape)
 
     def to(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from minidl.nn.module import Module
@@ -78,12 +77,15 @@ class AvgPool2d(_Pool):
         (grad,) = gradwrtoutput
         shape = self.input_shape
         assert shape is not None, "backward called before forward"
-        k, (h, w) = self.kernel, shape[-2:]
-        # Each window's gradient, divided by K*K, spread over the window (col2im adds overlaps).
-        planes = grad.reshape(-1, 1, grad.shape[-2] * grad.shape[-1]) / (k * k)
-        columns = planes.expand(-1, k * k, -1)
-        dx = F.fold(columns, (h, w), k, stride=self.stride)
-        return dx.reshape(shape)
+        k, s = self.kernel, self.stride
+        h_out, w_out = grad.shape[-2:]
+        # Each window's gradient, divided by K*K, added over the window (overlaps add up).
+        share = grad / (k * k)
+        dx = grad.new_zeros(shape)
+        for row in range(k):
+            for col in range(k):
+                dx[..., row : row + s * h_out : s, col : col + s * w_out : s] += share
+        return dx
 
 
 class Flatten(Module):
