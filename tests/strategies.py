@@ -89,15 +89,18 @@ def node_strategy(model: type[BaseModel], **fixed: Any) -> st.SearchStrategy[Any
 
 @functools.cache
 def layer_stage() -> st.SearchStrategy[ir.Stage]:
-    """Any layer word; shaped ones infer their IN, so that any order of them checks."""
+    """Any layer word that takes a width (see `image_specs` for images); shaped ones infer
+    their IN, so that any order of them checks."""
     shaped = [
         st.integers(1, 32).flatmap(
             lambda out, w=w: node_strategy(w, in_features=None, out_features=out)
         )  # type: ignore[misc]
         for w in LAYERS.values()
-        if w.takes_shape
+        if w.takes_shape and not w.needs_image
     ]
-    keep = [node_strategy(w) for w in LAYERS.values() if not w.takes_shape]
+    keep = [
+        node_strategy(w) for w in LAYERS.values() if not w.takes_shape and not w.needs_image
+    ]
     return st.one_of(*shaped, *keep)
 
 

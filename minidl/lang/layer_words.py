@@ -46,6 +46,8 @@ class LayerWord(Node):
     takes_shape: ClassVar[bool] = False
     batch_statistics: ClassVar[bool] = False
     """Whether training normalises over the mini-batch (then a batch needs two samples)."""
+    needs_image: ClassVar[bool] = False
+    """Whether the stage takes only an image (C, H, W), never a width."""
 
     def output(self, value: Carried) -> Carried | ShapeFault:
         """What the stage gives for what it receives (a width or an image), or why it can't."""
@@ -114,6 +116,7 @@ class Conv2d(ShapedWord):
     """2-D convolution: OUT filters of IN x K x K slid over the image (torch.nn.Conv2d)."""
 
     kind: Literal["Conv2d"] = "Conv2d"
+    needs_image: ClassVar[bool] = True
     kernel: Width = Field(description="the side K of the square filter")
     stride: Width = Field(1, description="the step between windows")
     padding: int = Field(0, ge=0, le=1_000, description="zeros added on each border")
@@ -131,6 +134,7 @@ class MaxPool(LayerWord):
     """The largest value of each K x K window, per channel (torch.nn.MaxPool2d)."""
 
     kind: Literal["MaxPool"] = "MaxPool"
+    needs_image: ClassVar[bool] = True
     kernel: Width = Field(description="the side K of the window")
     stride: Width | None = Field(None, description="the step between windows (default K)")
 
@@ -142,6 +146,7 @@ class AvgPool(LayerWord):
     """The mean of each K x K window, per channel (torch.nn.AvgPool2d)."""
 
     kind: Literal["AvgPool"] = "AvgPool"
+    needs_image: ClassVar[bool] = True
     kernel: Width = Field(description="the side K of the window")
     stride: Width | None = Field(None, description="the step between windows (default K)")
 
@@ -153,6 +158,7 @@ class Flatten(LayerWord):
     """An image (C, H, W) as the width C*H*W, channel by channel, row by row."""
 
     kind: Literal["Flatten"] = "Flatten"
+    needs_image: ClassVar[bool] = True
 
     def output(self, value: Carried) -> Carried | ShapeFault:
         if isinstance(value, int):
