@@ -107,7 +107,7 @@ def _windows(
             "E272",
             f"{word}'s kernel {kernel} is larger than its input {h}x{w}{padded}",
             f"use `kernel={min(h, w) + 2 * padding}` or less"
-            + ("" if padding else ", or add `padding=`"),
+            + ("" if padding or word != "Conv2d" else ", or add `padding=`"),
         )
     return c, window_output(h, kernel, stride, padding), window_output(w, kernel, stride, padding)
 

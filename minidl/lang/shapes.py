@@ -289,11 +289,9 @@ class _Inference:
         if seen_shaped:
             self.error("E201", f"{expects} the stage before it gives {given}", stage.span, fix)
         else:
-            data = (
-                f"the data's images have {given} channels"
-                if image
-                else (f"the data has {given} features")
-            )
+            plural = "" if given == 1 else "s"
+            images = f"the data's images have {given} channel{plural}"
+            data = images if image else f"the data has {given} features"
             self.error("E202", f"{expects} {data}", stage.span, fix)
 
     def join(
@@ -346,7 +344,7 @@ class _Inference:
         images = [w for w in outs if not isinstance(w, int)]
         sizes = {image[1:] for image in images}
         if len(widths) or len(sizes) > 1:
-            listed = ", ".join(describe(w) for w in outs)
+            listed = ", ".join(describe(w) for w in outs[:-1]) + f" and {describe(outs[-1])}"
             self.error(
                 "E274",
                 f"`&` joins images of one height and width along their channels, but its "
