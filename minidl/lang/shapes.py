@@ -333,7 +333,6 @@ class _Inference:
             self.error(
                 "E204", f"the branches of `+` give different {noun}: {listed}", join.span, fix
             )
-            total = None
         return Joined(join, tuple(branches), width, total), shaped
 
     def concat(self, join: ir.Join, outs: list[Carried]) -> Carried | None:
