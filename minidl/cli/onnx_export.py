@@ -196,7 +196,7 @@ def to_onnx(program: Program, name: str = "minidl") -> Any:
             shape = g.constant_int("image_shape", [-1, *image])
             x = g.node("Reshape", [x, shape], "image")
         else:  # image files: the pixels themselves in [0, 1]
-            pixels = ["N", *image]
+            pixels: list[str | int] = ["N", *image]
             inputs = [helper.make_tensor_value_info("input", TensorProto.FLOAT, pixels)]
     program.model.eval()
     last = export_module(program.model, g, x)

@@ -12,8 +12,8 @@ from pathlib import Path
 import torch
 
 from minidl.data import DataError, Dataset, read_image_folder
-from minidl.lang import Diagnostic, Spec, SpecError, ir
-from minidl.lang.data_preview import option_span
+from minidl.lang import Spec, SpecError, ir
+from minidl.lang.data_preview import image_shape_fault
 
 __all__ = ["as_images", "check_image_shape", "load_images"]
 
@@ -84,21 +84,9 @@ def _targets(labels: torch.Tensor, outputs: int, classes: int) -> torch.Tensor:
 
 def check_image_shape(spec: Spec, features: int) -> None:
     """`shape=[C, H, W]` must hold exactly the file's feature count (E377 at `shape`)."""
-    data = spec.data
-    if not isinstance(data, ir.CsvData) or data.shape is None:
-        return
-    c, h, w = data.shape
-    if c * h * w == features:
-        return
-    diagnostic = Diagnostic.at(
-        option_span(spec, "shape"),
-        "E377",
-        f"shape=[{c}, {h}, {w}] holds {c * h * w:,} values, but each row of the data has "
-        f"{features:,} features",
-        f"give a shape whose product is {features:,} (such as `shape=[1, 1, {features}]`)",
-        spec.source,
-    )
-    raise SpecError([diagnostic])
+    fault = image_shape_fault(spec, features)
+    if fault is not None:
+        raise SpecError([fault])
 
 
 def as_images(data: Dataset | None, shape: tuple[int, int, int] | None) -> Dataset | None:
