@@ -16,8 +16,10 @@ from minidl.data.errors import DataError
 from minidl.data.header import read_header
 from minidl.data.task import LossKind
 from minidl.lang import ir
+from minidl.lang.carried import Carried
 from minidl.lang.column_preview import TablePreview, preview_table, task_line
 from minidl.lang.errors import Diagnostic
+from minidl.lang.image_preview import image_preview
 from minidl.lang.nodes import Span
 from minidl.lang.option_spans import option_span
 
@@ -34,14 +36,17 @@ PREVIEW_BYTES = 5 << 20
 """Files up to this size are counted for the summary; larger ones only when training."""
 
 
-def csv_preview(spec: ir.Spec) -> tuple[int | None, list[str], list[Diagnostic]]:
-    """(input width, lines describing the data, diagnostics) for a CSV spec."""
+def csv_preview(spec: ir.Spec) -> tuple[Carried | None, list[str], list[Diagnostic]]:
+    """(feature count, lines describing the data, diagnostics) for a CSV spec (for image
+    folders: their image shape)."""
     from minidl.lang.table_checks import column_diagnostics
 
     data = spec.data
+    base = Path(spec.source).parent if spec.source else Path.cwd()
+    if isinstance(data, ir.ImagesData):
+        return image_preview(data, base, option_span(spec, "train"), spec.source)
     if not isinstance(data, ir.CsvData):
         return None, [], []
-    base = Path(spec.source).parent if spec.source else Path.cwd()
     path = base / data.train
     try:
         header = read_header(path)

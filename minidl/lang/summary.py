@@ -90,7 +90,7 @@ def _settings(spec: ir.Spec) -> list[str]:
     return lines
 
 
-def csv_features(spec: ir.Spec) -> int | None:
+def csv_features(spec: ir.Spec) -> Carried | None:
     """For CSV data, the feature count its train file's header gives (None if unreadable).
 
     Parsing never reads data files; the summary, editors and `--emit python` do.
