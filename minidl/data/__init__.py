@@ -24,6 +24,7 @@ __all__ = [
     "Description",
     "Header",
     "ImageFolder",
+    "ImageSets",
     "Label",
     "Labels",
     "NormalizeKind",
@@ -34,6 +35,7 @@ __all__ = [
     "describe",
     "disk",
     "encode_labels",
+    "image_datasets",
     "read_csv",
     "read_header",
     "read_image_folder",
@@ -47,6 +49,7 @@ __all__ = [
 if TYPE_CHECKING:
     from minidl.data.csv_sets import CsvSets, csv_datasets
     from minidl.data.dataset import Dataset, batches, shuffled, stack_datasets
+    from minidl.data.image_sets import ImageSets, image_datasets
     from minidl.data.images import ImageFolder, read_image_folder, read_images
     from minidl.data.labels import Description, Label, Labels, describe, encode_labels
     from minidl.data.normalize import NORMALIZATIONS, NormalizeKind, Normalizer, scale_warning
@@ -59,6 +62,7 @@ _MODULES = {
     "minidl.data.dataset": ("Dataset", "batches", "shuffled", "stack_datasets"),
     "minidl.data.synthetic": ("DISK_RADIUS", "disk"),
     "minidl.data.images": ("ImageFolder", "read_image_folder", "read_images"),
+    "minidl.data.image_sets": ("ImageSets", "image_datasets"),
     "minidl.data.labels": ("Description", "Label", "Labels", "describe", "encode_labels"),
     "minidl.data.normalize": ("NORMALIZATIONS", "NormalizeKind", "Normalizer", "scale_warning"),
     "minidl.data.reader": ("read_csv",),
