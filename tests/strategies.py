@@ -98,9 +98,7 @@ def layer_stage() -> st.SearchStrategy[ir.Stage]:
         for w in LAYERS.values()
         if w.takes_shape and not w.needs_image
     ]
-    keep = [
-        node_strategy(w) for w in LAYERS.values() if not w.takes_shape and not w.needs_image
-    ]
+    keep = [node_strategy(w) for w in LAYERS.values() if not w.takes_shape and not w.needs_image]
     return st.one_of(*shaped, *keep)
 
 
