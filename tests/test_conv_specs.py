@@ -160,3 +160,25 @@ def test_shape_must_hold_the_feature_count(tmp_path: Path, image_csv: Path) -> N
     assert "bad.mdl:2:" in result.stderr and "error[E377]" in result.stderr, result.stderr
     assert "shape=[3, 6, 5] holds 90 values, but each row of the data has 60" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_hover_shows_image_shapes(image_csv: Path) -> None:
+    from lsprotocol import types
+
+    from minidl.lsp.analysis import analyze
+    from minidl.lsp.features import hover
+
+    text = (
+        "Conv2d ->8 kernel=3 | MaxPool kernel=2 | Flatten | Linear ->3;\n"
+        f'loss CrossEntropy; data csv train="{image_csv}" target=label shape=[2, 6, 5];\n'
+    )
+    analysis = analyze("file:///x.mdl", 1, text, "x.mdl")
+    shown = []
+    for column in (2, 24, 42):
+        found = hover(analysis, types.Position(line=0, character=column))
+        assert found is not None
+        assert isinstance(found.contents, types.MarkupContent)
+        shown.append(found.contents.value)
+    assert "2x6x5 → 8x4x3, 152 parameters" in shown[0], shown[0]
+    assert "8x4x3 → 8x2x1, 0 parameters" in shown[1], shown[1]
+    assert "8x2x1 → 16, 0 parameters" in shown[2], shown[2]
