@@ -263,7 +263,7 @@ class _Inference:
         if isinstance(word, ir.ShapedWord) and word.in_features is not None:
             if isinstance(value, int) and isinstance(word, ir.Linear):
                 value = word.in_features
-            elif not isinstance(value, int):
+            elif not isinstance(value, int) and not isinstance(word, ir.Linear):
                 value = (word.in_features, *value[1:])
         given = word.output(value)
         if isinstance(given, ShapeFault):
