@@ -182,3 +182,50 @@ def test_hover_shows_image_shapes(image_csv: Path) -> None:
     assert "2x6x5 → 8x4x3, 152 parameters" in shown[0], shown[0]
     assert "8x4x3 → 8x2x1, 0 parameters" in shown[1], shown[1]
     assert "8x2x1 → 16, 0 parameters" in shown[2], shown[2]
+
+
+def test_a_csv_image_run_predicts_and_exports(image_csv: Path, tmp_path: Path) -> None:
+    """A run on CSV rows shaped as images: `load().predict` takes (N, C, H, W) or the rows;
+    `--predict` reads the CSV; ONNX keeps the raw `(N, D)` features and reshapes inside."""
+    import csv as csv_module
+
+    import numpy as np
+
+    import minidl
+
+    spec_file = tmp_path / "rows.mdl"
+    spec_file.write_text(
+        "Conv2d ->3 kernel=3 padding=1 | ReLU | AvgPool kernel=2 | Flatten | Linear ->3;\n"
+        "loss CrossEntropy; train epochs=2;\n"
+        f'data csv train="{image_csv}" target=label normalize=standard shape=[2, 6, 5];\n',
+        encoding="utf-8",
+    )
+    command = [sys.executable, "-m", "minidl.compile"]
+    result = subprocess.run(
+        [*command, str(spec_file), "--train", "--quiet", "--out", str(tmp_path / "runs")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    (run,) = (tmp_path / "runs").iterdir()
+    program = minidl.load(run)
+    rows = np.loadtxt(image_csv, delimiter=",", skiprows=1, usecols=range(60))
+    as_rows = program.predict(rows)
+    assert program.predict(rows.reshape(-1, 2, 6, 5)) == as_rows
+    result = subprocess.run(
+        [*command, str(run), "--predict", str(image_csv)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    written = list(csv_module.DictReader(result.stdout.splitlines()))
+    assert [row["prediction"] for row in written] == as_rows
+    ort = pytest.importorskip("onnxruntime")
+    model = tmp_path / "rows.onnx"
+    result = subprocess.run(
+        [*command, str(run), "--emit", "onnx", "--out", str(model)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    session = ort.InferenceSession(str(model))
+    assert session.get_inputs()[0].shape == ["N", 60]
+    (logits,) = session.run(None, {"input": rows.astype(np.float32)})
+    classes = ["a", "b", "c"]
+    assert [classes[i] for i in logits.argmax(1)] == as_rows

@@ -162,6 +162,8 @@ JOIN_CLASSES = {"sum": "Sum", "concat": "Concat"}
 
 GENERATOR, DTYPE = torch.Generator(), torch.float64
 """Placeholders: a constructor call's text needs the shapes only."""
+UNKNOWN = ("width_in", "width_out", "shape_in", "channels_in", "channels_out")
+"""The fields of a call whose stage's input is not known (written as `None`)."""
 
 
 def _images_text(data: ir.ImagesData, base: Path, outputs: object) -> str:
@@ -193,8 +195,10 @@ def _lines(stages: list[Resolved], depth: int) -> list[str]:
             channels = stage.op == "concat" and not isinstance(stage.out_features, int)
             lines.append(f"{pad}], dim=-3)," if channels else f"{pad}]),")
             continue
-        assert stage.in_features is not None and stage.out_features is not None
-        fields = Build(stage.in_features, stage.out_features, GENERATOR, DTYPE).fields()
+        if stage.in_features is None or stage.out_features is None:  # data not readable
+            fields: dict[str, object] = dict.fromkeys(UNKNOWN, None) | {"image": ""}
+        else:
+            fields = Build(stage.in_features, stage.out_features, GENERATOR, DTYPE).fields()
         call = LAYERS[stage.kind].python.format(**fields, **stage.word.options())
         lines.append(f"{pad}{call},")
     return lines
