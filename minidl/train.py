@@ -250,7 +250,7 @@ def _train(
         try:
             seen = _epoch(model, loss, optimizer, epoch_data, batch_size)
         except _Diverged as diverged:
-            run = diverged.run if train.inputs.dim() == 3 else None
+            run = diverged.run if train.stacked else None
             raise DivergenceError(epoch, diverged.step, diverged.what, histories, run) from None
         model.eval()
         rows = _epoch_rows(seen / len(train), model, loss, train, test, target_scale)
@@ -280,7 +280,7 @@ def _epochs_done(histories: list[list[EpochRecord]], runs: int, epochs: int) -> 
 def _shuffled(data: Dataset, generators: Sequence[torch.Generator]) -> Dataset:
     """The epoch's data in a fresh order: one gather per epoch, then each batch is a view."""
     orders = [shuffled(len(data), g).to(data.inputs.device) for g in generators]
-    if data.inputs.dim() == 2:
+    if not data.stacked:
         return Dataset(data.inputs[orders[0]], data.targets[orders[0]])
     runs = torch.arange(len(generators), device=data.inputs.device).unsqueeze(1)
     order = torch.stack(orders)
@@ -296,14 +296,15 @@ def _epoch(
     model: Module, loss: Loss, optimizer: Optimizer, data: Dataset, batch_size: int
 ) -> Tensor:
     """One pass of mini-batch updates; return each run's summed per-sample loss."""
-    stacked = data.inputs.dim() == 3
+    stacked = data.stacked
     seen = torch.zeros(data.inputs.shape[0] if stacked else 1, dtype=torch.float64)
     n = len(data)
     for step, start in enumerate(range(0, n, batch_size), start=1):
         size = min(batch_size, n - start)
         optimizer.zero_grad()
-        output = model.forward(data.inputs.narrow(-2, start, size))
-        value = float(loss.forward(output, data.targets.narrow(-2, start, size)))
+        batch = data.narrow(start, size)
+        output = model.forward(batch.inputs)
+        value = float(loss.forward(output, batch.targets))
         model.backward(loss.backward())
         # One call on the fast path: optimizer.grads is then the one flat gradient buffer.
         grad_sum = sum(float(grad.sum()) for grad in optimizer.grads)

@@ -104,15 +104,16 @@ def _names_twice(node: BaseModel) -> bool:
 
 @functools.cache
 def layer_stage() -> st.SearchStrategy[ir.Stage]:
-    """Any layer word; shaped ones infer their IN, so that any order of them checks."""
+    """Any layer word that takes a width (see `image_specs` for images); shaped ones infer
+    their IN, so that any order of them checks."""
     shaped = [
         st.integers(1, 32).flatmap(
             lambda out, w=w: node_strategy(w, in_features=None, out_features=out)
         )  # type: ignore[misc]
         for w in LAYERS.values()
-        if w.takes_shape
+        if w.takes_shape and not w.needs_image
     ]
-    keep = [node_strategy(w) for w in LAYERS.values() if not w.takes_shape]
+    keep = [node_strategy(w) for w in LAYERS.values() if not w.takes_shape and not w.needs_image]
     return st.one_of(*shaped, *keep)
 
 
@@ -190,7 +191,8 @@ def specs(draw: st.DrawFn) -> ir.Spec:
         optimizer=draw(statement_strategy(*OPTIMIZERS.values())),
         schedule=schedule,
         train=train,
-        data=_data_for(draw(statement_strategy(*DATA_SOURCES.values())), loss),
+        # The network is flat: data that the spec itself shapes as images would not fit it.
+        data=_data_for(draw(statement_strategy(*DATA_SOURCES.values()).filter(_flat_data)), loss),
     )
     sweep = draw(st.none() | sweeps(spec))
     return spec.model_copy(update={"sweep": sweep})
@@ -202,6 +204,11 @@ def _data_for(data: Any, loss: Any) -> Any:
         return data
     task = "classify" if data.task == "regress" else data.task
     return data.model_copy(update={"task": task, "target": data.targets[0]})
+
+
+def _flat_data(data: ir.Node) -> bool:
+    image = getattr(data, "image", None)
+    return image is None or image() is None
 
 
 @st.composite

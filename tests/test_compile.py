@@ -117,7 +117,7 @@ def test_emit_forms(capsys: pytest.CaptureFixture[str]) -> None:
     assert schema["title"] == "Spec" and "network" in schema["properties"]
 
 
-@pytest.mark.parametrize("name", ["seed", "csv"])
+@pytest.mark.parametrize("name", ["seed", "csv", "digits_conv", "shapes"])
 def test_emit_python_trains_the_same(name: str, tmp_path: Path) -> None:
     args = [str(ROOT / "specs" / f"{name}.mdl"), "--set", "train.epochs=4", "--set", "train.seed=3"]
     script = cli(*args, "--emit", "python")

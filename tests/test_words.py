@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from minidl.compiler import words as compiler
 from minidl.lang import registry
@@ -78,15 +79,33 @@ assert "Swish beta=2.0" in summary, summary
 program = compile_spec(spec)
 history = program.fit()
 assert len(history) == 1 and history[0].loss == history[0].loss
+
+# Inside a join (issue 20: `Join` was not rebuilt and this raised a raw ValidationError).
+joined = parse("Linear 2->8 | (Swish + Identity) | Linear ->1; train epochs=1; data disk")
+assert parse(format_spec(joined)) == joined
+assert len(compile_spec(joined).fit()) == 1
+
+# On images: the word keeps the shape it receives.
+images = parse(
+    "Conv2d ->4 kernel=3 | Swish | (Swish & Identity) | Flatten | Linear ->10; "
+    "loss CrossEntropy; train epochs=1; "
+    f"data csv train={DIGITS!r} target=digit shape=[1, 8, 8]".replace("'", '"')
+)
+shown = summarize(images, "images")
+assert "Swish" in shown and "8x6x6" in shown and "4x6x6" in shown, shown
+assert len(compile_spec(images).fit()) == 1
 print("ok", summary.splitlines()[0])
 """
 
 
 def test_a_toy_word_end_to_end() -> None:
     """A word made of one language entry and one compiler line parses, checks, prints,
-    formats, compiles and trains, in a fresh interpreter (entries are read at import)."""
+    formats, compiles and trains, in a fresh interpreter (entries are read at import), also
+    inside a join and on images."""
+    digits = Path(__file__).parents[1] / "specs" / "data" / "digits_train.csv"
+    script = f"DIGITS = {str(digits)!r}\n" + textwrap.dedent(TOY)
     result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(TOY)], capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("ok toy: 3 stages, 33 parameters")

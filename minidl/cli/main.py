@@ -78,7 +78,11 @@ def arguments() -> argparse.ArgumentParser:
         help="where run folders go (runs/); with a run folder, the file to write",
     )
     parser.add_argument(
-        "--predict", type=Path, metavar="DATA.csv", help="(run folder) predict each row of a CSV"
+        "--predict",
+        type=Path,
+        nargs="+",
+        metavar="DATA.csv",
+        help="(run folder) predict each row of a CSV (or images: a folder or image files)",
     )
     parser.add_argument(
         "--resume", action="store_true", help="(run folder) continue an interrupted run"
@@ -132,6 +136,9 @@ def emit(spec: Spec, form: str, name: str, text: str, settings: Sequence[str]) -
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = arguments().parse_args(argv)
+    # `--predict` takes several paths only for images; elsewhere it is the one CSV file.
+    args.predict_all = list(args.predict or [])
+    args.predict = args.predict_all[0] if args.predict_all else None
     text = ""
     newest = newest_run(args.spec)
     if newest is not None:

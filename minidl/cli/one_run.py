@@ -251,7 +251,7 @@ def _plots(folder: Path, program: Any, history: list[EpochRecord], name: str) ->
 
     plot_curves(history, folder / "curves.png", name)
     train, test = program.data
-    if train.features == 2:
+    if train.shape == 2:
         plot_boundary(
             program.model,
             test if test is not None else train,

@@ -52,6 +52,12 @@ class _Graph:
         self.initializers.append(self.numpy_helper.from_array(array, name))
         return name
 
+    def constant_int(self, stem: str, value: list[int]) -> str:
+        name = self.name(stem)
+        array = np.asarray(value, dtype=np.int64)
+        self.initializers.append(self.numpy_helper.from_array(array, name))
+        return name
+
     def node(self, op: str, inputs: list[str], stem: str, **attributes: Any) -> str:
         output = self.name(stem)
         self.nodes.append(self.helper.make_node(op, inputs, [output], name=output, **attributes))
@@ -78,7 +84,8 @@ def _gelu(m: nn.GELU, g: _Graph, x: str) -> str:
 
 
 def _affine(m: Any, g: _Graph) -> tuple[str, str]:
-    ones, zeros = torch.ones(m.features), torch.zeros(m.features)
+    shape = getattr(m, "shape", (m.features,)) if isinstance(m, nn.LayerNorm) else (m.features,)
+    ones, zeros = torch.ones(shape), torch.zeros(shape)
     weight = m.weight if m.weight is not None else ones
     bias = m.bias if m.bias is not None else zeros
     return g.constant("scale", weight), g.constant("shift", bias)
@@ -86,13 +93,35 @@ def _affine(m: Any, g: _Graph) -> tuple[str, str]:
 
 def _layer_norm(m: nn.LayerNorm, g: _Graph, x: str) -> str:
     scale, shift = _affine(m, g)
-    return g.node("LayerNormalization", [x, scale, shift], "layer_norm", axis=-1, epsilon=m.eps)
+    axis = -len(m.shape)  # an image's (C, H, W) together
+    return g.node("LayerNormalization", [x, scale, shift], "layer_norm", axis=axis, epsilon=m.eps)
 
 
 def _batch_norm(m: nn.BatchNorm, g: _Graph, x: str) -> str:
     scale, shift = _affine(m, g)
     mean, var = g.constant("running_mean", m.running_mean), g.constant("running_var", m.running_var)
     return g.node("BatchNormalization", [x, scale, shift, mean, var], "batch_norm", epsilon=m.eps)
+
+
+def _conv(m: nn.Conv2d, g: _Graph, x: str) -> str:
+    inputs = [x, g.constant("weight", m.weight)]
+    if m.bias is not None:
+        inputs.append(g.constant("bias", m.bias))
+    k, s, p = m.kernel, m.stride, m.padding
+    return g.node("Conv", inputs, "conv", kernel_shape=[k, k], strides=[s, s], pads=[p] * 4)
+
+
+def _pool(op: str) -> Export:
+    def export(m: Any, g: _Graph, x: str) -> str:
+        k, s = m.kernel, m.stride
+        return g.node(op, [x], op.lower(), kernel_shape=[k, k], strides=[s, s])
+
+    return export
+
+
+def _concat(m: nn.Concat, g: _Graph, x: str) -> str:
+    outputs = [export_module(branch, g, x) for branch in m.children()]
+    return g.node("Concat", outputs, "concat", axis=m.dim)
 
 
 def _sequential(m: nn.Sequential, g: _Graph, x: str) -> str:
@@ -126,8 +155,12 @@ EXPORTS: dict[type, Export] = {
     nn.LayerNorm: _layer_norm,
     nn.BatchNorm: _batch_norm,
     nn.Sequential: _sequential,
+    nn.Conv2d: _conv,
+    nn.MaxPool2d: _pool("MaxPool"),
+    nn.AvgPool2d: _pool("AveragePool"),
+    nn.Flatten: _plain("Flatten", axis=1),
     nn.Sum: _join("Sum"),
-    nn.Concat: _join("Concat", axis=-1),
+    nn.Concat: _concat,
 }
 
 
@@ -151,12 +184,20 @@ def to_onnx(program: Program, name: str = "minidl") -> Any:
     from minidl.cli.onnx_inputs import ML_DOMAIN, encoded_inputs
 
     g = _Graph(helper, numpy_helper)
+    image = program.data[0].shape
     features = len(program.feature_names) or int(program.data[0].inputs.shape[-1])
     x, inputs = encoded_inputs(g, program.encoding, features)
     normalizer = program.normalizer
     if normalizer is not None and normalizer.shift is not None and normalizer.scale is not None:
         x = g.node("Sub", [x, g.constant("shift", normalizer.shift)], "centred")
         x = g.node("Div", [x, g.constant("scale", normalizer.scale)], "normalised")
+    if not isinstance(image, int):
+        if program.feature_names:  # CSV rows of C*H*W features, made images here
+            shape = g.constant_int("image_shape", [-1, *image])
+            x = g.node("Reshape", [x, shape], "image")
+        else:  # image files: the pixels themselves in [0, 1]
+            pixels: list[str | int] = ["N", *image]
+            inputs = [helper.make_tensor_value_info("input", TensorProto.FLOAT, pixels)]
     program.model.eval()
     last = export_module(program.model, g, x)
     targets = program.target_normalizer

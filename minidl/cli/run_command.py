@@ -57,9 +57,16 @@ def run_folder_command(args: argparse.Namespace) -> int:
             print(summary(run))
             return EXIT_OK
         program = program_of(run)
+        if args.predict is not None and "image" in run.data and not run.features:
+            from minidl.cli.predict_images import predict_images
+
+            predict_images(program, getattr(args, "predict_all", [args.predict]), args.out)
+            return EXIT_OK
         if args.predict is not None:
             from minidl.cli.predict import predict_csv
 
+            if len(getattr(args, "predict_all", [])) > 1:
+                raise _Usage(f"{args.spec}: --predict takes one CSV file")
             known = (*program.targets, *_ignored(run.spec)) or (str(run.data.get("target", "")),)
             predict_csv(program, tuple(str(name) for name in known), args.predict, args.out)
             return EXIT_OK

@@ -28,6 +28,7 @@ from minidl.compiler.words import LOSSES, OPTIMIZERS
 from minidl.data import Dataset, Normalizer, read_header
 from minidl.data.encoding import Encoding
 from minidl.lang import Spec, SpecError, diagnose, ir
+from minidl.lang.carried import Carried
 
 __all__ = ["SavedRun", "data_description", "is_run_folder", "load_program", "open_run"]
 
@@ -43,6 +44,8 @@ def data_description(program: Program) -> dict[str, Any]:
     features, target = tuple(program.feature_names), DISK_TARGET
     if isinstance(spec.data, ir.DiskData):
         features = features or DISK_FEATURES
+    elif isinstance(spec.data, ir.ImagesData):
+        target = ""
     else:
         target = spec.data.targets[0]
         if not features:
@@ -57,6 +60,7 @@ def data_description(program: Program) -> dict[str, Any]:
         "classes": None if program.labels is None else list(program.labels),
         "normalize": normalizer.to_dict(),
         "spec_source": str(Path(spec.source).resolve()) if spec.source else None,
+        **({} if isinstance(train.shape, int) else {"image": list(train.shape)}),
     }
     if program.encoding is not None:
         description["targets"] = list(program.targets)
@@ -165,8 +169,12 @@ def program_of(run: SavedRun) -> Program:
     encoding = encoding_of(data)
     features = len(data["features"]) if encoding is None else encoding.width
     outputs = int(data["outputs"])
+    image = data.get("image")
+    shape: Carried = features
+    if isinstance(image, list) and len(image) == 3 and all(isinstance(v, int) for v in image):
+        shape = (image[0], image[1], image[2])
     try:
-        model = build_model(spec, features, outputs, generator)
+        model = build_model(spec, shape, outputs, generator)
     except SpecError as caught:
         message = caught.diagnostics[0].message if caught.diagnostics else str(caught)
         raise RunFolderError(
@@ -181,7 +189,8 @@ def program_of(run: SavedRun) -> Program:
     model.eval()
     optimizer = OPTIMIZERS[spec.optimizer.kind].minidl(spec.optimizer, model.param())
     loss = LOSSES[spec.loss.name].minidl(spec.loss)
-    empty = Dataset(torch.zeros(0, features, dtype=dtype), torch.zeros(0, outputs, dtype=dtype))
+    sample = (shape,) if isinstance(shape, int) else shape
+    empty = Dataset(torch.zeros(0, *sample, dtype=dtype), torch.zeros(0, outputs, dtype=dtype))
     classes = data.get("classes")
     labels = None if classes is None else tuple(classes)
     normalizer = Normalizer.from_dict(data.get("normalize") or {"kind": "none"})

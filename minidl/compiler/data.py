@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from minidl.compiler.image_data import as_images, check_image_shape, load_images
 from minidl.data import DataError, Dataset, Normalizer, disk, read_header, scale_warning
 from minidl.data.csv_sets import CsvSets, LossKind, csv_datasets
 from minidl.data.encoding import Encoding
@@ -59,6 +60,9 @@ def load_data(spec: Spec, generator: torch.Generator) -> LoadedData:
             train, test = _one_hot_disk(train), _one_hot_disk(test)
         return LoadedData(train, test, DISK_FEATURES, (0, 1))
     try:
+        if isinstance(data, ir.ImagesData):
+            images, held_out, classes = load_images(spec, data, generator)
+            return LoadedData(images, held_out, (), classes)
         return _load_csv(spec, data, generator)
     except DataError as caught:
         raise SpecError([data_error(caught, spec)]) from None
@@ -89,9 +93,12 @@ def _load_csv(spec: Spec, data: ir.CsvData, generator: torch.Generator) -> Loade
     warnings += note_warnings(spec, sets.notes.filled, sets.notes.dropped, sets.notes.no_target)
     warnings += note_warnings(spec, unseen=sets.notes.unseen)
     classes = None if sets.labels is None else sets.labels.classes
+    check_image_shape(spec, int(sets.train.inputs.shape[-1]))
+    train, test = as_images(sets.train, data.shape), as_images(sets.test, data.shape)
+    assert train is not None
     return LoadedData(
-        sets.train,
-        sets.test,
+        train,
+        test,
         sets.encoding.names,
         classes,
         sets.normalizer,
@@ -117,7 +124,7 @@ def _one_hot_disk(data: Dataset) -> Dataset:
 def _output_width(spec: Spec, features: int) -> int:
     """The width the network ends with, for data with `features` inputs."""
     width = resolve(spec, features, None).out_features
-    return width if width is not None else 1
+    return width if isinstance(width, int) else 1
 
 
 def _scale_warnings(spec: Spec, sets: CsvSets) -> list[Diagnostic]:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from minidl.data import Label, Normalizer
+from minidl.data import Dataset, Label, Normalizer
 from minidl.data.encoding import Encoding
 from minidl.nn import Loss, LossBCE, Module
 
@@ -36,6 +36,9 @@ class Program(Protocol):
 
     @property
     def encoding(self) -> Encoding | None: ...
+
+    @property
+    def data(self) -> tuple[Dataset, Dataset | None]: ...
 
     @property
     def feature_names(self) -> tuple[str, ...]: ...
@@ -104,6 +107,14 @@ def network_outputs(program: Program, inputs: Tensor | Any) -> Tensor:
     `encode_inputs`), in eval mode."""
     raw = torch.as_tensor(np.asarray(inputs) if not isinstance(inputs, Tensor) else inputs)
     raw = raw.to("cpu", torch.float64)
+    image = program.data[0].shape
+    if not isinstance(image, int):  # images (N, C, H, W), or their C*H*W values in a row
+        if raw.dim() == 4 and tuple(raw.shape[1:]) != image:
+            shape = "x".join(str(v) for v in image)
+            raise ValueError(f"predict: the network takes {shape} images, got {tuple(raw.shape)}")
+        raw = raw.flatten(1) if raw.dim() == 4 else raw
+        if raw.dim() == 2 and raw.shape[1] != image[0] * image[1] * image[2]:
+            raise ValueError(f"predict: the network takes {image} images, got {raw.shape[1]}")
     if raw.dim() != 2:
         raise ValueError(f"predict: expected raw features (N, D), got shape {tuple(raw.shape)}")
     width = _input_width(program)
@@ -119,6 +130,8 @@ def network_outputs(program: Program, inputs: Tensor | Any) -> Tensor:
             chunk = raw[start : start + CHUNK_ROWS]
             if program.normalizer is not None:
                 chunk = program.normalizer.apply(chunk)
+            if not isinstance(image, int):
+                chunk = chunk.reshape(-1, *image)
             parts.append(program.model.forward(chunk.to(device, dtype)).to("cpu", torch.float64))
     if not parts:
         return torch.zeros(0, _width(program), dtype=torch.float64)

@@ -20,7 +20,7 @@ from minidl.lang import Spec, SpecError, resolve
 from minidl.lang.dtype_limits import overflowing_option
 from minidl.lang.errors import Diagnostic
 from minidl.lang.memory import memory_problem
-from minidl.lang.shapes import Joined, Resolved
+from minidl.lang.shapes import Carried, Joined, Resolved
 from minidl.nn import Concat, Join, Loss, Module, Sequential, Sum, stack
 from minidl.optim import Optimizer
 from minidl.schedule import Schedule
@@ -120,7 +120,9 @@ class Program:
         )
 
 
-def build_model(spec: Spec, features: int, targets: int, generator: torch.Generator) -> Sequential:
+def build_model(
+    spec: Spec, features: Carried, targets: int, generator: torch.Generator
+) -> Sequential:
     """The expanded network as minidl modules, initialised from `generator`, shapes checked."""
     resolution = resolve(spec, features, targets)
     if resolution.diagnostics:
@@ -138,7 +140,12 @@ def _build(stages: list[Resolved], generator: torch.Generator, dtype: torch.dtyp
     for stage in stages:
         if isinstance(stage, Joined):
             branches = [Sequential(_build(list(b), generator, dtype)) for b in stage.branches]
-            modules.append(JOINS[stage.op](branches))
+            image = not isinstance(stage.out_features, int)
+            modules.append(
+                Concat(branches, -3)
+                if image and stage.op == "concat"
+                else JOINS[stage.op](branches)
+            )
             continue
         assert stage.in_features is not None and stage.out_features is not None
         build = Build(stage.in_features, stage.out_features, generator, dtype)
@@ -166,11 +173,11 @@ def compile_spec(spec: Spec) -> Program:
     train, test = loaded.train, loaded.test
     rows = max(len(train), len(test) if test is not None else 0)
     problem = memory_problem(
-        spec, train.features, rows, resolve(spec, train.features, train.outputs)
+        spec, train.features, rows, resolve(spec, train.shape, train.outputs)
     )
     if problem is not None:  # before the network's tensors exist
         raise SpecError([problem])
-    model = build_model(spec, train.features, train.outputs, generator)
+    model = build_model(spec, train.shape, train.outputs, generator)
     _check_last_batch(spec, len(train))
     device, dtype = torch.device(spec.train.device), DTYPES[spec.train.dtype]
     model.to(device, dtype)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from minidl.compiler.words import LAYERS, LOSSES, OPTIMIZERS
+import torch
+
+from minidl.compiler.words import LAYERS, LOSSES, OPTIMIZERS, Build
 from minidl.lang import ir
 from minidl.lang.format import format_spec
 from minidl.lang.shapes import Joined, Resolved, resolve
@@ -73,7 +75,10 @@ def emit_python(spec: ir.Spec, name: str) -> str:
     resolution = resolve(spec, features)
     layers = resolution.layers
     outputs = resolution.out_features
-    if isinstance(data, ir.CsvData):
+    if isinstance(data, ir.ImagesData):
+        data_import = "image_datasets"
+        data_text = _images_text(data, base, outputs)
+    elif isinstance(data, ir.CsvData):
         test = None if data.test is None else str((base / data.test).resolve())
         data_text = (
             "# The same reading, split, labels and normalisation as `--train`.\n"
@@ -95,6 +100,13 @@ def emit_python(spec: ir.Spec, name: str) -> str:
             + ")\ntrain, test = sets.train, sets.test"
         )
         regress = _regresses(spec)
+        if data.shape is not None:  # each row's features are an image
+            data_text += (
+                f"\ntrain = Dataset(train.inputs.reshape(-1, *{data.shape!r}), train.targets)"
+                f"\ntest = None if test is None else Dataset("
+                f"test.inputs.reshape(-1, *{data.shape!r}), test.targets)"
+            )
+            data_import = "Dataset, csv_datasets"
     loss = _call(LOSSES[spec.loss.name].python, spec.loss.options())
     options = {k: v for k, v in spec.optimizer.options().items() if k != "batch"}
     optimizer = _call(OPTIMIZERS[spec.optimizer.kind].python, options, "model.param()")
@@ -148,6 +160,26 @@ def _regresses(spec: ir.Spec) -> bool:
 JOIN_CLASSES = {"sum": "Sum", "concat": "Concat"}
 """The minidl module the script writes for each join of the IR."""
 
+GENERATOR, DTYPE = torch.Generator(), torch.float64
+"""Placeholders: a constructor call's text needs the shapes only."""
+UNKNOWN = ("width_in", "width_out", "shape_in", "channels_in", "channels_out")
+"""The fields of a call whose stage's input is not known (written as `None`)."""
+
+
+def _images_text(data: ir.ImagesData, base: Path, outputs: object) -> str:
+    test = None if data.test is None else str((base / data.test).resolve())
+    size = None if data.size is None else tuple(data.size)
+    return (
+        "# The same reading, split and labels as `--train`.\n"
+        f"sets = image_datasets(\n    Path({str((base / data.train).resolve())!r}),\n"
+        f"    outputs={outputs if isinstance(outputs, int) else 1},\n"
+        "    generator=generator,\n"
+        f"    test_dir={None if test is None else f'Path({test!r})'},\n"
+        f"    split_fraction={data.split!r},\n    size={size!r},\n"
+        f"    channels={data.channels!r},\n)\n"
+        "train, test = sets.train, sets.test"
+    )
+
 
 def _lines(stages: list[Resolved], depth: int) -> list[str]:
     """The constructor calls of resolved stages, joins as `Sum([Sequential([...]), ...])`."""
@@ -160,10 +192,14 @@ def _lines(stages: list[Resolved], depth: int) -> list[str]:
                 lines.append(f"{pad}    Sequential([")
                 lines.extend(_lines(list(branch), depth + 2))
                 lines.append(f"{pad}    ]),")
-            lines.append(f"{pad}]),")
+            channels = stage.op == "concat" and not isinstance(stage.out_features, int)
+            lines.append(f"{pad}], dim=-3)," if channels else f"{pad}]),")
             continue
-        widths = {"width_in": stage.in_features, "width_out": stage.out_features}
-        call = LAYERS[stage.kind].python.format(**widths, **stage.word.options())
+        if stage.in_features is None or stage.out_features is None:  # data not readable
+            fields: dict[str, object] = dict.fromkeys(UNKNOWN, None) | {"image": ""}
+        else:
+            fields = Build(stage.in_features, stage.out_features, GENERATOR, DTYPE).fields()
+        call = LAYERS[stage.kind].python.format(**fields, **stage.word.options())
         lines.append(f"{pad}{call},")
     return lines
 

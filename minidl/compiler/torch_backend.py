@@ -12,7 +12,7 @@ import math
 import torch
 from torch import nn
 
-from minidl.compiler.words import LAYERS, LOSSES, OPTIMIZERS
+from minidl.compiler.words import LAYERS, LOSSES, OPTIMIZERS, word_of
 from minidl.data import Dataset, batches
 from minidl.lang import Spec
 from minidl.nn import Concat, Join, Loss, Module, Sequential, Sum
@@ -40,15 +40,15 @@ def to_torch(model: Sequential) -> nn.Sequential:
 class TorchJoin(nn.Module):
     """Branches on one input, their outputs added (`sum`) or concatenated (`concat`)."""
 
-    def __init__(self, op: str, branches: list[nn.Module]) -> None:
+    def __init__(self, op: str, branches: list[nn.Module], dim: int = -1) -> None:
         super().__init__()
-        self.op = op
+        self.op, self.dim = op, dim
         self.branches = nn.ModuleList(branches)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outputs: list[torch.Tensor] = [branch(x) for branch in self.branches]
         if self.op == "concat":
-            return torch.cat(outputs, dim=-1)
+            return torch.cat(outputs, dim=self.dim)
         total = outputs[0]
         for output in outputs[1:]:
             total = total + output
@@ -63,8 +63,9 @@ def _twin(module: Module) -> nn.Module:
     if isinstance(module, Sequential):
         return to_torch(module)
     if isinstance(module, Join):
-        return TorchJoin(_JOINS[type(module)], [_twin(b) for b in module.branches])
-    return LAYERS[_word(module)].torch(module)
+        dim = module.dim if isinstance(module, Concat) else -1
+        return TorchJoin(_JOINS[type(module)], [_twin(b) for b in module.branches], dim)
+    return LAYERS[word_of(module)].torch(module)
 
 
 def _pairs(twin: nn.Module, module: Module) -> list[tuple[nn.Module, Module]]:
@@ -77,11 +78,6 @@ def _pairs(twin: nn.Module, module: Module) -> list[tuple[nn.Module, Module]]:
             for pair in _pairs(theirs, mine)
         ]
     return [(twin, module)]
-
-
-def _word(module: object) -> str:
-    """The word a minidl module stands for: its class name (`Linear`, `BatchNorm`, ...)."""
-    return type(module).__name__
 
 
 def copy_weights_back(source: nn.Sequential, model: Sequential) -> None:

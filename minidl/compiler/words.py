@@ -18,19 +18,67 @@ from torch import Tensor
 
 from minidl import nn
 from minidl.lang import ir
+from minidl.lang.carried import Carried, channels, size
 from minidl.optim import SGD, Adam, AdamW, Optimizer
 
-__all__ = ["LAYERS", "LOSSES", "OPTIMIZERS", "Build", "LayerEntry", "LossEntry", "OptimizerEntry"]
+__all__ = [
+    "LAYERS",
+    "LOSSES",
+    "OPTIMIZERS",
+    "Build",
+    "LayerEntry",
+    "LossEntry",
+    "OptimizerEntry",
+    "word_of",
+]
 
 
 @dataclass(frozen=True)
 class Build:
-    """What building a layer needs beyond the word: its widths and the run's random stream."""
+    """What building a layer needs beyond the word: what it receives and gives (a width or
+    an image `(C, H, W)`) and the run's random stream."""
 
-    width_in: int
-    width_out: int
+    shape_in: Carried
+    shape_out: Carried
     generator: torch.Generator
     dtype: torch.dtype
+
+    @property
+    def width_in(self) -> int:
+        """The input's width (an image's C*H*W values)."""
+        return size(self.shape_in)
+
+    @property
+    def width_out(self) -> int:
+        """The output's width (an image's C*H*W values)."""
+        return size(self.shape_out)
+
+    @property
+    def channels_in(self) -> int:
+        """An image input's channels, or a flat input's width."""
+        return channels(self.shape_in)
+
+    @property
+    def channels_out(self) -> int:
+        """An image output's channels, or a flat output's width."""
+        return channels(self.shape_out)
+
+    @property
+    def image(self) -> bool:
+        """Whether the input is an image."""
+        return not isinstance(self.shape_in, int)
+
+    def fields(self) -> dict[str, object]:
+        """What `--emit python`'s constructor calls may name: `{width_in}`, `{shape_in}`,
+        `{channels_in}`, `{image}`, and the same for the output."""
+        return {
+            "width_in": self.width_in,
+            "width_out": self.width_out,
+            "shape_in": self.shape_in,
+            "channels_in": self.channels_in,
+            "channels_out": self.channels_out,
+            "image": ", image=True" if self.image else "",
+        }
 
 
 @dataclass(frozen=True)
@@ -40,8 +88,10 @@ class LayerEntry:
     minidl: Callable[[Any, Build], nn.Module]
     torch: Callable[[Any], torch.nn.Module]
     python: str
-    """The constructor call `--emit python` writes; `{width_in}`, `{width_out}` and the
-    word's options are filled in (`generator` and `DTYPE` are the script's)."""
+    """The constructor call `--emit python` writes; `Build.fields()` and the word's options
+    are filled in (`generator` and `DTYPE` are the script's)."""
+    module: type[nn.Module] | None = None
+    """The minidl class it builds, when its name is not the word's (`MaxPool2d`)."""
 
 
 def _copy(target: torch.nn.Module, **tensors: Tensor | None) -> torch.nn.Module:
@@ -68,17 +118,30 @@ def _torch_layer_norm(m: nn.LayerNorm) -> torch.nn.Module:
     dtype = None if m.weight is None else m.weight.dtype
     device = None if m.weight is None else m.weight.device
     layer = torch.nn.LayerNorm(
-        m.features, eps=m.eps, elementwise_affine=m.affine, dtype=dtype, device=device
+        m.shape, eps=m.eps, elementwise_affine=m.affine, dtype=dtype, device=device
     )
     return _copy(layer, weight=m.weight, bias=m.bias)
 
 
 def _torch_batch_norm(m: nn.BatchNorm) -> torch.nn.Module:
     stats = m.running_mean
-    layer = torch.nn.BatchNorm1d(
-        m.features, m.eps, m.momentum, m.affine, dtype=stats.dtype, device=stats.device
-    )
+    kind = torch.nn.BatchNorm2d if m.image else torch.nn.BatchNorm1d
+    layer = kind(m.features, m.eps, m.momentum, m.affine, dtype=stats.dtype, device=stats.device)
     return _copy(layer, weight=m.weight, bias=m.bias, running_mean=stats, running_var=m.running_var)
+
+
+def _torch_conv(m: nn.Conv2d) -> torch.nn.Module:
+    layer = torch.nn.Conv2d(
+        m.in_channels,
+        m.out_channels,
+        m.kernel,
+        m.stride,
+        m.padding,
+        bias=m.bias is not None,
+        dtype=m.weight.dtype,
+        device=m.weight.device,
+    )
+    return _copy(layer, weight=m.weight, bias=m.bias)
 
 
 LAYERS: dict[str, LayerEntry] = {
@@ -99,14 +162,16 @@ LAYERS: dict[str, LayerEntry] = {
         "Dropout({p!r}, generator=generator)",
     ),
     "LayerNorm": LayerEntry(
-        lambda w, b: nn.LayerNorm(b.width_in, w.eps, w.affine, dtype=b.dtype),
+        lambda w, b: nn.LayerNorm(b.shape_in, w.eps, w.affine, dtype=b.dtype),
         _torch_layer_norm,
-        "LayerNorm({width_in}, {eps!r}, {affine}, dtype=DTYPE)",
+        "LayerNorm({shape_in}, {eps!r}, {affine}, dtype=DTYPE)",
     ),
     "BatchNorm": LayerEntry(
-        lambda w, b: nn.BatchNorm(b.width_in, w.eps, w.momentum, w.affine, dtype=b.dtype),
+        lambda w, b: nn.BatchNorm(
+            b.channels_in, w.eps, w.momentum, w.affine, image=b.image, dtype=b.dtype
+        ),
         _torch_batch_norm,
-        "BatchNorm({width_in}, {eps!r}, {momentum!r}, {affine}, dtype=DTYPE)",
+        "BatchNorm({channels_in}, {eps!r}, {momentum!r}, {affine}{image}, dtype=DTYPE)",
     ),
     "LeakyReLU": LayerEntry(
         lambda w, b: nn.LeakyReLU(w.slope),
@@ -117,6 +182,34 @@ LAYERS: dict[str, LayerEntry] = {
     "Softmax": LayerEntry(
         lambda w, b: nn.Softmax(), lambda m: torch.nn.Softmax(dim=-1), "Softmax()"
     ),
+    "Conv2d": LayerEntry(
+        lambda w, b: nn.Conv2d(
+            b.channels_in,
+            b.channels_out,
+            w.kernel,
+            w.stride,
+            w.padding,
+            w.bias,
+            generator=b.generator,
+            dtype=b.dtype,
+        ),
+        _torch_conv,
+        "Conv2d({channels_in}, {channels_out}, {kernel}, {stride}, {padding}, {bias}, "
+        "generator=generator, dtype=DTYPE)",
+    ),
+    "MaxPool": LayerEntry(
+        lambda w, b: nn.MaxPool2d(w.kernel, w.stride),
+        lambda m: torch.nn.MaxPool2d(m.kernel, m.stride),
+        "MaxPool2d({kernel}, {stride})",
+        nn.MaxPool2d,
+    ),
+    "AvgPool": LayerEntry(
+        lambda w, b: nn.AvgPool2d(w.kernel, w.stride),
+        lambda m: torch.nn.AvgPool2d(m.kernel, m.stride),
+        "AvgPool2d({kernel}, {stride})",
+        nn.AvgPool2d,
+    ),
+    "Flatten": LayerEntry(lambda w, b: nn.Flatten(), lambda m: torch.nn.Flatten(-3), "Flatten()"),
 }
 
 
@@ -224,3 +317,11 @@ OPTIMIZERS: dict[str, OptimizerEntry] = {
 def layer_entry(word: ir.LayerWord) -> LayerEntry:
     """The entry behind a layer word of the IR."""
     return LAYERS[word.kind]
+
+
+def word_of(module: nn.Module) -> str:
+    """The word a built minidl module stands for (`Linear`, `MaxPool`, ...)."""
+    for kind, entry in LAYERS.items():
+        if entry.module is type(module):
+            return kind
+    return type(module).__name__

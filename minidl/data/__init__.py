@@ -23,6 +23,8 @@ __all__ = [
     "Dataset",
     "Description",
     "Header",
+    "ImageFolder",
+    "ImageSets",
     "Label",
     "Labels",
     "NormalizeKind",
@@ -33,8 +35,11 @@ __all__ = [
     "describe",
     "disk",
     "encode_labels",
+    "image_datasets",
     "read_csv",
     "read_header",
+    "read_image_folder",
+    "read_images",
     "scale_warning",
     "shuffled",
     "split",
@@ -44,6 +49,8 @@ __all__ = [
 if TYPE_CHECKING:
     from minidl.data.csv_sets import CsvSets, csv_datasets
     from minidl.data.dataset import Dataset, batches, shuffled, stack_datasets
+    from minidl.data.image_sets import ImageSets, image_datasets
+    from minidl.data.images import ImageFolder, read_image_folder, read_images
     from minidl.data.labels import Description, Label, Labels, describe, encode_labels
     from minidl.data.normalize import NORMALIZATIONS, NormalizeKind, Normalizer, scale_warning
     from minidl.data.reader import read_csv
@@ -54,6 +61,8 @@ _MODULES = {
     "minidl.data.csv_sets": ("CsvSets", "csv_datasets"),
     "minidl.data.dataset": ("Dataset", "batches", "shuffled", "stack_datasets"),
     "minidl.data.synthetic": ("DISK_RADIUS", "disk"),
+    "minidl.data.images": ("ImageFolder", "read_image_folder", "read_images"),
+    "minidl.data.image_sets": ("ImageSets", "image_datasets"),
     "minidl.data.labels": ("Description", "Label", "Labels", "describe", "encode_labels"),
     "minidl.data.normalize": ("NORMALIZATIONS", "NormalizeKind", "Normalizer", "scale_warning"),
     "minidl.data.reader": ("read_csv",),

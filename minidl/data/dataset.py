@@ -13,18 +13,39 @@ __all__ = ["Dataset", "batches", "shuffled", "stack_datasets"]
 
 @dataclass(frozen=True)
 class Dataset:
-    """Inputs `(N, D)` and targets `(N, T)`; stacked data sets add a leading run axis."""
+    """Inputs `(N, D)` (or images `(N, C, H, W)`) and targets `(N, T)`; stacked data sets
+    add a leading run axis."""
 
     inputs: Tensor
     targets: Tensor
 
     def __len__(self) -> int:
-        return self.inputs.shape[-2]
+        return self.targets.shape[-2]
+
+    @property
+    def stacked(self) -> bool:
+        """Whether the data set holds several runs' data along a leading axis."""
+        return self.targets.dim() == 3
 
     @property
     def features(self) -> int:
-        """The width of one input sample."""
+        """The width of one input sample (the last axis of an image's)."""
         return self.inputs.shape[-1]
+
+    @property
+    def shape(self) -> int | tuple[int, int, int]:
+        """One input sample's shape: its width, or an image's (C, H, W)."""
+        sample = tuple(self.inputs.shape[self.targets.dim() - 1 :])
+        if len(sample) == 3:
+            return (sample[0], sample[1], sample[2])
+        return sample[0]
+
+    def narrow(self, start: int, size: int) -> Dataset:
+        """Samples `start` to `start + size` (of every run): views, no copy."""
+        axis = self.targets.dim() - 2
+        return Dataset(
+            self.inputs.narrow(axis, start, size), self.targets.narrow(axis, start, size)
+        )
 
     @property
     def outputs(self) -> int:

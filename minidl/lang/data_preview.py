@@ -16,8 +16,10 @@ from minidl.data.errors import DataError
 from minidl.data.header import read_header
 from minidl.data.task import LossKind
 from minidl.lang import ir
+from minidl.lang.carried import Carried
 from minidl.lang.column_preview import TablePreview, preview_table, task_line
 from minidl.lang.errors import Diagnostic
+from minidl.lang.image_preview import image_preview
 from minidl.lang.nodes import Span
 from minidl.lang.option_spans import option_span
 
@@ -25,6 +27,7 @@ __all__ = [
     "PREVIEW_BYTES",
     "csv_preview",
     "file_diagnostic",
+    "image_shape_fault",
     "in_file_diagnostic",
     "option_span",
 ]
@@ -33,14 +36,17 @@ PREVIEW_BYTES = 5 << 20
 """Files up to this size are counted for the summary; larger ones only when training."""
 
 
-def csv_preview(spec: ir.Spec) -> tuple[int | None, list[str], list[Diagnostic]]:
-    """(input width, lines describing the data, diagnostics) for a CSV spec."""
+def csv_preview(spec: ir.Spec) -> tuple[Carried | None, list[str], list[Diagnostic]]:
+    """(feature count, lines describing the data, diagnostics) for a CSV spec (for image
+    folders: their image shape)."""
     from minidl.lang.table_checks import column_diagnostics
 
     data = spec.data
+    base = Path(spec.source).parent if spec.source else Path.cwd()
+    if isinstance(data, ir.ImagesData):
+        return image_preview(data, base, option_span(spec, "train"), spec.source)
     if not isinstance(data, ir.CsvData):
         return None, [], []
-    base = Path(spec.source).parent if spec.source else Path.cwd()
     path = base / data.train
     try:
         header = read_header(path)
@@ -74,6 +80,11 @@ def csv_preview(spec: ir.Spec) -> tuple[int | None, list[str], list[Diagnostic]]
         if data.ignore:
             lines.append("  ignored: " + ", ".join(data.ignore))
         lines.append(_counts(path, header.names.index(target), data))
+    if data.shape is not None and width is not None:
+        shape_fault = image_shape_fault(spec, width)
+        if shape_fault is not None:
+            return None, [], [shape_fault]
+        lines[0] += " as {}x{}x{} images".format(*data.shape)
     if preview is not None:
         lines.append(_task(spec, preview, width))
     return width, lines, []
@@ -95,6 +106,24 @@ def _task(spec: ir.Spec, preview: TablePreview, width: int | None) -> str:
     else:
         loss = "mse" if spec.loss.name == "MSE" else "classes"
     return task_line(preview, spec.data, loss, outputs or 1)  # type: ignore[arg-type]
+
+
+def image_shape_fault(spec: ir.Spec, features: int) -> Diagnostic | None:
+    """`shape=[C, H, W]` must hold exactly the file's feature count (E377 at `shape`)."""
+    data = spec.data
+    if not isinstance(data, ir.CsvData) or data.shape is None:
+        return None
+    c, h, w = data.shape
+    if c * h * w == features:
+        return None
+    return Diagnostic.at(
+        option_span(spec, "shape"),
+        "E377",
+        f"shape=[{c}, {h}, {w}] holds {c * h * w:,} values, but each row of the data has "
+        f"{features:,} features",
+        f"give a shape whose product is {features:,} (such as `shape=[1, 1, {features}]`)",
+        spec.source,
+    )
 
 
 def _names(names: tuple[str, ...]) -> str:

@@ -26,6 +26,7 @@ from minidl.lang.statement_words import (
     CsvData,
     DiskData,
     Huber,
+    ImagesData,
     Schedule,
     Sgd,
     Train,
@@ -50,6 +51,7 @@ __all__ = [
     "DiskData",
     "Group",
     "Huber",
+    "ImagesData",
     "Join",
     "LayerWord",
     "Linear",
@@ -114,7 +116,7 @@ if TYPE_CHECKING:
     Stage = LayerWord | BlockRef | Group | Repeat | Join
     Loss = MSE | L1 | Huber | CrossEntropy | BCE
     Optimizer = Sgd | Adam | AdamW
-    Data = DiskData | CsvData
+    Data = DiskData | CsvData | ImagesData
 else:
     # The union of every layer word of `LAYERS` and the structural stages, by `kind`.
     Stage = Annotated[
@@ -123,7 +125,7 @@ else:
     ]
     Loss = Annotated[MSE | L1 | Huber | CrossEntropy | BCE, Field(discriminator="name")]
     Optimizer = Annotated[Sgd | Adam | AdamW, Field(discriminator="kind")]
-    Data = Annotated[DiskData | CsvData, Field(discriminator="kind")]
+    Data = Annotated[DiskData | CsvData | ImagesData, Field(discriminator="kind")]
 
 Group.model_rebuild()
 Repeat.model_rebuild()
@@ -207,13 +209,14 @@ def add_layer_word(word: type[LayerWord]) -> None:
     global Stage
     LAYERS[word.model_fields["kind"].default] = word
     Stage = _stage_union()
-    fields: dict[type[Node], str] = {
-        Group: "stages",
-        Repeat: "stage",
-        Block: "stages",
-        Spec: "network",
+    branch = Annotated[tuple[Stage, ...], Field(min_length=1)]
+    annotations: dict[tuple[type[Node], str], Any] = {
+        (Group, "stages"): tuple[Stage, ...],
+        (Repeat, "stage"): Stage,
+        (Join, "branches"): tuple[branch, ...],
+        (Block, "stages"): tuple[Stage, ...],
+        (Spec, "network"): tuple[Stage, ...],
     }
-    for model, name in fields.items():
-        field = model.model_fields[name]
-        field.annotation = Stage if name == "stage" else tuple[Stage, ...]
+    for (model, name), annotation in annotations.items():
+        model.model_fields[name].annotation = annotation
         model.model_rebuild(force=True)

@@ -11,18 +11,23 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from minidl.lang.carried import Carried, ShapeFault, channels, describe, size, window_output
 from minidl.lang.nodes import Node, Width
 
 __all__ = [
     "GELU",
     "LAYERS",
+    "AvgPool",
     "BatchNorm",
+    "Conv2d",
     "Dropout",
+    "Flatten",
     "Identity",
     "LayerNorm",
     "LayerWord",
     "LeakyReLU",
     "Linear",
+    "MaxPool",
     "ReLU",
     "ShapedWord",
     "Sigmoid",
@@ -32,7 +37,7 @@ __all__ = [
 
 
 class LayerWord(Node):
-    """Base of a layer word: keeps the width unless it is a `ShapedWord`.
+    """Base of a layer word: keeps the width (or the image) unless its entry says otherwise.
 
     The class docstring's first line is the word's meaning in docs, hover and help.
     """
@@ -41,9 +46,15 @@ class LayerWord(Node):
     takes_shape: ClassVar[bool] = False
     batch_statistics: ClassVar[bool] = False
     """Whether training normalises over the mini-batch (then a batch needs two samples)."""
+    needs_image: ClassVar[bool] = False
+    """Whether the stage takes only an image (C, H, W), never a width."""
 
-    def parameters(self, width_in: int, width_out: int) -> int:
-        """The number of learnt parameters for these input and output widths."""
+    def output(self, value: Carried) -> Carried | ShapeFault:
+        """What the stage gives for what it receives (a width or an image), or why it can't."""
+        return value
+
+    def parameters(self, width_in: Carried, width_out: Carried) -> int:
+        """The number of learnt parameters for what the stage receives and gives."""
         return 0
 
 
@@ -61,8 +72,102 @@ class Linear(ShapedWord):
     kind: Literal["Linear"] = "Linear"
     bias: bool = Field(True, description="add a learnt bias b")
 
-    def parameters(self, width_in: int, width_out: int) -> int:
-        return width_out * (width_in + int(self.bias))
+    def output(self, value: Carried) -> Carried | ShapeFault:
+        if not isinstance(value, int):
+            return ShapeFault(
+                "E270",
+                f"Linear takes a width, but it receives the image {describe(value)}",
+                f"put `Flatten` before it (`Flatten | Linear ->{self.out_features}`)",
+            )
+        return self.out_features
+
+    def parameters(self, width_in: Carried, width_out: Carried) -> int:
+        return size(width_out) * (size(width_in) + int(self.bias))
+
+
+def _needs_image(word: str, value: int) -> ShapeFault:
+    return ShapeFault(
+        "E271",
+        f"{word} takes an image (C, H, W), but it receives the width {value:,}",
+        "give the data a shape (`data csv ... shape=[C, H, W]`, or `data images`), and "
+        "keep it an image up to here (no `Flatten` or `Linear` before)",
+    )
+
+
+def _windows(
+    word: str, value: Carried, kernel: int, stride: int, padding: int
+) -> Carried | ShapeFault:
+    """The image after K x K windows with step S over it, padded by P (a conv or a pool)."""
+    if isinstance(value, int):
+        return _needs_image(word, value)
+    c, h, w = value
+    if kernel > min(h + 2 * padding, w + 2 * padding):
+        padded = f" ({h + 2 * padding}x{w + 2 * padding} with padding={padding})" if padding else ""
+        return ShapeFault(
+            "E272",
+            f"{word}'s kernel {kernel} is larger than its input {h}x{w}{padded}",
+            f"use `kernel={min(h, w) + 2 * padding}` or less"
+            + ("" if padding or word != "Conv2d" else ", or add `padding=`"),
+        )
+    return c, window_output(h, kernel, stride, padding), window_output(w, kernel, stride, padding)
+
+
+class Conv2d(ShapedWord):
+    """2-D convolution: OUT filters of IN x K x K slid over the image (torch.nn.Conv2d)."""
+
+    kind: Literal["Conv2d"] = "Conv2d"
+    needs_image: ClassVar[bool] = True
+    kernel: Width = Field(description="the side K of the square filter")
+    stride: Width = Field(1, description="the step between windows")
+    padding: int = Field(0, ge=0, le=1_000, description="zeros added on each border")
+    bias: bool = Field(True, description="add a learnt bias per output channel")
+
+    def output(self, value: Carried) -> Carried | ShapeFault:
+        out = _windows("Conv2d", value, self.kernel, self.stride, self.padding)
+        return out if isinstance(out, ShapeFault | int) else (self.out_features, *out[1:])
+
+    def parameters(self, width_in: Carried, width_out: Carried) -> int:
+        return self.out_features * (channels(width_in) * self.kernel**2 + int(self.bias))
+
+
+class MaxPool(LayerWord):
+    """The largest value of each K x K window, per channel (torch.nn.MaxPool2d)."""
+
+    kind: Literal["MaxPool"] = "MaxPool"
+    needs_image: ClassVar[bool] = True
+    kernel: Width = Field(description="the side K of the window")
+    stride: Width | None = Field(None, description="the step between windows (default K)")
+
+    def output(self, value: Carried) -> Carried | ShapeFault:
+        return _windows("MaxPool", value, self.kernel, self.stride or self.kernel, 0)
+
+
+class AvgPool(LayerWord):
+    """The mean of each K x K window, per channel (torch.nn.AvgPool2d)."""
+
+    kind: Literal["AvgPool"] = "AvgPool"
+    needs_image: ClassVar[bool] = True
+    kernel: Width = Field(description="the side K of the window")
+    stride: Width | None = Field(None, description="the step between windows (default K)")
+
+    def output(self, value: Carried) -> Carried | ShapeFault:
+        return _windows("AvgPool", value, self.kernel, self.stride or self.kernel, 0)
+
+
+class Flatten(LayerWord):
+    """An image (C, H, W) as the width C*H*W, channel by channel, row by row."""
+
+    kind: Literal["Flatten"] = "Flatten"
+    needs_image: ClassVar[bool] = True
+
+    def output(self, value: Carried) -> Carried | ShapeFault:
+        if isinstance(value, int):
+            return ShapeFault(
+                "E273",
+                f"Flatten takes an image, but it receives the width {value:,}",
+                "remove `Flatten`: the values are flat already",
+            )
+        return size(value)
 
 
 class ReLU(LayerWord):
@@ -103,8 +208,8 @@ class LayerNorm(LayerWord):
     eps: float = Field(1e-5, gt=0, allow_inf_nan=False, description="added to the variance")
     affine: bool = Field(True, description="learn a scale and a shift per feature")
 
-    def parameters(self, width_in: int, width_out: int) -> int:
-        return 2 * width_in if self.affine else 0
+    def parameters(self, width_in: Carried, width_out: Carried) -> int:
+        return 2 * size(width_in) if self.affine else 0
 
 
 class BatchNorm(LayerWord):
@@ -118,8 +223,8 @@ class BatchNorm(LayerWord):
     )
     affine: bool = Field(True, description="learn a scale and a shift per feature")
 
-    def parameters(self, width_in: int, width_out: int) -> int:
-        return 2 * width_in if self.affine else 0
+    def parameters(self, width_in: Carried, width_out: Carried) -> int:
+        return 2 * channels(width_in) if self.affine else 0
 
 
 class LeakyReLU(LayerWord):
@@ -155,6 +260,10 @@ LAYERS: dict[str, type[LayerWord]] = {
         LeakyReLU,
         GELU,
         Softmax,
+        Conv2d,
+        MaxPool,
+        AvgPool,
+        Flatten,
     )
 }
 """Every layer word by name, in the order the docs list them."""

@@ -10,20 +10,31 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from minidl.lang import ir
+from minidl.lang.carried import Carried, Image, ShapeFault, channels, describe
 from minidl.lang.errors import Diagnostic
 from minidl.lang.parser import MAX_NESTING, MAX_STAGES
 from minidl.lang.walk import Blocks, expand, measure
 
-__all__ = ["MAX_STAGES", "Joined", "Layer", "Resolution", "Resolved", "resolve"]
+__all__ = [
+    "MAX_STAGES",
+    "Carried",
+    "Joined",
+    "Layer",
+    "Resolution",
+    "Resolved",
+    "data_shape",
+    "resolve",
+]
 
 
 @dataclass(frozen=True)
 class Layer:
-    """One stage of the expanded network, with its widths (None where not yet known)."""
+    """One stage of the expanded network, with what it receives and gives: a width or an
+    image (None where not yet known)."""
 
     word: ir.LayerWord
-    in_features: int | None
-    out_features: int | None
+    in_features: Carried | None
+    out_features: Carried | None
 
     @property
     def kind(self) -> str:
@@ -50,8 +61,8 @@ class Joined:
 
     join: ir.Join
     branches: tuple[tuple[Resolved, ...], ...]
-    in_features: int | None
-    out_features: int | None
+    in_features: Carried | None
+    out_features: Carried | None
 
     @property
     def op(self) -> str:
@@ -80,7 +91,7 @@ class Resolution:
     layers: list[Layer] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     network: list[Resolved] = field(default_factory=list)
-    out_features: int | None = None
+    out_features: Carried | None = None
 
     @property
     def parameters(self) -> int | None:
@@ -88,22 +99,29 @@ class Resolution:
         return None if any(c is None for c in counts) else sum(c for c in counts if c is not None)
 
 
-def data_shape(spec: ir.Spec) -> tuple[int | None, int | None]:
+def data_shape(spec: ir.Spec) -> tuple[Carried | None, int | None]:
     """Features and targets that the spec's data gives, when known without reading files:
-    the disk has 2 features and 2 classes, one output each for a loss over classes."""
+    the disk has 2 features and 2 classes, one output each for a loss over classes; data
+    with `shape=[C, H, W]`, or images of a given `size` and `channels`, give that image."""
+    image = spec.data.image() if hasattr(spec.data, "image") else None
+    if image is not None:
+        return image, None
     if not isinstance(spec.data, ir.DiskData):
         return None, None
     return 2, (2 if spec.loss.targets == "classes" else 1)
 
 
-def resolve(spec: ir.Spec, features: int | None = None, targets: int | None = None) -> Resolution:
-    """Expand the network and infer and check every width.
+def resolve(
+    spec: ir.Spec, features: Carried | None = None, targets: int | None = None
+) -> Resolution:
+    """Expand the network and infer and check every width and image.
 
     `features` and `targets` default to what the spec's data gives (2 and 1 for the disk;
-    unknown for CSV data until the file is read).
+    unknown for CSV data until the file is read). Data that the spec itself shapes as an
+    image (`shape=[C, H, W]`) gives that image whatever feature count is passed.
     """
     known = data_shape(spec)
-    features = known[0] if features is None else features
+    features = known[0] if features is None or not isinstance(known[0], int | None) else features
     targets = known[1] if targets is None else targets
     result = Resolution()
     filename = spec.source or "<string>"
@@ -180,7 +198,7 @@ Report = Callable[[str, str, "ir.Span | None", "str | None"], None]
 
 def _infer(
     stages: list[ir.LayerWord | _Branches],
-    features: int | None,
+    features: Carried | None,
     targets: int | None,
     result: Resolution,
     error: Report,
@@ -188,6 +206,17 @@ def _infer(
     inference = _Inference(result, error)
     result.network, width, _ = inference.sequence(stages, features, False)
     result.out_features = width
+    last = (
+        (stages[-1].join if isinstance(stages[-1], _Branches) else stages[-1]) if stages else None
+    )
+    if last is not None and width is not None and not isinstance(width, int):
+        error(
+            "E275",
+            f"the network ends with the image {describe(width)}, but the loss needs a width",
+            last.span,
+            "end the network with `Flatten | Linear ->K`",
+        )
+        return
     if targets is not None and width is not None and width != targets and stages:
         noun = "target" if targets == 1 else "targets"
         outputs = "output" if width == 1 else "outputs"
@@ -207,47 +236,74 @@ class _Inference:
     error: Report
 
     def sequence(
-        self, stages: list[ir.LayerWord | _Branches], width: int | None, seen_shaped: bool
-    ) -> tuple[list[Resolved], int | None, bool]:
-        """The resolved stages, the width after them, and whether a shaped word came yet."""
+        self, stages: list[ir.LayerWord | _Branches], width: Carried | None, seen_shaped: bool
+    ) -> tuple[list[Resolved], Carried | None, bool]:
+        """The resolved stages, what comes after them, and whether a shaped word came yet."""
         out: list[Resolved] = []
         for stage in stages:
             if isinstance(stage, _Branches):
                 joined, seen_shaped = self.join(stage, width, seen_shaped)
                 out.append(joined)
                 width = joined.out_features
-            elif not isinstance(stage, ir.ShapedWord):
-                out.append(self.layer(Layer(stage, width, width)))
-            else:
+                continue
+            if isinstance(stage, ir.ShapedWord):
                 self.check_input(stage, width, seen_shaped)
-                n_in = stage.in_features if stage.in_features is not None else width
-                seen_shaped = True
-                out.append(self.layer(Layer(stage, n_in, stage.out_features)))
-                width = stage.out_features
+            layer = self.layer(self.word(stage, width))
+            seen_shaped = seen_shaped or isinstance(stage, ir.ShapedWord)
+            out.append(layer)
+            width = layer.out_features
         return out, width, seen_shaped
+
+    def word(self, word: ir.LayerWord, value: Carried | None) -> Layer:
+        """The layer of `word` receiving `value`, its fault (if any) reported at the stage."""
+        if value is None:
+            if isinstance(word, ir.Linear):  # a width out whatever comes in
+                return Layer(word, word.in_features, word.out_features)
+            return Layer(word, None, None)
+        if isinstance(word, ir.ShapedWord) and word.in_features is not None:
+            if isinstance(value, int) and isinstance(word, ir.Linear):
+                value = word.in_features
+            elif not isinstance(value, int) and not isinstance(word, ir.Linear):
+                value = (word.in_features, *value[1:])
+        given = word.output(value)
+        if isinstance(given, ShapeFault):
+            self.error(given.code, given.message, word.span, given.help)
+            return Layer(word, value, None)
+        return Layer(word, value, given)
 
     def layer(self, layer: Layer) -> Layer:
         self.result.layers.append(layer)
         return layer
 
-    def check_input(self, stage: ir.ShapedWord, width: int | None, seen_shaped: bool) -> None:
-        if stage.in_features is None or width is None or stage.in_features == width:
+    def check_input(self, stage: ir.ShapedWord, width: Carried | None, seen_shaped: bool) -> None:
+        if stage.in_features is None or width is None:
             return
+        image = not isinstance(width, int)
+        if image != (not isinstance(stage, ir.Linear)) or stage.in_features == channels(width):
+            return  # a width where an image is needed (or the reverse) is the word's own fault
+        given = channels(width)
         out, name = stage.out_features, stage.kind
-        fix = f"write `{name} {width}->{out}`, or `{name} ->{out}` to infer it"
-        expects = f"{name} expects {stage.in_features} inputs, but"
+        fix = f"write `{name} {given}->{out}`, or `{name} ->{out}` to infer it"
+        noun = "channels" if image else "inputs"
+        expects = f"{name} expects {stage.in_features} {noun}, but"
         if seen_shaped:
-            self.error("E201", f"{expects} the stage before it gives {width}", stage.span, fix)
+            self.error("E201", f"{expects} the stage before it gives {given}", stage.span, fix)
         else:
-            self.error("E202", f"{expects} the data has {width} features", stage.span, fix)
+            plural = "" if given == 1 else "s"
+            images = f"the data's images have {given} channel{plural}"
+            data = images if image else f"the data has {given} features"
+            self.error("E202", f"{expects} {data}", stage.span, fix)
 
-    def join(self, stage: _Branches, width: int | None, seen_shaped: bool) -> tuple[Joined, bool]:
-        """Each branch from the join's input; `+` needs equal widths, `&` adds them."""
+    def join(
+        self, stage: _Branches, width: Carried | None, seen_shaped: bool
+    ) -> tuple[Joined, bool]:
+        """Each branch from the join's input; `+` needs equal shapes, `&` adds widths (or an
+        image's channels)."""
         join = stage.join
         # An unknown entering width is the CSV data's feature count (v3): checked once the
         # file's header gives it, as a first `Linear ->OUT`'s.
         branches: list[tuple[Resolved, ...]] = []
-        outs: list[int | None] = []
+        outs: list[Carried | None] = []
         shaped = seen_shaped
         for branch in stage.branches:
             resolved, out, saw = self.sequence(branch, width, seen_shaped)
@@ -255,16 +311,40 @@ class _Inference:
             outs.append(out)
             shaped = shaped or saw
         known = [w for w in outs if w is not None]
-        total: int | None = None
+        total: Carried | None = None
         if len(known) == len(outs):
-            total = sum(known) if join.op == "concat" else known[0]
+            total = self.concat(join, known) if join.op == "concat" else known[0]
         if join.op == "sum" and len(set(known)) > 1:
-            listed = ", ".join(str(w) for w in known[:-1]) + f" and {known[-1]}"
+            listed = ", ".join(describe(w) for w in known[:-1]) + f" and {describe(known[-1])}"
             which = "both branches" if len(outs) == 2 else "every branch"
+            fix = (
+                f"`+` adds equal widths: end {which} with `Linear ->{known[0]}`"
+                if all(isinstance(w, int) for w in known)
+                else f"`+` adds equal shapes: make {which} give {describe(known[0])}"
+            )
+            noun = "widths" if all(isinstance(w, int) for w in known) else "shapes"
             self.error(
-                "E204",
-                f"the branches of `+` give different widths: {listed}",
-                join.span,
-                f"`+` adds equal widths: end {which} with `Linear ->{known[0]}`",
+                "E204", f"the branches of `+` give different {noun}: {listed}", join.span, fix
             )
         return Joined(join, tuple(branches), width, total), shaped
+
+    def concat(self, join: ir.Join, outs: list[Carried]) -> Carried | None:
+        """`&` of widths adds them; of images of one size, adds their channels."""
+        widths = [w for w in outs if isinstance(w, int)]
+        if len(widths) == len(outs):
+            return sum(widths)
+        images = [w for w in outs if not isinstance(w, int)]
+        sizes = {image[1:] for image in images}
+        if len(widths) or len(sizes) > 1:
+            listed = ", ".join(describe(w) for w in outs[:-1]) + f" and {describe(outs[-1])}"
+            self.error(
+                "E274",
+                f"`&` joins images of one height and width along their channels, but its "
+                f"branches give {listed}",
+                join.span,
+                "make every branch give an image of one size (pool or pad alike), or "
+                "`Flatten` each branch",
+            )
+            return None
+        first: Image = images[0]
+        return (sum(image[0] for image in images), first[1], first[2])

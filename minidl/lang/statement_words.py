@@ -25,6 +25,7 @@ __all__ = [
     "CsvData",
     "DiskData",
     "Huber",
+    "ImagesData",
     "Problem",
     "Schedule",
     "Sgd",
@@ -35,6 +36,10 @@ DEFAULT_RADIUS = 0.3989422804014327
 """1/sqrt(2*pi): the disk that covers half of the unit square (classes balanced)."""
 
 Problem = tuple[str, str, str | None]
+
+Side = Annotated[int, Field(ge=1, le=100_000)]
+ImageShape = tuple[Side, Side, Side]
+"""An image's channels, height and width."""
 """A mistake across options: the option to point at, the message, and a help line."""
 
 Reduction = Literal["sum", "mean"]
@@ -214,6 +219,9 @@ class CsvData(Node):
     missing: Literal["impute", "drop", "error"] = Field(
         "impute", description="missing cells: mean or extra category, drop the row, or an error"
     )
+    shape: ImageShape | None = Field(
+        None, description="each row's features, in file order, as an image [C, H, W]"
+    )
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -226,5 +234,38 @@ class CsvData(Node):
             return [("split", "give `test` or `split`, not both", "remove one of the two")]
         return []
 
+    def image(self) -> tuple[int, int, int] | None:
+        """The image each row is, when `shape` says so."""
+        return self.shape
 
-DATA_SOURCES: dict[str, type[Node]] = {"disk": DiskData, "csv": CsvData}
+
+class ImagesData(Node):
+    """Image files (PNG, JPEG) in one subfolder per class; paths relative to the spec file."""
+
+    kind: Literal["images"] = "images"
+    train: str = Field(min_length=1, description="the training folder")
+    test: str | None = Field(None, min_length=1, description="the test folder")
+    split: float | None = Field(
+        None, gt=0, lt=1, allow_inf_nan=False, description="train fraction of a seeded split"
+    )
+    size: Annotated[tuple[Side, Side], Field()] | None = Field(
+        None, description="resize every image to [H, W] (default: all must share one size)"
+    )
+    channels: Literal[1, 3] | None = Field(
+        None, description="1: grayscale, 3: RGB (default: as the files are)"
+    )
+
+    def problems(self) -> list[Problem]:
+        """Mistakes that involve two options."""
+        if self.test is not None and self.split is not None:
+            return [("split", "give `test` or `split`, not both", "remove one of the two")]
+        return []
+
+    def image(self) -> tuple[int, int, int] | None:
+        """The image each sample is, when `size` and `channels` say it without the files."""
+        if self.size is None or self.channels is None:
+            return None
+        return (self.channels, *self.size)
+
+
+DATA_SOURCES: dict[str, type[Node]] = {"disk": DiskData, "csv": CsvData, "images": ImagesData}

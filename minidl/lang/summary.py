@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterator
 
 from minidl.lang import ir
+from minidl.lang.carried import Carried, channels, describe
 from minidl.lang.data_preview import csv_preview
 from minidl.lang.errors import SpecError
 from minidl.lang.format import format_stage, format_statement, format_sweep
@@ -76,13 +77,13 @@ def _rows(stages: list[Resolved], depth: int, numbers: Iterator[int]) -> list[tu
 def _describe(layer: Layer) -> str:
     word = layer.word
     if isinstance(word, ir.ShapedWord) and layer.in_features is not None:
-        word = word.model_copy(update={"in_features": layer.in_features})
+        word = word.model_copy(update={"in_features": channels(layer.in_features)})
     text = format_stage(word)
     return text.replace(" ->", " ?->", 1) if isinstance(word, ir.ShapedWord) else text
 
 
-def _count(value: int | None) -> str:
-    return "?" if value is None else f"{value:,}"
+def _count(value: Carried | None) -> str:
+    return "?" if value is None else describe(value)
 
 
 def _settings(spec: ir.Spec) -> list[str]:
@@ -96,7 +97,7 @@ def _settings(spec: ir.Spec) -> list[str]:
     return lines
 
 
-def csv_features(spec: ir.Spec) -> int | None:
+def csv_features(spec: ir.Spec) -> Carried | None:
     """For CSV data, the feature count its train file's header gives (None if unreadable).
 
     Parsing never reads data files; the summary, editors and `--emit python` do.

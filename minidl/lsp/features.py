@@ -9,6 +9,7 @@ from itertools import islice
 from lsprotocol import types
 
 from minidl.lang import SpecError, format_text
+from minidl.lang.carried import Carried, describe
 from minidl.lang.format import format_stage
 from minidl.lang.registry import LAYERS, STATEMENTS, option_names
 from minidl.lang.walk import expand, measure
@@ -109,7 +110,7 @@ def _stage_widths(analysis: Analysis, token: Token) -> str | None:
         return None
     line = analysis.lines.position_of(token.start).line + 1
     column = token.start - analysis.lines.starts[line - 1] + 1
-    seen: dict[tuple[int | None, int | None, int | None], int] = {}
+    seen: dict[tuple[Carried | None, Carried | None, int | None], int] = {}
     for layer in resolution.layers:
         span = layer.span
         if span is None or (span.line, span.column) != (line, column):
@@ -127,8 +128,8 @@ def _stage_widths(analysis: Analysis, token: Token) -> str | None:
     return "\n\n".join(rows)
 
 
-def _count(value: int | None) -> str:
-    return "?" if value is None else f"{value:,}"
+def _count(value: Carried | None) -> str:
+    return "?" if value is None else describe(value)
 
 
 def _block_text(analysis: Analysis, name: str) -> str:

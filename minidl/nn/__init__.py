@@ -2,6 +2,7 @@
 
 from minidl.nn.activation import GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from minidl.nn.container import Sequential, stack
+from minidl.nn.conv import Conv2d
 from minidl.nn.dropout import Dropout
 from minidl.nn.flat import FlatParameters, Parameters, flatten_parameters
 from minidl.nn.graph import Concat, Join, Sum
@@ -9,13 +10,17 @@ from minidl.nn.linear import Linear
 from minidl.nn.loss import Loss, LossBCE, LossCrossEntropy, LossHuber, LossL1, LossMSE, Reduction
 from minidl.nn.module import Module, Parameter
 from minidl.nn.normalization import BatchNorm, LayerNorm
+from minidl.nn.pool import AvgPool2d, Flatten, MaxPool2d
 
 __all__ = [
     "GELU",
+    "AvgPool2d",
     "BatchNorm",
     "Concat",
+    "Conv2d",
     "Dropout",
     "FlatParameters",
+    "Flatten",
     "Identity",
     "Join",
     "LayerNorm",
@@ -27,6 +32,7 @@ __all__ = [
     "LossHuber",
     "LossL1",
     "LossMSE",
+    "MaxPool2d",
     "Module",
     "Parameter",
     "Parameters",

@@ -67,7 +67,7 @@ class Dropout(Module):
         if len(self.generators) <= 1:
             generator = self.generators[0] if self.generators else None
             return torch.rand(shape, generator=generator, dtype=torch.float32) >= self.p
-        if len(shape) != 3 or shape[0] != len(self.generators):
+        if len(shape) < 3 or shape[0] != len(self.generators):
             raise ValueError(
                 f"Dropout: holds {len(self.generators)} generators, one per run, so it takes "
                 f"stacked runs ({len(self.generators)}, N, D), got shape {tuple(shape)}"

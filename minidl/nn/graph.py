@@ -100,22 +100,37 @@ class Sum(Join):
 
 
 class Concat(Join):
-    """Concatenates the outputs of its branches along the last axis.
+    """Concatenates the outputs of its branches along the last axis (`dim=-1`), or along the
+    channels of images (`dim=-3`).
 
-    Shape: input `(*, D)`; branch i gives `(*, W_i)`; output `(*, sum W_i)`.
+    Shape: input `(*, D)`; branch i gives `(*, W_i)`; output `(*, sum W_i)`. With `dim=-3`,
+    branch i gives `(*, C_i, H, W)`, output `(*, sum C_i, H, W)`.
     """
 
-    def __init__(self, branches: Iterable[Module]) -> None:
+    def __init__(self, branches: Iterable[Module], dim: int = -1) -> None:
         super().__init__(branches)
+        self.dim = dim
         self.widths: list[int] = []
 
     def forward(self, *input: Tensor) -> Tensor:
         (x,) = input
         outputs = self.outputs(x)
-        self.widths = [output.shape[-1] for output in outputs]
-        return torch.cat(outputs, dim=-1)
+        self.widths = [output.shape[self.dim] for output in outputs]
+        return torch.cat(outputs, dim=self.dim)
 
     def backward(self, *gradwrtoutput: Tensor) -> Tensor:
         (grad,) = gradwrtoutput
         # Each branch's output gradient is its slice of the output's gradient.
-        return self.inputs_grad(torch.split(grad, self.widths, dim=-1))
+        return self.inputs_grad(torch.split(grad, self.widths, dim=self.dim))
+
+    @classmethod
+    def stacked(cls, modules: Sequence[Module]) -> Module:
+        """Each branch stacked across the runs, joined again along the same axis."""
+        joined = super().stacked(modules)
+        assert isinstance(joined, Concat) and isinstance(modules[0], Concat)
+        joined.dim = modules[0].dim
+        return joined
+
+    def extra_repr(self) -> str:
+        dim = "" if self.dim == -1 else f", dim={self.dim}"
+        return super().extra_repr() + dim

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -38,6 +39,7 @@ class _Normalization(Module):
         affine: bool,
         dtype: torch.dtype | None,
         device: torch.device | str | None,
+        shape: tuple[int, ...] | None = None,
     ) -> None:
         if features < 1:
             raise ValueError(f"{type(self).__name__}: features must be >= 1, got {features}")
@@ -45,8 +47,9 @@ class _Normalization(Module):
             raise ValueError(f"{type(self).__name__}: eps must be > 0, got {eps}")
         self.features = features
         self.eps = eps
-        weight = torch.ones(features, dtype=dtype, device=device) if affine else None
-        bias = torch.zeros(features, dtype=dtype, device=device) if affine else None
+        self.shape = (features,) if shape is None else shape
+        weight = torch.ones(self.shape, dtype=dtype, device=device) if affine else None
+        bias = torch.zeros(self.shape, dtype=dtype, device=device) if affine else None
         self._set_affine(weight, bias)
 
     def _set_affine(self, weight: Tensor | None, bias: Tensor | None) -> None:
@@ -63,25 +66,34 @@ class _Normalization(Module):
         """Whether the layer has a learnt scale (weight) and shift (bias)."""
         return self.weight is not None
 
+    def _flat(self, tensor: Tensor) -> Tensor:
+        """A per-feature tensor of shape `shape` (or `(R, *shape)`) as `(D,)` (or `(R, D)`)."""
+        if len(self.shape) == 1:
+            return tensor
+        return tensor.view(-1) if tensor.dim() == len(self.shape) else tensor.flatten(1)
+
     def _scale_shift(self, xhat: Tensor) -> Tensor:
         if self.weight is None or self.bias is None:
             return xhat
-        return torch.addcmul(_per_run(self.bias), xhat, _per_run(self.weight))
+        weight, bias = self._flat(self.weight), self._flat(self.bias)
+        return torch.addcmul(_per_run(bias), xhat, _per_run(weight))
 
     def _affine_backward(self, grad: Tensor, xhat: Tensor) -> Tensor:
         """Accumulate dweight and dbias; return the gradient with respect to xhat."""
         if self.weight is None or self.weight_grad is None or self.bias_grad is None:
             return grad
-        if self.weight.dim() == 2:  # stacked (R, D): sum over each run's samples
-            self.weight_grad.add_((grad * xhat).sum(-2))
-            self.bias_grad.add_(grad.sum(-2))
+        weight_grad, bias_grad = self._flat(self.weight_grad), self._flat(self.bias_grad)
+        weight = self._flat(self.weight)
+        if weight.dim() == 2:  # stacked (R, D): sum over each run's samples
+            weight_grad.add_((grad * xhat).sum(-2))
+            bias_grad.add_(grad.sum(-2))
         elif grad.dim() == 2:  # a batch (N, D): the usual case, without a reshape
-            self.weight_grad.add_((grad * xhat).sum(0))
-            self.bias_grad.add_(grad.sum(0))
+            weight_grad.add_((grad * xhat).sum(0))
+            bias_grad.add_(grad.sum(0))
         else:
-            self.weight_grad.add_((grad * xhat).reshape(-1, self.features).sum(0))
-            self.bias_grad.add_(grad.reshape(-1, self.features).sum(0))
-        return grad * _per_run(self.weight)
+            weight_grad.add_((grad * xhat).reshape(-1, self.features).sum(0))
+            bias_grad.add_(grad.reshape(-1, self.features).sum(0))
+        return grad * _per_run(weight)
 
     def param(self) -> list[Parameter]:
         if self.weight is None or self.bias is None:
@@ -120,7 +132,7 @@ class _Normalization(Module):
 
     def _runs_repr(self, per_feature: Tensor | None) -> str:
         """`runs=R, ` when `per_feature` is stacked `(R, D)`, else nothing."""
-        if per_feature is None or per_feature.dim() == 1:
+        if per_feature is None or per_feature.dim() == len(self.shape):
             return ""
         return f"runs={per_feature.shape[0]}, "
 
@@ -144,34 +156,42 @@ class LayerNorm(_Normalization):
 
     def __init__(
         self,
-        features: int,
+        features: int | tuple[int, ...],
         eps: float = 1e-5,
         affine: bool = True,
         *,
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
     ) -> None:
-        super().__init__(features, eps, affine, dtype, device)
+        shape = (features,) if isinstance(features, int) else tuple(features)
+        super().__init__(math.prod(shape), eps, affine, dtype, device, shape)
 
     def forward(self, *input: Tensor) -> Tensor:
         (x,) = input
-        self._check_width(x)
+        # An image (C, H, W) is normalised as its C*H*W values in a row.
+        flat = x if len(self.shape) == 1 else x.flatten(-len(self.shape))
+        self._check_width(flat)
         # One fused call for mean = x.mean(-1), rstd = 1/sqrt(x.var(-1, biased) + eps) and
         # xhat * weight + bias, xhat = (x - mean) * rstd; backward rebuilds xhat from them.
-        per_feature = self.weight is None or self.weight.dim() == 1
+        per_feature = self.weight is None or self.weight.dim() == len(self.shape)
         weight, bias = (self.weight, self.bias) if per_feature else (None, None)
+        if weight is not None and bias is not None:
+            weight, bias = self._flat(weight), self._flat(bias)
         output, self.mean, self.rstd = torch.native_layer_norm(
-            x, (self.features,), weight, bias, self.eps
+            flat, (self.features,), weight, bias, self.eps
         )
-        self.input, self.xhat = x, None
-        return output if per_feature else self._scale_shift(output)
+        self.input, self.xhat = flat, None
+        output = output if per_feature else self._scale_shift(output)
+        return output.view(x.shape)
 
     def backward(self, *gradwrtoutput: Tensor) -> Tensor:
         (grad,) = gradwrtoutput
         x, mean, rstd = self.input, self.mean, self.rstd
         assert x is not None and mean is not None and rstd is not None, "backward before forward"
         xhat = (x - mean).mul_(rstd)
-        return _normalized_backward(self._affine_backward(grad, xhat), xhat, rstd, -1)
+        flat = grad.reshape(x.shape)
+        dx = _normalized_backward(self._affine_backward(flat, xhat), xhat, rstd, -1)
+        return dx.view(grad.shape)
 
     def to(
         self, device: torch.device | str | None = None, dtype: torch.dtype | None = None
@@ -183,13 +203,14 @@ class LayerNorm(_Normalization):
     def stacked(cls, modules: Sequence[Module]) -> LayerNorm:
         """One LayerNorm over a leading run axis, with each run's scale and shift `(R, D)`."""
         runs = cls._alike(modules)
-        module = cls(runs[0].features, runs[0].eps, affine=False)
+        module = cls(runs[0].shape, runs[0].eps, affine=False)
         module._stacked_affine(runs)
         return module
 
     def extra_repr(self) -> str:
         runs = self._runs_repr(self.weight)
-        return f"{runs}features={self.features}, eps={self.eps}, affine={self.affine}"
+        features = self.features if len(self.shape) == 1 else self.shape
+        return f"{runs}features={features}, eps={self.eps}, affine={self.affine}"
 
 
 class BatchNorm(_Normalization):
@@ -221,12 +242,14 @@ class BatchNorm(_Normalization):
         momentum: float = 0.1,
         affine: bool = True,
         *,
+        image: bool = False,
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
     ) -> None:
         if not 0 <= momentum <= 1:
             raise ValueError(f"BatchNorm: momentum must be between 0 and 1, got {momentum}")
         super().__init__(features, eps, affine, dtype, device)
+        self.image = image
         self.momentum = momentum
         self.running_mean = torch.zeros(features, dtype=dtype, device=device)
         self.running_var = torch.ones(features, dtype=dtype, device=device)
@@ -234,6 +257,16 @@ class BatchNorm(_Normalization):
 
     def forward(self, *input: Tensor) -> Tensor:
         (x,) = input
+        if not self.image:
+            return self._forward(x)
+        # Images `(N, C, H, W)`: each channel is a feature and every pixel of every sample a
+        # sample of it (torch.nn.BatchNorm2d); stacked `(R, N, C, H, W)` keep the run axis.
+        channels_last = x.movedim(-3, -1)
+        rows = channels_last.reshape(x.shape[0], -1, self.features) if x.dim() == 5 else None
+        out = self._forward(channels_last.reshape(-1, self.features) if rows is None else rows)
+        return out.view(channels_last.shape).movedim(-1, -3)
+
+    def _forward(self, x: Tensor) -> Tensor:
         self._check_width(x)
         self.batch_statistics = self.training
         if not self.training:
@@ -262,6 +295,14 @@ class BatchNorm(_Normalization):
 
     def backward(self, *gradwrtoutput: Tensor) -> Tensor:
         (grad,) = gradwrtoutput
+        if not self.image:
+            return self._backward(grad)
+        channels_last = grad.movedim(-3, -1)
+        rows = channels_last.reshape(grad.shape[0], -1, self.features) if grad.dim() == 5 else None
+        dx = self._backward(channels_last.reshape(-1, self.features) if rows is None else rows)
+        return dx.view(channels_last.shape).movedim(-1, -3)
+
+    def _backward(self, grad: Tensor) -> Tensor:
         xhat, rstd = self.xhat, self.rstd
         assert xhat is not None and rstd is not None, "backward called before forward"
         dxhat = self._affine_backward(grad, xhat)
@@ -285,14 +326,15 @@ class BatchNorm(_Normalization):
         """One BatchNorm over a leading run axis, each run's parameters and statistics `(R, D)`."""
         runs = cls._alike(modules)
         first = runs[0]
-        module = cls(first.features, first.eps, first.momentum, affine=False)
+        module = cls(first.features, first.eps, first.momentum, affine=False, image=first.image)
         module._stacked_affine(runs)
         module.running_mean = torch.stack([run.running_mean for run in runs])
         module.running_var = torch.stack([run.running_var for run in runs])
         return module
 
     def extra_repr(self) -> str:
+        image = ", image=True" if self.image else ""
         return (
             f"{self._runs_repr(self.running_mean)}features={self.features}, eps={self.eps}, "
-            f"momentum={self.momentum}, affine={self.affine}"
+            f"momentum={self.momentum}, affine={self.affine}{image}"
         )
