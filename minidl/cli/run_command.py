@@ -18,7 +18,7 @@ from minidl.cli.run_folder import RunFolderError
 from minidl.data import DataError
 from minidl.lang import SpecError
 from minidl.lang.data_preview import in_file_diagnostic
-from minidl.lang.errors import SpecError, render
+from minidl.lang.errors import render
 
 __all__ = ["run_folder_command", "summary"]
 

@@ -172,9 +172,7 @@ def compile_spec(spec: Spec) -> Program:
     loaded = load_data(spec, generator)
     train, test = loaded.train, loaded.test
     rows = max(len(train), len(test) if test is not None else 0)
-    problem = memory_problem(
-        spec, train.features, rows, resolve(spec, train.shape, train.outputs)
-    )
+    problem = memory_problem(spec, train.features, rows, resolve(spec, train.shape, train.outputs))
     if problem is not None:  # before the network's tensors exist
         raise SpecError([problem])
     model = build_model(spec, train.shape, train.outputs, generator)

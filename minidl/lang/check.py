@@ -111,7 +111,11 @@ class Checker(OptionChecker):
         self.resolution = resolve(spec)
         self.diagnostics.extend(self.resolution.diagnostics)
         features = data_shape(spec)[0]
-        if isinstance(spec.data, ir.DiskData) and features and not self.diagnostics:
+        if (
+            isinstance(spec.data, ir.DiskData)
+            and isinstance(features, int)
+            and not self.diagnostics
+        ):
             rows = max(spec.data.train, spec.data.test)
             problem = memory_problem(spec, features, rows, self.resolution)
             self.diagnostics.extend([problem] if problem is not None else [])

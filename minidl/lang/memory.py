@@ -15,6 +15,7 @@ all times the runs of a sweep's ensemble (`runs=R`), which train side by side. O
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from minidl.lang import ir
@@ -72,7 +73,7 @@ def _widths(stages: Iterable[Resolved]) -> int | None:
     for stage in stages:
         if stage.out_features is None:
             return None
-        total += stage.out_features
+        total += _size(stage.out_features)
         if isinstance(stage, Joined):
             inner = [_widths(branch) for branch in stage.branches]
             if any(width is None for width in inner):
@@ -81,6 +82,11 @@ def _widths(stages: Iterable[Resolved]) -> int | None:
         else:
             assert isinstance(stage, Layer)
     return total
+
+
+def _size(carried: int | tuple[int, int, int]) -> int:
+    """The values one sample holds: a width, or an image's C*H*W."""
+    return carried if isinstance(carried, int) else math.prod(carried)
 
 
 def _gib(count: int) -> str:
