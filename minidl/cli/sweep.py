@@ -154,12 +154,13 @@ def _execute(
 
 def _run_all(work: list[Task], jobs: int | None, report: Any) -> Iterator[tuple[Task, CellResult]]:
     jobs = min(jobs or os.cpu_count() or 1, len(work))
-    if jobs <= 1:
+    # On a GPU the cells take turns in this process: each captured step is one launch, and
+    # worker processes would each start CUDA (seconds) and share the one device anyway.
+    if jobs <= 1 or any(task.cell.spec.train.device == "cuda" for task in work):
         for task in work:
             yield task, run_task(task, report)
         return
-    cuda = any(task.cell.spec.train.device == "cuda" for task in work)
-    context = multiprocessing.get_context("spawn" if cuda else "fork")
+    context = multiprocessing.get_context("fork")
     queue = context.SimpleQueue()
     pool = context.Pool(jobs, initializer=_worker_start, initargs=(queue,))
     try:

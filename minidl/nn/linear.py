@@ -103,6 +103,19 @@ class Linear(Module):
             self.bias_grad.add_(grad.sum(0))
         return grad @ self.weight
 
+    def backward_params(self, grad: Tensor) -> None:
+        """dW and db only: the product g W for the input's gradient is skipped."""
+        x = self.input
+        assert x is not None, "backward called before forward"
+        if x.dim() == 1:
+            self.weight_grad.addr_(grad, x)
+        elif x.dim() == 2:
+            self.weight_grad.addmm_(grad.t(), x)
+        else:
+            self.weight_grad.baddbmm_(grad.mT, x)
+        if self.bias_grad is not None:
+            self.bias_grad.add_(grad if x.dim() == 1 else grad.sum(x.dim() - 2))
+
     def _backward_other(self, grad: Tensor, x: Tensor) -> Tensor:
         """The same for one sample `(in,)` or for stacked runs `(R, N, in)`."""
         if x.dim() == 1:
