@@ -176,7 +176,8 @@ class GraphEpochs:
         steps = self.optimizer.steps
         graph = torch.cuda.CUDAGraph()
         try:
-            with torch.cuda.graph(graph):
+            # thread_local: a sweep's other cells launch on their own streams meanwhile
+            with torch.cuda.graph(graph, capture_error_mode="thread_local"):
                 self._step(size)
         except RuntimeError as error:  # an operation that cannot be captured: go on without
             say_fallback(f"capturing a step failed ({str(error).splitlines()[0]})")

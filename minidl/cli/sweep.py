@@ -22,6 +22,7 @@ import torch
 from minidl.cli.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from minidl.cli.one_run import Progress, deferred_interrupt
 from minidl.cli.run_folder import new_run_folder, remove_stale_temporaries, write_atomic
+from minidl.cli.sweep_gpu import run_on_gpu
 from minidl.cli.sweep_grid import Cell, CellResult, Task, cells, tasks
 from minidl.cli.sweep_results import read_sweep, search_table, table, write_results
 from minidl.cli.sweep_task import run_task
@@ -154,9 +155,10 @@ def _execute(
 
 def _run_all(work: list[Task], jobs: int | None, report: Any) -> Iterator[tuple[Task, CellResult]]:
     jobs = min(jobs or os.cpu_count() or 1, len(work))
-    # On a GPU the cells take turns in this process: each captured step is one launch, and
-    # worker processes would each start CUDA (seconds) and share the one device anyway.
-    if jobs <= 1 or any(task.cell.spec.train.device == "cuda" for task in work):
+    if any(task.cell.spec.train.device == "cuda" for task in work):
+        yield from run_on_gpu(work, jobs, report)  # threads of this process, one GPU
+        return
+    if jobs <= 1:
         for task in work:
             yield task, run_task(task, report)
         return
