@@ -154,18 +154,23 @@ def wide_steps(batch: int, calls: int) -> dict[str, float]:
         torch.nn.functional.cross_entropy(net(inputs[turn[0]]), classes[turn[0]]).backward()
         torch_optimizer.step()
 
-    return {
-        "minidl": event_time(ours(False), calls, 7),
-        "minidl, full backward": event_time(ours(True), calls, 7),
-        "torch": event_time(theirs, calls, 7),
-    }
+    functions = {"minidl": ours(False), "minidl, full backward": ours(True), "torch": theirs}
+    samples: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(9):  # interleaved rounds: a change of clock falls on all three alike
+        for name, function in functions.items():
+            samples[name].append(event_time(function, calls, 1))
+    ratios = [t / m for t, m in zip(samples["torch"], samples["minidl"], strict=True)]
+    times = {name: statistics.median(values) for name, values in samples.items()}
+    times["ratio low"], times["ratio high"] = min(ratios), max(ratios)
+    return times
 
 
-def table1(device: str) -> tuple[float, str]:
+def table1(device: str, jobs: int | None = None) -> tuple[float, str]:
     """Wall time of `minidl specs/table1.mdl --train` with `device`, and its table."""
     with tempfile.TemporaryDirectory() as out:
         command = [sys.executable, "-m", "minidl.compile", "specs/table1.mdl", "--train",
                    "--quiet", "--out", out, "--set", f"train.device={device}"]  # fmt: skip
+        command += [] if jobs is None else ["--jobs", str(jobs)]
         started = time.perf_counter()
         result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
         wall = time.perf_counter() - started
@@ -201,18 +206,26 @@ def main() -> None:
         lines.append(f"| {runs:,} | {seed_epochs(runs, 200, True) * us:.1f} |")
     print("\n".join(lines[-3:]), flush=True)
     lines += ["", "| wide net, batch | minidl (ms/step) | minidl, full backward (ms) "
-              "| torch autograd (ms) | torch / minidl |", "|---|---|---|---|---|"]  # fmt: skip
+              "| torch autograd (ms) | torch / minidl | range over rounds |",
+              "|---|---|---|---|---|---|"]  # fmt: skip
     for batch, calls in ((256, 50), (8192, 10)):
         t = wide_steps(batch, calls)
         lines.append(
             f"| {batch:,} | {t['minidl'] * 1e3:.3f} | {t['minidl, full backward'] * 1e3:.3f} "
-            f"| {t['torch'] * 1e3:.3f} | {t['torch'] / t['minidl']:.2f}x |"
+            f"| {t['torch'] * 1e3:.3f} | {t['torch'] / t['minidl']:.3f}x "
+            f"| {t['ratio low']:.3f}-{t['ratio high']:.3f}x |"
         )
         print(lines[-1], flush=True)
     lines += ["", "| Table 1 (60 runs × 100 epochs), command line | wall time (s) |", "|---|---|"]
     outputs = []
-    for device, label in (("cuda", "device=cuda"), ("cpu", f"device=cpu, {os.cpu_count()} cores")):
-        wall, output = table1(device)
+    cores = f"device=cpu, {os.cpu_count()} cores"
+    runs = (
+        ("cuda", None, "device=cuda"),
+        ("cuda", 1, "device=cuda, --jobs 1"),
+        ("cpu", None, cores),
+    )
+    for device, jobs, label in runs:
+        wall, output = table1(device, jobs)
         lines.append(f"| {label} | {wall:.1f} |")
         outputs.append(f"{label}:\n{output}")
         print(lines[-1], flush=True)

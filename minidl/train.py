@@ -247,15 +247,17 @@ def _train(
         model.train()
         try:
             if graphs is not None:
-                seen = graphs.epoch(generators)
+                seen = graphs.epoch(generators)  # NaN if the epoch diverged, read below
             else:
                 seen = _epoch(model, loss, optimizer, _shuffled(train, generators), batch_size)
+            model.eval()
+            rows = _epoch_rows(seen / len(train), model, loss, train, test, target_scale)
+            model.train()
+            if graphs is not None and not bool(rows[:, 0].isfinite().all()):
+                rows[:, 0] = graphs.redo().cpu() / len(train)  # raises where _epoch would
         except _Diverged as diverged:
             run = diverged.run if train.inputs.dim() == 3 else None
             raise DivergenceError(epoch, diverged.step, diverged.what, histories, run) from None
-        model.eval()
-        rows = _epoch_rows(seen / len(train), model, loss, train, test, target_scale)
-        model.train()
         records = [record_of(epoch, row) for row in rows]
         for history, record in zip(histories, records, strict=True):
             history.append(record)
@@ -268,13 +270,13 @@ def _graph_epochs(
     model: Module, loss: Loss, optimizer: Optimizer, train: Dataset, batch_size: int
 ) -> GraphEpochs | None:
     """On a CUDA device, the epochs as CUDA graphs, unless the model cannot be captured."""
-    if not graphs_wanted(train):
+    if not train.inputs.is_cuda:
         return None
     reason = fallback_reason(model, optimizer)
     if reason is not None:
         say_fallback(reason)
         return None
-    return GraphEpochs(model, loss, optimizer, train, batch_size)
+    return GraphEpochs(model, loss, optimizer, train, batch_size, capture=graphs_wanted())
 
 
 def _epochs_done(histories: list[list[EpochRecord]], runs: int, epochs: int) -> int:

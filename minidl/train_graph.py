@@ -11,10 +11,10 @@ full batches, and the epoch's last smaller one), replays with one launch:
   inside the graph, at a step counter that the graph itself advances;
 - the optimiser updates through `Optimizer.graph_step`, which reads the learning rate (that
   a schedule sets each epoch) and the step number from device tensors;
-- the loss and gradient sums are added on the device; the host reads them once, at the end
-  of the epoch. If one became NaN or infinite, the epoch is undone (from a copy taken at its
-  start) and done again step by step without graphs, which stops at the failing step exactly
-  as the plain loop does.
+- the loss and gradient sums are added on the device, and the host reads them with the
+  epoch's figures, in one transfer. If one became NaN or infinite, `redo()` undoes the epoch
+  (from a copy taken at its start) and does it again step by step without graphs, which
+  stops at the failing step exactly as the plain loop does.
 
 The first step of each shape runs uncaptured (it warms the libraries up on a side stream,
 as CUDA graph capture needs), the second is captured and replayed, the rest replay. The same
@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 
 import torch
@@ -49,10 +50,10 @@ class Diverged(Exception):
         self.step, self.what, self.run = step, what, run
 
 
-def graphs_wanted(data: Dataset) -> bool:
-    """Whether training on `data` should capture its steps: on a CUDA device, unless
-    `MINIDL_CUDA_GRAPHS=0`."""
-    return data.inputs.is_cuda and os.environ.get(GRAPHS_VARIABLE, "1") != "0"
+def graphs_wanted() -> bool:
+    """Whether steps on a CUDA device are captured: yes, unless `MINIDL_CUDA_GRAPHS=0` (then
+    the same steps run uncaptured)."""
+    return os.environ.get(GRAPHS_VARIABLE, "1") != "0"
 
 
 def fallback_reason(model: Module, optimizer: Optimizer) -> str | None:
@@ -66,6 +67,8 @@ def fallback_reason(model: Module, optimizer: Optimizer) -> str | None:
 
 
 _SAID: set[str] = set()
+_CAPTURING = threading.Lock()
+_FAILED: list[torch.cuda.CUDAGraph] = []
 
 
 def say_fallback(reason: str) -> None:
@@ -122,29 +125,41 @@ class GraphEpochs:
         self.step_number = torch.zeros((), dtype=torch.float64, device=device)
         self.graphs: dict[int, torch.cuda.CUDAGraph] = {}
         self.uncaptured: dict[int, int] = {}
-        self.last: tuple[Tensor, Tensor] | None = None
+        self.saved: _Snapshot | None = None
+        self.copied: torch.cuda.Event | None = None
+        """When the last order left `staging` (which the host may then overwrite)."""
 
     def epoch(self, generators: Sequence[torch.Generator]) -> Tensor:
-        """One epoch, its order drawn from `generators`; each run's summed per-sample loss.
-
-        Raises `Diverged` at the first step whose loss or gradient is not finite.
-        """
+        """One epoch, its order drawn from `generators`: each run's summed per-sample loss, on
+        the device, without waiting for it. NaN where the loss or a gradient of any step was
+        not finite: then `redo()` finds the step."""
         orders = [shuffled(self.samples, g) for g in generators]
+        if self.copied is not None:
+            self.copied.synchronize()  # long done, unless the caller never waits for an epoch
         self.staging.copy_(torch.stack(orders) if self.stacked else orders[0])
         self.order.copy_(self.staging, non_blocking=True)
-        saved = _Snapshot(self.model, self.optimizer)
+        if self.staging.is_pinned():
+            self.copied = torch.cuda.Event()  # type: ignore[no-untyped-call]
+            self.copied.record()
+        self.saved = _Snapshot(self.model, self.optimizer)
         self._start()
         for _ in range(self.full):
             self._run(self.batch_size)
         if self.rest:
             self._run(self.rest)
-        if not math.isfinite(float(self.check)):  # the epoch's one wait for the device
-            saved.restore()
-            self.graphs.clear()  # state made during the epoch is gone: capture again
-            self.uncaptured.clear()
-            self._start()
-            for step in range(1, self.full + (1 if self.rest else 0) + 1):
-                self._step(self.batch_size if step <= self.full else self.rest, checked=step)
+        return self.seen + (self.check - self.check)  # + 0, or NaN if the check is not finite
+
+    def redo(self) -> Tensor:
+        """Undo the last epoch and do it again, uncaptured, checking each step: raises
+        `Diverged` at the first step whose loss or gradient is not finite, before its update,
+        as the plain loop does; else (a false alarm) returns the epoch's loss again."""
+        assert self.saved is not None, "redo() before epoch()"
+        self.saved.restore()
+        self.graphs.clear()  # state made during the epoch is gone: capture again
+        self.uncaptured.clear()
+        self._start()
+        for step in range(1, self.full + (1 if self.rest else 0) + 1):
+            self._step(self.batch_size if step <= self.full else self.rest, checked=step)
         return self.seen.clone()
 
     def _start(self) -> None:
@@ -176,10 +191,12 @@ class GraphEpochs:
         steps = self.optimizer.steps
         graph = torch.cuda.CUDAGraph()
         try:
-            # thread_local: a sweep's other cells launch on their own streams meanwhile
-            with torch.cuda.graph(graph, capture_error_mode="thread_local"):
+            # One capture at a time in the process (they share the CUDA generator's state);
+            # thread_local: a sweep's other cells go on launching on their own streams.
+            with _CAPTURING, torch.cuda.graph(graph, capture_error_mode="thread_local"):
                 self._step(size)
         except RuntimeError as error:  # an operation that cannot be captured: go on without
+            _FAILED.append(graph)  # destroying a failed capture can abort the process
             say_fallback(f"capturing a step failed ({str(error).splitlines()[0]})")
             self.capture = False
             self.optimizer.steps = steps

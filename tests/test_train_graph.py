@@ -16,7 +16,7 @@ from minidl.data import Dataset
 from minidl.lang import parse
 from minidl.nn import Dropout, Linear, LossMSE, ReLU, Sequential, Tanh, stack
 from minidl.optim import SGD, Optimizer
-from minidl.train import _epoch, _shuffled, fit
+from minidl.train import DivergenceError, _epoch, _shuffled, fit
 from minidl.train_graph import Diverged, GraphEpochs, fallback_reason
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -153,14 +153,52 @@ def test_divergence_stops_at_the_same_step_with_the_epoch_undone(stacked: bool) 
     runner = GraphEpochs(graphed.model, graphed.loss, graphed.optimizer, graphed.data[0], 16,
                          capture=False, device_scalars=False)  # fmt: skip
     runner.lr.fill_(1e30)
+    seen = runner.epoch(generators_of(graphed))
+    assert not bool(seen.isfinite().all())  # the loop reads this with the epoch's figures
     with pytest.raises(Diverged) as graph_error:
-        runner.epoch(generators_of(graphed))
+        runner.redo()
     a, b = plain_error.value, graph_error.value
     assert (a.step, a.what, a.run) == (b.step, b.what, b.run)  # type: ignore[attr-defined]
     assert graphed.optimizer.steps == b.step - 1 == plain.optimizer.steps
     for x, y in zip(state(plain), state(graphed), strict=True):
         assert torch.equal(x, y)  # both stopped before the failing step's update
     assert not torch.equal(before[0], graphed.optimizer.values[0]) or b.step == 1
+
+
+def graph_loop_on_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make `fit` take the graph path on the CPU, uncaptured, with the plain `step`."""
+    import minidl.train as train
+
+    def uncaptured(model: Any, loss: Any, optimizer: Any, data: Any, batch: int) -> Any:
+        return GraphEpochs(model, loss, optimizer, data, batch, capture=False,
+                           device_scalars=False)  # fmt: skip
+
+    monkeypatch.setattr(train, "_graph_epochs", uncaptured)
+
+
+def fit_program(built: Program) -> Any:
+    try:
+        return built.fit()
+    except DivergenceError as error:
+        return (error.epoch, error.step, error.what, error.run, error.history)
+
+
+@pytest.mark.parametrize("lr", ["0.1", "1000"], ids=["converges", "diverges"])
+def test_fit_through_the_graph_loop_equals_the_plain_loop(
+    lr: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loop's side: figures read in one transfer, a diverged epoch redone to find its
+    step; histories, errors and weights as the plain loop's, bit for bit."""
+    text = spec_text(SPECS["mean_momentum"]).replace("epochs=3", "epochs=4")
+    text = text.replace("lr=0.1", f"lr={lr}")
+    plain = compile_spec(parse(text))
+    expected = fit_program(plain)
+    graph_loop_on_the_cpu(monkeypatch)
+    graphed = compile_spec(parse(text))
+    got = fit_program(graphed)
+    assert got == expected
+    assert isinstance(got, tuple) == (lr == "1000")  # the case diverges, or does not
+    assert all(torch.equal(a, b) for a, b in zip(state(plain), state(graphed), strict=True))
 
 
 def test_fallback_reasons() -> None:
@@ -233,12 +271,15 @@ def test_captured_stacked_runs_equal_uncaptured(monkeypatch: pytest.MonkeyPatch)
 def test_dropout_on_cuda_says_once_why_it_runs_eagerly(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    import minidl.train_graph as train_graph
+
+    monkeypatch.setattr(train_graph, "_SAID", set())
     text = spec_text("Linear ->8 | Dropout p=0.5 | Linear ->1; sgd lr=0.01 batch=16", "cuda")
     cpu = compile_spec(parse(text.replace("device=cuda", "device=cpu"))).fit()
     gpu = compile_spec(parse(text)).fit()
     compile_spec(parse(text)).fit()
     lines = [line for line in capsys.readouterr().err.splitlines() if "Dropout" in line]
-    assert len(lines) <= 1 and len(gpu) == len(cpu)
+    assert len(lines) == 1 and len(gpu) == len(cpu)
 
 
 def test_fit_on_the_cpu_never_builds_graph_epochs(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -252,3 +293,15 @@ def test_fit_on_the_cpu_never_builds_graph_epochs(monkeypatch: pytest.MonkeyPatc
     built = program("seed")
     fit(built.model, built.loss, built.optimizer, built.data[0], epochs=1, batch_size=16,
         generator=built.generator)  # fmt: skip
+
+
+@CUDA
+def test_captured_divergence_stops_where_uncaptured_steps_stop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = spec_text(SPECS["mean_momentum"], "cuda").replace("lr=0.1", "lr=1000")
+    results = []
+    for graphs in ("0", "1"):
+        monkeypatch.setenv("MINIDL_CUDA_GRAPHS", graphs)
+        results.append(fit_program(compile_spec(parse(text))))
+    assert isinstance(results[0], tuple) and results[0] == results[1]
