@@ -258,7 +258,9 @@ class Adam(Optimizer):
         dtype = self.values[0].dtype
         if self.decoupled_weight_decay:
             if self.weight_decay:
-                torch._foreach_mul_(self.values, (1 - lr * self.weight_decay).to(dtype))
+                shrink = (lr * -self.weight_decay).add_(1).to(dtype)
+                for value in self.values:
+                    value.mul_(shrink)
             grads = self.grads
         else:
             grads = self._with_weight_decay(self.weight_decay)
@@ -266,13 +268,13 @@ class Adam(Optimizer):
         torch._foreach_lerp_(exp_avg, grads, 1 - beta1)
         torch._foreach_mul_(exp_avg_sq, beta2)
         torch._foreach_addcmul_(exp_avg_sq, grads, grads, 1 - beta2)
-        root2 = torch.pow(beta2, step).neg_().add_(1).sqrt_()
-        size = (lr * root2 / torch.pow(beta1, step).neg_().add_(1)).to(dtype)
-        denominator = torch._foreach_sqrt(exp_avg_sq)
-        torch._foreach_add_(denominator, (root2 * self.eps).to(dtype))
-        updates = torch._foreach_div(exp_avg, denominator)
-        torch._foreach_mul_(updates, size)
-        torch._foreach_sub_(self.values, updates)
+        # beta ** t on the device (full_like fills there: torch.pow(beta, t) would copy the
+        # number from the host, which a graph cannot hold).
+        root2 = torch.full_like(step, beta2).pow_(step).neg_().add_(1).sqrt_()
+        correction1 = torch.full_like(step, beta1).pow_(step).neg_().add_(1)
+        size, eps = (lr * root2 / correction1).to(dtype), (root2 * self.eps).to(dtype)
+        for value, m, v in zip(self.values, exp_avg, exp_avg_sq, strict=True):
+            value.sub_(m / v.sqrt().add_(eps) * size)
 
 
 class AdamW(Adam):

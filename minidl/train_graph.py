@@ -197,7 +197,10 @@ class GraphEpochs:
                 self._step(size)
         except RuntimeError as error:  # an operation that cannot be captured: go on without
             _FAILED.append(graph)  # destroying a failed capture can abort the process
-            say_fallback(f"capturing a step failed ({str(error).splitlines()[0]})")
+            first: BaseException = error
+            while first.__context__ is not None:  # the operation that broke the capture
+                first = first.__context__
+            say_fallback(f"capturing a step failed ({str(first).splitlines()[0]})")
             self.capture = False
             self.optimizer.steps = steps
             self._step(size)

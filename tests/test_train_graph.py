@@ -241,9 +241,14 @@ def test_backward_params_gives_backward_s_gradients() -> None:
 
 
 def cuda_fit(text: str, graphs: bool, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Train on the GPU; with graphs, check that the steps were captured (no fallback)."""
+    import minidl.train_graph as train_graph
+
     monkeypatch.setenv("MINIDL_CUDA_GRAPHS", "1" if graphs else "0")
+    monkeypatch.setattr(train_graph, "_SAID", set())
     built = compile_spec(parse(text))
     history = built.fit()
+    assert not train_graph._SAID, f"fell back: {train_graph._SAID}"
     return history, [t.cpu() for t in state(built)]
 
 
@@ -258,13 +263,17 @@ def test_captured_graphs_equal_uncaptured_steps(name: str, monkeypatch: pytest.M
 
 
 @CUDA
-def test_captured_stacked_runs_equal_uncaptured(monkeypatch: pytest.MonkeyPatch) -> None:
-    text = spec_text(SPECS["batchnorm_ce"], "cuda")
+@pytest.mark.parametrize("name", ["batchnorm_ce", "residual_adam"])
+def test_captured_stacked_runs_equal_uncaptured(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = spec_text(SPECS[name], "cuda")
+    import minidl.train_graph as train_graph
+
+    monkeypatch.setattr(train_graph, "_SAID", set())
     results = []
     for graphs in ("0", "1"):
         monkeypatch.setenv("MINIDL_CUDA_GRAPHS", graphs)
         results.append(compile_ensemble(parse(text), 4).fit())
-    assert results[0] == results[1]
+    assert results[0] == results[1] and not train_graph._SAID
 
 
 @CUDA
