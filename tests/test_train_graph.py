@@ -4,7 +4,6 @@ graphs themselves against the same steps uncaptured, where a CUDA device exists.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from minidl import compile_spec
 from minidl.compiler.program import Ensemble, Program, compile_ensemble
 from minidl.data import Dataset
 from minidl.lang import parse
-from minidl.nn import Dropout, Linear, LossMSE, ReLU, Sequential, Tanh, stack
+from minidl.nn import Dropout, Linear, LossMSE, ReLU, Sequential, Tanh
 from minidl.optim import SGD, Optimizer
 from minidl.train import DivergenceError, _epoch, _shuffled, fit
 from minidl.train_graph import Diverged, GraphEpochs, fallback_reason
@@ -217,24 +216,6 @@ def test_fallback_reasons() -> None:
 
     reason = fallback_reason(model, Custom(model.param(), lr=0.1))
     assert reason is not None and "Custom" in reason
-
-
-def test_backward_params_gives_backward_s_gradients() -> None:
-    """The first layer skips its input gradient; every parameter gradient is unchanged."""
-    g = torch.Generator().manual_seed(0)
-    single = Sequential([Linear(3, 4, generator=g), ReLU(), Linear(4, 2, generator=g)])
-    stacked = stack([copy.deepcopy(single), copy.deepcopy(single)])
-    for model, x in ((single, torch.randn(5, 3)), (stacked, torch.randn(2, 5, 3)),
-                     (single, torch.randn(3))):  # fmt: skip
-        grad = torch.randn(*x.shape[:-1], 2)
-        model.zero_grad()
-        model.forward(x)
-        model.backward(grad)
-        expected = [g.clone() for _, g in model.param()]
-        model.zero_grad()
-        model.forward(x)
-        model.backward_params(grad)
-        assert all(torch.equal(a, g) for a, (_, g) in zip(expected, model.param(), strict=True))
 
 
 # On a CUDA device: the captured graphs against the same steps uncaptured.

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from minidl.nn.linear import Linear
 from minidl.nn.module import Module
 
 __all__ = ["GELU", "Identity", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh"]
@@ -30,6 +31,12 @@ class ReLU(Module):
     def forward(self, *input: Tensor) -> Tensor:
         (x,) = input
         self.output = torch.relu(x)
+        return self.output
+
+    def after_linear(self, linear: Linear, x: Tensor) -> Tensor:
+        """`forward(linear.forward(x))` as one fused call (`Linear.forward_relu`): the same
+        values, and each module keeps what its backward needs."""
+        self.output = linear.forward_relu(x)
         return self.output
 
     def backward(self, *gradwrtoutput: Tensor) -> Tensor:

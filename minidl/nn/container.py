@@ -7,7 +7,9 @@ from collections.abc import Iterable, Iterator, Sequence
 import torch
 from torch import Tensor
 
+from minidl.nn.activation import ReLU
 from minidl.nn.flat import FlatParameters, Parameters
+from minidl.nn.linear import Linear
 from minidl.nn.module import Module, Parameter
 
 __all__ = ["Sequential", "stack"]
@@ -35,8 +37,14 @@ class Sequential(Module):
 
     def forward(self, *input: Tensor) -> Tensor:
         (x,) = input
-        for module in self.modules:
-            x = module.forward(x)
+        fused = False
+        for module, following in zip(self.modules, [*self.modules[1:], None], strict=True):
+            if fused:  # this ReLU ran with the Linear before it
+                fused = False
+            elif type(module) is Linear and type(following) is ReLU:
+                x, fused = following.after_linear(module, x), True  # one call, same values
+            else:
+                x = module.forward(x)
         return x
 
     def backward(self, *gradwrtoutput: Tensor) -> Tensor:

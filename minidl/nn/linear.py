@@ -91,6 +91,15 @@ class Linear(Module):
             return torch.baddbmm(self.bias.unsqueeze(1), x, self.weight.mT)
         return F.linear(x, self.weight, self.bias)
 
+    def forward_relu(self, x: Tensor) -> Tensor:
+        """max(0, forward(x)), the same values, in one call where it can be: for a batch
+        `(N, in)` with a bias, the bias and the max are the matrix product's epilogue on CUDA
+        (the CPU adds and clamps as two calls would). See `ReLU.after_linear`."""
+        if x.dim() != 2 or self.bias is None or self.weight.dim() != 2:
+            return torch.relu(self.forward(x))
+        self.input = x
+        return torch._addmm_activation(self.bias, x, self.weight.t())
+
     def backward(self, *gradwrtoutput: Tensor) -> Tensor:
         (grad,) = gradwrtoutput
         x = self.input
