@@ -70,6 +70,12 @@ class Optimizer:
         """Update every parameter from its accumulated gradient."""
         raise NotImplementedError
 
+    def graph_step(self, lr: Tensor, step: Tensor) -> None:
+        """`step()` with the learning rate and the step number (this one included) read from
+        0-dim float64 tensors on the parameters' device: it sends no number from the host,
+        so it can be captured in a CUDA graph. The same update, rounded in its own order."""
+        raise NotImplementedError(f"{type(self).__name__} has no graph_step")
+
     def zero_grad(self) -> None:
         """Clear the gradients of every parameter."""
         if self.flat is not None:
@@ -166,6 +172,15 @@ class SGD(Optimizer):
             grads = self._momentum(grads)
         torch._foreach_add_(self.values, grads, alpha=-self.lr)
 
+    def graph_step(self, lr: Tensor, step: Tensor) -> None:
+        self.steps += 1
+        grads = self._with_weight_decay(self.weight_decay)
+        if self.momentum:
+            grads = self._momentum(grads)
+        rate = lr.to(self.values[0].dtype)
+        for value, grad in zip(self.values, grads, strict=True):
+            value.addcmul_(grad, rate, value=-1)
+
     def _momentum(self, grads: list[Tensor]) -> list[Tensor]:
         if "momentum_buffer" in self.state:
             buffers = self.state["momentum_buffer"]
@@ -236,6 +251,30 @@ class Adam(Optimizer):
         torch._foreach_add_(denominator, self.eps * root2)
         step = self.lr * root2 / bias_correction1
         torch._foreach_addcdiv_(self.values, exp_avg, denominator, -step)
+
+    def graph_step(self, lr: Tensor, step: Tensor) -> None:
+        self.steps += 1
+        beta1, beta2 = self.betas
+        dtype = self.values[0].dtype
+        if self.decoupled_weight_decay:
+            if self.weight_decay:
+                shrink = (lr * -self.weight_decay).add_(1).to(dtype)
+                for value in self.values:
+                    value.mul_(shrink)
+            grads = self.grads
+        else:
+            grads = self._with_weight_decay(self.weight_decay)
+        exp_avg, exp_avg_sq = self._buffers("exp_avg"), self._buffers("exp_avg_sq")
+        torch._foreach_lerp_(exp_avg, grads, 1 - beta1)
+        torch._foreach_mul_(exp_avg_sq, beta2)
+        torch._foreach_addcmul_(exp_avg_sq, grads, grads, 1 - beta2)
+        # beta ** t on the device (full_like fills there: torch.pow(beta, t) would copy the
+        # number from the host, which a graph cannot hold).
+        root2 = torch.full_like(step, beta2).pow_(step).neg_().add_(1).sqrt_()
+        correction1 = torch.full_like(step, beta1).pow_(step).neg_().add_(1)
+        size, eps = (lr * root2 / correction1).to(dtype), (root2 * self.eps).to(dtype)
+        for value, m, v in zip(self.values, exp_avg, exp_avg_sq, strict=True):
+            value.sub_(m / v.sqrt().add_(eps) * size)
 
 
 class AdamW(Adam):

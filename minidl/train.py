@@ -13,6 +13,8 @@ from minidl.data import Dataset, shuffled
 from minidl.nn import Loss, Module
 from minidl.optim import Optimizer
 from minidl.schedule import Schedule
+from minidl.train_graph import Diverged as _Diverged
+from minidl.train_graph import GraphEpochs, fallback_reason, graphs_wanted, say_fallback
 
 __all__ = [
     "CLASSIFICATION_FIGURES",
@@ -242,25 +244,43 @@ def _train(
     target_scale: Tensor | None = None,
 ) -> list[list[EpochRecord]]:
     done = _epochs_done(histories, len(generators), epochs)
+    graphs = _graph_epochs(model, loss, optimizer, train, batch_size)
     for epoch in range(done + 1, epochs + 1):
         if schedule is not None:
             optimizer.lr = schedule.lr_at(epoch - 1)
-        epoch_data = _shuffled(train, generators)
         model.train()
         try:
-            seen = _epoch(model, loss, optimizer, epoch_data, batch_size)
+            if graphs is not None:
+                seen = graphs.epoch(generators)  # NaN if the epoch diverged, read below
+            else:
+                seen = _epoch(model, loss, optimizer, _shuffled(train, generators), batch_size)
+            model.eval()
+            rows = _epoch_rows(seen / len(train), model, loss, train, test, target_scale)
+            model.train()
+            if graphs is not None and not bool(rows[:, 0].isfinite().all()):
+                rows[:, 0] = graphs.redo().cpu() / len(train)  # raises where _epoch would
         except _Diverged as diverged:
             run = diverged.run if train.stacked else None
             raise DivergenceError(epoch, diverged.step, diverged.what, histories, run) from None
-        model.eval()
-        rows = _epoch_rows(seen / len(train), model, loss, train, test, target_scale)
-        model.train()
         records = [record_of(epoch, row) for row in rows]
         for history, record in zip(histories, records, strict=True):
             history.append(record)
         if callback is not None:
             callback(records)
     return histories
+
+
+def _graph_epochs(
+    model: Module, loss: Loss, optimizer: Optimizer, train: Dataset, batch_size: int
+) -> GraphEpochs | None:
+    """On a CUDA device, the epochs as CUDA graphs, unless the model cannot be captured."""
+    if not train.inputs.is_cuda:
+        return None
+    reason = fallback_reason(model, optimizer)
+    if reason is not None:
+        say_fallback(reason)
+        return None
+    return GraphEpochs(model, loss, optimizer, train, batch_size, capture=graphs_wanted())
 
 
 def _epochs_done(histories: list[list[EpochRecord]], runs: int, epochs: int) -> int:
@@ -287,11 +307,6 @@ def _shuffled(data: Dataset, generators: Sequence[torch.Generator]) -> Dataset:
     return Dataset(data.inputs[runs, order], data.targets[runs, order])
 
 
-class _Diverged(Exception):
-    def __init__(self, step: int, what: str, run: int | None) -> None:
-        self.step, self.what, self.run = step, what, run
-
-
 def _epoch(
     model: Module, loss: Loss, optimizer: Optimizer, data: Dataset, batch_size: int
 ) -> Tensor:
@@ -305,7 +320,7 @@ def _epoch(
         batch = data.narrow(start, size)
         output = model.forward(batch.inputs)
         value = float(loss.forward(output, batch.targets))
-        model.backward(loss.backward())
+        model.backward_params(loss.backward())
         # One call on the fast path: optimizer.grads is then the one flat gradient buffer.
         grad_sum = sum(float(grad.sum()) for grad in optimizer.grads)
         if not (math.isfinite(value) and math.isfinite(grad_sum)):
@@ -339,7 +354,8 @@ def _epoch_rows(
         test_figures = _figures(loss, model.forward(test.inputs), test.targets, target_scale)
     pairs = [f for pair in zip(train_figures[1:], test_figures[1:], strict=True) for f in pair]
     figures = [loss_value, train_figures[0], test_figures[0], *pairs]
-    return torch.stack([f.reshape(-1).double().cpu() for f in figures], dim=1)
+    device = train.inputs.device  # gathered there, then read with one wait for the device
+    return torch.stack([f.reshape(-1).double().to(device) for f in figures], dim=1).cpu()
 
 
 def _figures(

@@ -26,6 +26,7 @@ from minidl.cli.data_warnings import print_warnings
 from minidl.cli.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from minidl.cli.one_run import Progress, deferred_interrupt
 from minidl.cli.run_folder import new_run_folder, remove_stale_temporaries, write_atomic
+from minidl.cli.sweep_gpu import run_on_gpu
 from minidl.cli.sweep_grid import Cell, CellResult, Task, cells, tasks
 from minidl.cli.sweep_results import (
     read_sweep,
@@ -172,12 +173,14 @@ def _execute(
 
 def _run_all(work: list[Task], jobs: int | None, report: Any) -> Iterator[tuple[Task, CellResult]]:
     jobs = min(jobs or os.cpu_count() or 1, len(work))
+    if any(task.cell.spec.train.device == "cuda" for task in work):
+        yield from run_on_gpu(work, jobs, report)  # threads of this process, one GPU
+        return
     if jobs <= 1:
         for task in work:
             yield task, run_task(task, report)
         return
-    cuda = any(task.cell.spec.train.device == "cuda" for task in work)
-    context = multiprocessing.get_context("spawn" if cuda else "fork")
+    context = multiprocessing.get_context("fork")
     queue = context.SimpleQueue()
     pool = context.Pool(jobs, initializer=_worker_start, initargs=(queue,))
     try:

@@ -8,12 +8,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from minidl.nn.linear import Linear
 from minidl.nn.module import Module
 
 __all__ = ["GELU", "Identity", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh"]
 
 _INV_SQRT2 = 1 / math.sqrt(2)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+_THRESHOLD_BACKWARD = torch.ops.aten.threshold_backward.default
+"""grad where the output is > 0, else 0; the overload itself, which is called fastest."""
 
 
 class ReLU(Module):
@@ -30,11 +33,19 @@ class ReLU(Module):
         self.output = torch.relu(x)
         return self.output
 
+    def after_linear(self, linear: Linear, x: Tensor) -> Tensor:
+        """`forward(linear.forward(x))` as one fused call (`Linear.forward_relu`): the same
+        values, and each module keeps what its backward needs."""
+        self.output = linear.forward_relu(x)
+        return self.output
+
     def backward(self, *gradwrtoutput: Tensor) -> Tensor:
         (grad,) = gradwrtoutput
         assert self.output is not None, "backward called before forward"
-        # The derivative is 1 where the output is positive, else 0: the output's sign.
-        return grad * self.output.sign()
+        # The derivative is 1 where the output is positive, else 0: grad * (output > 0), in
+        # one pass (torch's own ReLU backward; it gives 0, not -0, where grad < 0).
+        masked: Tensor = _THRESHOLD_BACKWARD(grad, self.output, 0)
+        return masked
 
 
 class Tanh(Module):

@@ -7,7 +7,9 @@ from collections.abc import Iterable, Iterator, Sequence
 import torch
 from torch import Tensor
 
+from minidl.nn.activation import ReLU
 from minidl.nn.flat import FlatParameters, Parameters
+from minidl.nn.linear import Linear
 from minidl.nn.module import Module, Parameter
 
 __all__ = ["Sequential", "stack"]
@@ -35,8 +37,14 @@ class Sequential(Module):
 
     def forward(self, *input: Tensor) -> Tensor:
         (x,) = input
-        for module in self.modules:
-            x = module.forward(x)
+        fused = False
+        for module, following in zip(self.modules, [*self.modules[1:], None], strict=True):
+            if fused:  # this ReLU ran with the Linear before it
+                fused = False
+            elif type(module) is Linear and type(following) is ReLU:
+                x, fused = following.after_linear(module, x), True  # one call, same values
+            else:
+                x = module.forward(x)
         return x
 
     def backward(self, *gradwrtoutput: Tensor) -> Tensor:
@@ -44,6 +52,15 @@ class Sequential(Module):
         for module in reversed(self.modules):
             grad = module.backward(grad)
         return grad
+
+    def backward_params(self, grad: Tensor) -> None:
+        """As `backward`, but the first module skips its input's gradient (the training loop
+        needs none for the data: for a first Linear that saves a third of its backward)."""
+        if not self.modules:
+            return
+        for module in reversed(self.modules[1:]):
+            grad = module.backward(grad)
+        self.modules[0].backward_params(grad)
 
     def to(
         self, device: torch.device | str | None = None, dtype: torch.dtype | None = None

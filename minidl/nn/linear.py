@@ -91,6 +91,15 @@ class Linear(Module):
             return torch.baddbmm(self.bias.unsqueeze(1), x, self.weight.mT)
         return F.linear(x, self.weight, self.bias)
 
+    def forward_relu(self, x: Tensor) -> Tensor:
+        """max(0, forward(x)), the same values, in one call where it can be: for a batch
+        `(N, in)` with a bias, the bias and the max are the matrix product's epilogue on CUDA
+        (the CPU adds and clamps as two calls would). See `ReLU.after_linear`."""
+        if x.dim() != 2 or self.bias is None or self.weight.dim() != 2:
+            return torch.relu(self.forward(x))
+        self.input = x
+        return torch._addmm_activation(self.bias, x, self.weight.t())
+
     def backward(self, *gradwrtoutput: Tensor) -> Tensor:
         (grad,) = gradwrtoutput
         x = self.input
@@ -102,6 +111,19 @@ class Linear(Module):
         if self.bias_grad is not None:
             self.bias_grad.add_(grad.sum(0))
         return grad @ self.weight
+
+    def backward_params(self, grad: Tensor) -> None:
+        """dW and db only: the product g W for the input's gradient is skipped."""
+        x = self.input
+        assert x is not None, "backward called before forward"
+        if x.dim() == 1:
+            self.weight_grad.addr_(grad, x)
+        elif x.dim() == 2:
+            self.weight_grad.addmm_(grad.t(), x)
+        else:
+            self.weight_grad.baddbmm_(grad.mT, x)
+        if self.bias_grad is not None:
+            self.bias_grad.add_(grad if x.dim() == 1 else grad.sum(x.dim() - 2))
 
     def _backward_other(self, grad: Tensor, x: Tensor) -> Tensor:
         """The same for one sample `(in,)` or for stacked runs `(R, N, in)`."""

@@ -35,6 +35,11 @@ class Module:
         """Accumulate parameter gradients and return the gradient with respect to the input."""
         raise NotImplementedError
 
+    def backward_params(self, grad: Tensor) -> None:
+        """Accumulate the parameter gradients only: the input gradient is not needed (the
+        first layer of a model, whose input is data). Layers that can skip its cost do."""
+        self.backward(grad)
+
     def param(self) -> list[Parameter]:
         """Return the `(value, grad)` pairs of the module's parameters."""
         return []
