@@ -13,6 +13,7 @@ from minidl.data import Dataset, shuffled
 from minidl.nn import Loss, Module
 from minidl.optim import Optimizer
 from minidl.schedule import Schedule
+from minidl.stopping import BestWeights, EarlyStopping, StoppingRuns
 
 __all__ = [
     "DivergenceError",
@@ -29,7 +30,8 @@ __all__ = [
 @dataclass(frozen=True)
 class EpochRecord:
     """One epoch's figures: the mean per-sample training loss seen during the epoch, then
-    the loss and error (%) on the train and test sets with the weights at its end."""
+    the loss and error (%) on the train and test sets with the weights at its end, and on
+    the validation set when there is one (else None)."""
 
     epoch: int
     loss: float
@@ -37,10 +39,13 @@ class EpochRecord:
     test_loss: float
     train_error: float
     test_error: float
+    val_loss: float | None = None
+    val_error: float | None = None
 
     def as_dict(self) -> dict[str, float]:
-        """The record as a dict, in field order (a line of history.csv)."""
-        return asdict(self)
+        """The record as a dict, in field order (a line of history.csv); the validation
+        figures only where there is a validation set."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 class DivergenceError(RuntimeError):
@@ -103,6 +108,9 @@ def fit(
     callback: ProgressCallback | None = None,
     schedule: Schedule | None = None,
     history: Sequence[EpochRecord] = (),
+    validation: Dataset | None = None,
+    stopping: EarlyStopping | None = None,
+    best: BestWeights | None = None,
 ) -> list[EpochRecord]:
     """Train `model` with mini-batches and return one record per epoch.
 
@@ -115,6 +123,10 @@ def fit(
     optimiser and generator as they were after the last of them (see `ProgressCallback`):
     training continues at epoch `len(history) + 1` up to `epochs`, exactly as if it had
     never stopped, and the whole history is returned.
+
+    With `validation`, each epoch also scores it (`val_loss`, `val_error`). With `stopping`
+    (which needs `validation`), training ends early by its rule and the model is left with
+    the best epoch's weights, which `best` keeps meanwhile (pass the resumed run's own).
     """
     each = None if callback is None else (lambda records: callback(records[0]))
     runs = _train(
@@ -129,6 +141,7 @@ def fit(
         each,
         schedule,
         [list(history)],
+        _held(validation, stopping, best, 0),
     )
     return runs[0]
 
@@ -146,12 +159,18 @@ def fit_ensemble(
     callback: EnsembleCallback | None = None,
     schedule: Schedule | None = None,
     histories: Sequence[Sequence[EpochRecord]] | None = None,
+    validation: Dataset | None = None,
+    stopping: EarlyStopping | None = None,
 ) -> list[list[EpochRecord]]:
     """Train R stacked runs at once (see `minidl.nn.stack`); return each run's history.
 
     `train` and `test` carry a leading run axis; run r shuffles with `generators[r]`, so it
     sees exactly the mini-batches it would see when trained alone. `schedule` and
     `histories` (one per run, to resume) are as in `fit`.
+
+    With `stopping`, each run stops by itself: from then on its weights are held at its best
+    epoch's (its updates are undone step by step) and its history ends; the callback gets
+    the records of the runs still training. Training ends when every run has stopped.
     """
     done = [[] for _ in generators] if histories is None else [list(h) for h in histories]
     return _train(
@@ -166,6 +185,7 @@ def fit_ensemble(
         callback,
         schedule,
         done,
+        _held(validation, stopping, None, len(generators)),
     )
 
 
@@ -181,35 +201,73 @@ def _train(
     callback: EnsembleCallback | None,
     schedule: Schedule | None,
     histories: list[list[EpochRecord]],
+    held: _Held,
 ) -> list[list[EpochRecord]]:
-    done = _epochs_done(histories, len(generators), epochs)
+    watch = held.watch
+    done = _epochs_done(histories, len(generators), epochs, watch is not None)
+    if watch is not None:
+        watch.start(model, [_val_losses(h) for h in histories])
     for epoch in range(done + 1, epochs + 1):
+        if watch is not None and watch.all_stopped():
+            break
         if schedule is not None:
             optimizer.lr = schedule.lr_at(epoch - 1)
         epoch_data = _shuffled(train, generators)
         model.train()
         try:
-            seen = _epoch(model, loss, optimizer, epoch_data, batch_size)
+            hold = None if watch is None else watch.hold
+            seen = _epoch(model, loss, optimizer, epoch_data, batch_size, hold)
         except _Diverged as diverged:
             run = diverged.run if train.inputs.dim() == 3 else None
             raise DivergenceError(epoch, diverged.step, diverged.what, histories, run) from None
         model.eval()
-        rows = _epoch_rows(seen / len(train), model, loss, train, test)
+        rows = _epoch_rows(seen / len(train), model, loss, train, test, held.data)
         model.train()
         records = [_record(epoch, row) for row in rows]
-        for history, record in zip(histories, records, strict=True):
-            history.append(record)
+        training = range(len(records)) if watch is None else watch.training()
+        for run in training:
+            histories[run].append(records[run])
+        if watch is not None:
+            watch.epoch_done(model, {run: _val_losses([records[run]])[0] for run in training})
         if callback is not None:
-            callback(records)
+            callback([records[run] for run in training])
+    if watch is not None:
+        watch.finish(model)
     return histories
 
 
-def _epochs_done(histories: list[list[EpochRecord]], runs: int, epochs: int) -> int:
-    """How many epochs the given histories already hold (the same number for every run)."""
+@dataclass(frozen=True)
+class _Held:
+    """A training's validation set, and the early stopping that watches it (if any)."""
+
+    data: Dataset | None
+    watch: StoppingRuns | None
+
+
+def _held(
+    data: Dataset | None, stopping: EarlyStopping | None, best: BestWeights | None, runs: int
+) -> _Held:
+    if stopping is None:
+        return _Held(data, None)
+    if data is None:
+        raise ValueError("early stopping needs a validation set")
+    return _Held(data, StoppingRuns(stopping, runs, best))
+
+
+def _val_losses(history: Sequence[EpochRecord]) -> list[float]:
+    return [math.nan if r.val_loss is None else r.val_loss for r in history]
+
+
+
+def _epochs_done(
+    histories: list[list[EpochRecord]], runs: int, epochs: int, stopping: bool = False
+) -> int:
+    """How many epochs the given histories already hold (the same number for every run, but
+    for runs that stopped early)."""
     done = {len(history) for history in histories}
-    if len(histories) != runs or len(done) != 1:
+    if len(histories) != runs or (len(done) != 1 and not stopping):
         raise ValueError(f"resume: need {runs} histories of one length, got {len(histories)}")
-    count = done.pop()
+    count = max(done)
     for history in histories:
         if [record.epoch for record in history] != list(range(1, count + 1)):
             raise ValueError("resume: a history must hold epochs 1, 2, ... in order")
@@ -234,9 +292,15 @@ class _Diverged(Exception):
 
 
 def _epoch(
-    model: Module, loss: Loss, optimizer: Optimizer, data: Dataset, batch_size: int
+    model: Module,
+    loss: Loss,
+    optimizer: Optimizer,
+    data: Dataset,
+    batch_size: int,
+    hold: Callable[[], None] | None = None,
 ) -> Tensor:
-    """One pass of mini-batch updates; return each run's summed per-sample loss."""
+    """One pass of mini-batch updates; return each run's summed per-sample loss. `hold`,
+    if given, runs after each update (it puts stopped runs' weights back)."""
     stacked = data.inputs.dim() == 3
     seen = torch.zeros(data.inputs.shape[0] if stacked else 1, dtype=torch.float64)
     n = len(data)
@@ -258,22 +322,31 @@ def _epoch(
         else:
             seen += value * (size if loss.reduction == "mean" else 1)
         optimizer.step()
+        if hold is not None:
+            hold()
     return seen
 
 
 def _epoch_rows(
-    loss_value: Tensor, model: Module, loss: Loss, train: Dataset, test: Dataset | None
+    loss_value: Tensor,
+    model: Module,
+    loss: Loss,
+    train: Dataset,
+    test: Dataset | None,
+    validation: Dataset | None = None,
 ) -> Tensor:
-    """The epoch's figures, one row per run: loss seen, then train and test loss and error."""
+    """The epoch's figures, one row per run: loss seen, then train and test loss and error,
+    then validation loss and error if there is a validation set."""
     train_loss, train_error = evaluate(model, loss, train)
     if test is None:
         test_loss, test_error = train_loss * math.nan, train_error * math.nan
     else:
         test_loss, test_error = evaluate(model, loss, test)
     figures = [loss_value, train_loss, test_loss, train_error, test_error]
+    if validation is not None:
+        figures.extend(evaluate(model, loss, validation))
     return torch.stack([f.reshape(-1).double().cpu() for f in figures], dim=1)
 
 
 def _record(epoch: int, figures: Tensor) -> EpochRecord:
-    loss, train_loss, test_loss, train_error, test_error = figures.tolist()
-    return EpochRecord(epoch, loss, train_loss, test_loss, train_error, test_error)
+    return EpochRecord(epoch, *figures.tolist())

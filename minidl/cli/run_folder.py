@@ -79,9 +79,11 @@ def write_json(path: Path, value: Any) -> None:
 
 
 def write_history(path: Path, history: Sequence[EpochRecord]) -> None:
-    """Write the per-epoch history as CSV, atomically."""
+    """Write the per-epoch history as CSV, atomically (with `val_` columns where the run has
+    a validation set)."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, HISTORY_FIELDS, lineterminator="\n")
+    fields = list(history[0].as_dict()) if history else HISTORY_FIELDS
+    writer = csv.DictWriter(buffer, fields, lineterminator="\n")
     writer.writeheader()
     writer.writerows(record.as_dict() for record in history)
     write_atomic(path, buffer.getvalue().encode())

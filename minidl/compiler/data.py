@@ -13,10 +13,19 @@ from pathlib import Path
 
 import torch
 
-from minidl.data import DataError, Dataset, Normalizer, Table, disk, read_header, scale_warning
+from minidl.data import (
+    DataError,
+    Dataset,
+    Normalizer,
+    Table,
+    disk,
+    held_out,
+    read_header,
+    scale_warning,
+)
 from minidl.data.csv_sets import csv_datasets
 from minidl.lang import Diagnostic, Spec, SpecError, ir, resolve
-from minidl.lang.data_preview import file_diagnostic
+from minidl.lang.data_preview import file_diagnostic, option_span
 
 __all__ = ["DISK_FEATURES", "LoadedData", "data_error", "load_data"]
 
@@ -34,6 +43,8 @@ class LoadedData:
     labels: tuple[ir.Scalar, ...] | None = None
     normalizer: Normalizer = field(default_factory=Normalizer)
     warnings: list[Diagnostic] = field(default_factory=list)
+    validation: Dataset | None = None
+    """The training rows that `validation=` held out (never trained on)."""
 
 
 def load_data(spec: Spec, generator: torch.Generator) -> LoadedData:
@@ -45,7 +56,8 @@ def load_data(spec: Spec, generator: torch.Generator) -> LoadedData:
         test = disk(data.test, data.radius, generator=generator, dtype=f64)
         if spec.loss.targets == "classes":  # one output per class: targets one-hot
             train, test = _one_hot_disk(train), _one_hot_disk(test)
-        return LoadedData(train, test, DISK_FEATURES, (0, 1))
+        train, validation = _hold_out(spec, train, generator)
+        return LoadedData(train, test, DISK_FEATURES, (0, 1), validation=validation)
     try:
         return _load_csv(spec, data, generator)
     except DataError as caught:
@@ -64,11 +76,37 @@ def _load_csv(spec: Spec, data: ir.CsvData, generator: torch.Generator) -> Loade
         test_path=base / data.test if data.test else None,
         split_fraction=data.split,
         normalize=data.normalize,
+        validation=data.validation,
     )
     warnings = _scale_warnings(spec, sets.table) if data.normalize == "none" else []
     classes = None if sets.labels is None else sets.labels.classes
     return LoadedData(
-        sets.train, sets.test, sets.table.features, classes, sets.normalizer, warnings
+        sets.train,
+        sets.test,
+        sets.table.features,
+        classes,
+        sets.normalizer,
+        warnings,
+        sets.validation,
+    )
+
+
+def _hold_out(
+    spec: Spec, train: Dataset, generator: torch.Generator
+) -> tuple[Dataset, Dataset | None]:
+    """The training rows left after `validation=` holds its share out, and those held out."""
+    fraction = spec.data.validation
+    if fraction is None:
+        return train, None
+    try:
+        kept, out = held_out(len(train), fraction, generator)
+    except ValueError as caught:
+        span = option_span(spec, "validation")
+        help = "use a fraction nearer 0.2, or more training rows"
+        raise SpecError([Diagnostic.at(span, "E262", str(caught), help, spec.source)]) from None
+    return (
+        Dataset(train.inputs[kept], train.targets[kept]),
+        Dataset(train.inputs[out], train.targets[out]),
     )
 
 

@@ -22,6 +22,7 @@ from minidl.lang.shapes import Joined, Resolved
 from minidl.nn import Concat, Join, Loss, Module, Sequential, Sum, stack
 from minidl.optim import Optimizer
 from minidl.schedule import Schedule
+from minidl.stopping import BestWeights, EarlyStopping
 from minidl.train import EnsembleCallback, EpochRecord, ProgressCallback, fit, fit_ensemble
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "build_model",
     "compile_ensemble",
     "compile_spec",
+    "early_stopping",
     "run_spec",
 ]
 
@@ -54,6 +56,10 @@ class Program:
     """The classes in sorted order, as the data writes them (None: the indices themselves)."""
     normalizer: Normalizer | None = None
     warnings: Sequence[Any] = ()
+    validation: Dataset | None = None
+    """The training rows that `validation=` held out, scored each epoch (never trained on)."""
+    best: BestWeights | None = None
+    """With `patience`, the weights of the best epoch so far (a checkpoint keeps them)."""
 
     def predict(self, inputs: Tensor | Any) -> list[Label]:
         """The predicted class of each row of raw features `(N, D)`, as `--predict` writes it."""
@@ -78,6 +84,8 @@ class Program:
                 self.data,
                 self.generator,
                 callback,
+                self.validation,
+                early_stopping(self.spec),
             )
         return fit(
             self.model,
@@ -91,6 +99,9 @@ class Program:
             callback=callback,
             schedule=self.schedule,
             history=history or (),
+            validation=self.validation,
+            stopping=early_stopping(self.spec),
+            best=self.best,
         )
 
 
@@ -143,6 +154,7 @@ def compile_spec(spec: Spec) -> Program:
     model.to(device, dtype)
     train = train.to(device, dtype)
     test = test.to(device, dtype) if test is not None else None
+    validation = None if loaded.validation is None else loaded.validation.to(device, dtype)
     optimizer = OPTIMIZERS[spec.optimizer.kind].minidl(spec.optimizer, model.param())
     loss = LOSSES[spec.loss.name].minidl(spec.loss)
     return Program(
@@ -157,7 +169,17 @@ def compile_spec(spec: Spec) -> Program:
         loaded.labels,
         loaded.normalizer,
         loaded.warnings,
+        validation,
+        BestWeights(model) if spec.train.patience is not None else None,
     )
+
+
+def early_stopping(spec: Spec) -> EarlyStopping | None:
+    """The spec's early stopping rule (`train patience=N [min_delta=F]`), if any."""
+    settings = spec.train
+    if settings.patience is None:
+        return None
+    return EarlyStopping(settings.patience, settings.min_delta or 0.0)
 
 
 @dataclass
@@ -171,6 +193,7 @@ class Ensemble:
     schedule: Schedule
     data: tuple[Dataset, Dataset | None]
     generators: list[torch.Generator]
+    validation: Dataset | None = None
 
     def fit(self, callback: EnsembleCallback | None = None) -> list[list[EpochRecord]]:
         """Train every run; return each run's history (run r is seed S + r)."""
@@ -186,6 +209,8 @@ class Ensemble:
             generators=self.generators,
             callback=callback,
             schedule=self.schedule,
+            validation=self.validation,
+            stopping=early_stopping(self.spec),
         )
 
 
@@ -208,7 +233,9 @@ def compile_ensemble(spec: Spec, runs: int) -> Ensemble:
     loss = LOSSES[spec.loss.name].minidl(spec.loss)
     generators = [p.generator for p in programs]
     schedule = build_schedule(spec)
-    return Ensemble(spec, model, loss, optimizer, schedule, (train, test), generators)
+    held = [p.validation for p in programs if p.validation is not None]
+    validation = stack_datasets(held) if held else None
+    return Ensemble(spec, model, loss, optimizer, schedule, (train, test), generators, validation)
 
 
 def run_spec(spec: Spec, run: int) -> Spec:

@@ -17,6 +17,7 @@ from minidl.data import Dataset, batches
 from minidl.lang import Spec
 from minidl.nn import Concat, Join, Loss, Module, Sequential, Sum
 from minidl.schedule import Schedule
+from minidl.stopping import EarlyStopping
 from minidl.train import DivergenceError, EpochRecord, ProgressCallback
 
 __all__ = ["copy_weights_back", "fit_torch", "to_torch"]
@@ -97,16 +98,21 @@ def fit_torch(
     data: tuple[Dataset, Dataset | None],
     generator: torch.Generator,
     callback: ProgressCallback | None = None,
+    validation: Dataset | None = None,
+    stopping: EarlyStopping | None = None,
 ) -> list[EpochRecord]:
     """Train a torch.nn copy of `model` with autograd as `spec` says; copy the result back.
 
-    `loss` (the minidl loss of the spec) scores the epochs, as minidl's loop does.
+    `loss` (the minidl loss of the spec) scores the epochs, as minidl's loop does; with
+    `validation` it scores that too, and `stopping` ends early and keeps the best epoch's
+    weights, as minidl's loop does.
     """
     train, test = data
     net = to_torch(model)
     optimizer = OPTIMIZERS[spec.optimizer.kind].torch(spec.optimizer, net.parameters())
     per_sample_loss = LOSSES[spec.loss.name].torch
     history: list[EpochRecord] = []
+    best: dict[str, torch.Tensor] = {}
     for epoch in range(1, spec.train.epochs + 1):
         for group in optimizer.param_groups:
             group["lr"] = schedule.lr_at(epoch - 1)
@@ -124,16 +130,30 @@ def fit_torch(
             seen += float(per_sample.detach().sum())
             optimizer.step()
         net.eval()
-        history.append(_record(net, loss, epoch, seen / len(train), train, test))
+        history.append(_record(net, loss, epoch, seen / len(train), train, test, validation))
         if callback is not None:
             callback(history[-1])
+        if stopping is not None:
+            best_epoch, since = stopping.state([math.nan if r.val_loss is None else r.val_loss for r in history])
+            if best_epoch == epoch:
+                best = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            if since >= stopping.patience:
+                break
+    if best:
+        net.load_state_dict(best)
     copy_weights_back(net, model)
     return history
 
 
 @torch.no_grad()
 def _record(
-    net: nn.Sequential, loss: Loss, epoch: int, seen: float, train: Dataset, test: Dataset | None
+    net: nn.Sequential,
+    loss: Loss,
+    epoch: int,
+    seen: float,
+    train: Dataset,
+    test: Dataset | None,
+    validation: Dataset | None,
 ) -> EpochRecord:
     def scores(data: Dataset) -> tuple[float, float]:
         output = net(data.inputs)
@@ -142,4 +162,5 @@ def _record(
 
     train_loss, train_error = scores(train)
     test_loss, test_error = scores(test) if test is not None else (math.nan, math.nan)
-    return EpochRecord(epoch, seen, train_loss, test_loss, train_error, test_error)
+    held = scores(validation) if validation is not None else (None, None)
+    return EpochRecord(epoch, seen, train_loss, test_loss, train_error, test_error, *held)

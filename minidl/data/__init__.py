@@ -33,6 +33,7 @@ __all__ = [
     "describe",
     "disk",
     "encode_labels",
+    "held_out",
     "load_csv",
     "one_hot_targets",
     "read_csv",
@@ -45,7 +46,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from minidl.data.csv_sets import CsvSets, csv_datasets
-    from minidl.data.dataset import Dataset, batches, shuffled, stack_datasets
+    from minidl.data.dataset import Dataset, batches, held_out, shuffled, stack_datasets
     from minidl.data.labels import Description, Label, Labels, describe, encode_labels
     from minidl.data.legacy import load_csv, one_hot_targets
     from minidl.data.normalize import NORMALIZATIONS, NormalizeKind, Normalizer, scale_warning
@@ -55,7 +56,7 @@ if TYPE_CHECKING:
 
 _MODULES = {
     "minidl.data.csv_sets": ("CsvSets", "csv_datasets"),
-    "minidl.data.dataset": ("Dataset", "batches", "shuffled", "stack_datasets"),
+    "minidl.data.dataset": ("Dataset", "batches", "held_out", "shuffled", "stack_datasets"),
     "minidl.data.synthetic": ("DISK_RADIUS", "disk"),
     "minidl.data.labels": ("Description", "Label", "Labels", "describe", "encode_labels"),
     "minidl.data.legacy": ("load_csv", "one_hot_targets"),

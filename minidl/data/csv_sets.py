@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from minidl.data.dataset import Dataset
+from minidl.data.dataset import Dataset, held_out
 from minidl.data.errors import DataError
 from minidl.data.labels import Labels, encode_labels
 from minidl.data.normalize import NormalizeKind, Normalizer
@@ -31,6 +31,8 @@ class CsvSets:
     table: Table
     labels: Labels | None
     normalizer: Normalizer
+    validation: Dataset | None = None
+    """The rows `validation=` held out of the training rows (never trained on)."""
 
 
 def csv_datasets(
@@ -43,6 +45,7 @@ def csv_datasets(
     test_path: Path | str | None = None,
     split_fraction: float | None = None,
     normalize: NormalizeKind = "none",
+    validation: float | None = None,
 ) -> CsvSets:
     """Read `train_path` (and `test_path`, or a seeded `split_fraction` of the train file),
     for a network of `outputs` outputs.
@@ -51,7 +54,9 @@ def csv_datasets(
     outputs, or when the target column holds text: the train file's labels in sorted order,
     one-hot for several outputs, 0/1 for one (which needs exactly two labels, E315).
     Otherwise they are the column's values. Features are normalised with the train rows'
-    statistics. Faults are `DataError`s.
+    statistics. With `validation`, that share of the training rows (after the split) is held
+    out by a seeded shuffle, after the labels are read and before the normaliser learns its
+    statistics from the rows left for training. Faults are `DataError`s.
     """
     table = read_csv(train_path, target)
     test_table = read_csv(test_path, target) if test_path is not None else None
@@ -66,12 +71,23 @@ def csv_datasets(
     else:
         train_targets = table.target.values().unsqueeze(1)
         test_targets = None if test_table is None else test_table.target.values().unsqueeze(1)
-    normalizer = Normalizer(normalize).fit(table.inputs)
-    train = Dataset(normalizer.apply(table.inputs), train_targets)
+    inputs, held = table.inputs, None
+    if validation is not None:
+        try:
+            kept, out = held_out(len(table), validation, generator)
+        except ValueError as caught:
+            raise DataError(
+                table.path, 0, "E262", str(caught), "use a fraction nearer 0.2"
+            ) from None
+        held = (inputs[out], train_targets[out])
+        inputs, train_targets = inputs[kept], train_targets[kept]
+    normalizer = Normalizer(normalize).fit(inputs)
+    train = Dataset(normalizer.apply(inputs), train_targets)
     test = None
     if test_table is not None and test_targets is not None:
         test = Dataset(normalizer.apply(test_table.inputs), test_targets)
-    return CsvSets(train, test, table, labels, normalizer)
+    val = None if held is None else Dataset(normalizer.apply(held[0]), held[1])
+    return CsvSets(train, test, table, labels, normalizer, val)
 
 
 def _check_classes(labels: Labels, outputs: int, table: Table) -> None:

@@ -31,7 +31,7 @@ from minidl.lang.syntax import (
     Value,
 )
 
-__all__ = ["Checker", "check", "warmup_problem"]
+__all__ = ["Checker", "check", "stopping_problem", "warmup_problem"]
 
 
 def warmup_problem(schedule: ir.Schedule, train: ir.Train) -> tuple[str, str] | None:
@@ -43,6 +43,26 @@ def warmup_problem(schedule: ir.Schedule, train: ir.Train) -> tuple[str, str] | 
         f"the {train.epochs} to schedule",
         f"use `warmup={max(0, train.epochs - 1)}` or fewer, or train longer",
     )
+
+
+def stopping_problem(train: ir.Train, data: ir.Data) -> tuple[str, str, str, str] | None:
+    """Early stopping that cannot work: `patience` with no validation set to watch (E260), or
+    `min_delta` without `patience` (E261): (code, option, message, help)."""
+    if train.patience is not None and data.validation is None:
+        return (
+            "E260",
+            "patience",
+            "`patience` stops on the validation loss, but the data has no `validation` set",
+            "add `validation=0.2` to the `data` statement (or remove `patience`)",
+        )
+    if train.min_delta is not None and train.patience is None:
+        return (
+            "E261",
+            "min_delta",
+            "`min_delta` only matters with `patience`",
+            "add `patience=10`, or remove `min_delta`",
+        )
+    return None
 
 
 EXAMPLE = "Linear 2->25 | ReLU | Linear 25->1 | Tanh"
@@ -105,7 +125,8 @@ class Checker(OptionChecker):
         return spec
 
     def across_statements(self, fields: dict[str, Any], words: dict[str, Call]) -> None:
-        """Mistakes that involve two statements: a warm-up as long as the training."""
+        """Mistakes that involve two statements: a warm-up as long as the training, early
+        stopping without a validation set."""
         schedule, train = fields.get("schedule"), fields.get("train")
         problem = warmup_problem(schedule or ir.Schedule(), train or ir.Train())
         if problem is not None:
@@ -113,6 +134,16 @@ class Checker(OptionChecker):
             option = next((o for o in call.options if o.key == "warmup"), None)
             where = (option.start, option.end) if option else (call.start, call.end)
             self.error("E136", *problem[:1], *where, problem[1])
+        train, data = fields.get("train"), fields.get("data")
+        if train is None or data is None or "train" not in words:
+            return
+        stopping = stopping_problem(train, data)
+        if stopping is not None:
+            code, name, message, help = stopping
+            call = words["train"]
+            option = next((o for o in call.options if o.key == name), None)
+            where = (option.start, option.end) if option else (call.start, call.end)
+            self.error(code, message, *where, help)
 
     def sort(
         self, statements: Sequence[Statement]

@@ -94,10 +94,14 @@ def file_diagnostic(caught: DataError, spec: ir.Spec) -> Diagnostic:
     whole file (missing, unreadable) or of a setting about it (`split=`)."""
     if caught.line > 0:
         return in_file_diagnostic(caught)
-    option = "split" if caught.code in ("E313", "E314") else _option_for(caught.path, spec)
+    option = _SETTINGS.get(caught.code) or _option_for(caught.path, spec)
     return Diagnostic.at(
         option_span(spec, option), caught.code, caught.message, caught.help, spec.source
     )
+
+
+_SETTINGS = {"E313": "split", "E314": "split", "E262": "validation"}
+"""The data statement's option that a fault of a setting (line 0) points at, by its code."""
 
 
 def in_file_diagnostic(caught: DataError) -> Diagnostic:

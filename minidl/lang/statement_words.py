@@ -5,7 +5,7 @@ description; the word's meaning, the class docstring's first line.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -29,6 +29,7 @@ __all__ = [
     "Schedule",
     "Sgd",
     "Train",
+    "validation_field",
 ]
 
 DEFAULT_RADIUS = 0.3989422804014327
@@ -174,6 +175,32 @@ class Train(Node):
     )
     device: Literal["cpu", "cuda"] = Field("cpu", description="where tensors live")
     dtype: Literal["float32", "float64"] = Field("float32", description="floating point type")
+    patience: int | None = Field(
+        None,
+        ge=1,
+        le=1_000_000,
+        description="stop after this many epochs without a better validation loss; "
+        "keep the best epoch's weights (needs `validation=` in `data`)",
+    )
+    min_delta: float | None = Field(
+        None,
+        ge=0,
+        allow_inf_nan=False,
+        description="how much the validation loss must fall to count as better (`patience`; "
+        "default 0)",
+    )
+
+
+def validation_field() -> Any:
+    """`validation=F`, an option of every data source: the share of the training rows held
+    out (a seeded shuffle, after `split`), never trained on, scored each epoch."""
+    return Field(
+        None,
+        gt=0,
+        lt=1,
+        allow_inf_nan=False,
+        description="share of the training rows held out for validation (never trained on)",
+    )
 
 
 class DiskData(Node):
@@ -183,6 +210,7 @@ class DiskData(Node):
     train: int = Field(1000, ge=1, le=10_000_000, description="training points")
     test: int = Field(1000, ge=1, le=10_000_000, description="test points")
     radius: float = Field(DEFAULT_RADIUS, gt=0, allow_inf_nan=False, description="disk radius")
+    validation: float | None = validation_field()
 
 
 class CsvData(Node):
@@ -198,6 +226,7 @@ class CsvData(Node):
     normalize: Literal["none", "standard", "minmax"] = Field(
         "none", description="feature scaling with the train statistics"
     )
+    validation: float | None = validation_field()
 
     def problems(self) -> list[Problem]:
         """Mistakes that involve two options."""
