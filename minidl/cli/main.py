@@ -100,6 +100,13 @@ def arguments() -> argparse.ArgumentParser:
         help="with --executor ray, the cluster's head HOST:PORT (default: $RAY_ADDRESS, "
         "else a Ray instance started here)",
     )
+    parser.add_argument(
+        "--log",
+        choices=("tensorboard",),
+        default=None,
+        help="with --train or --resume: also write TensorBoard event files into the run "
+        "folder (needs the extra minidl[tensorboard])",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress, only the final report")
     return parser
 
@@ -130,6 +137,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = arguments().parse_args(argv)
     text = ""
+    if args.log is not None:
+        problem = _log_problem(args)
+        if problem is not None:
+            print(f"minidl: error: {problem}", file=sys.stderr)
+            return EXIT_USAGE
     if args.spec.is_dir():
         from minidl.cli.run_command import run_folder_command
 
@@ -164,6 +176,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+def _log_problem(args: argparse.Namespace) -> str | None:
+    """Why `--log` cannot be honoured (it logs training; it needs its package), or None."""
+    if not (args.train or args.resume):
+        return "--log tensorboard logs training: add --train (or --resume with a run folder)"
+    from minidl.cli.tensorboard_log import require_tensorboard
+
+    return require_tensorboard()
+
+
 def report(diagnostics: Sequence[Diagnostic], text: str) -> None:
     """Print diagnostics (errors, then warnings go with them) to stderr, quoting `text`."""
     if diagnostics:
@@ -192,8 +213,9 @@ def _train(spec: Spec, args: argparse.Namespace) -> int:
                 quiet=args.quiet,
                 executor=args.executor,
                 address=args.address,
+                log=args.log is not None,
             )
-        return train_spec(spec, args.spec.stem, args.out, quiet=args.quiet)
+        return train_spec(spec, args.spec.stem, args.out, quiet=args.quiet, log=args.log is not None)
     except OSError as caught:  # the run folder could not be written (disk full, removed...)
         where = f"{caught.filename}: " if caught.filename else ""
         print(f"minidl: error: {where}{caught.strerror or caught}", file=sys.stderr)

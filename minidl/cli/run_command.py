@@ -48,7 +48,7 @@ def run_folder_command(args: argparse.Namespace) -> int:
         if args.resume:
             from minidl.cli.one_run import resume_run
 
-            return resume_run(args.spec, quiet=args.quiet)
+            return resume_run(args.spec, quiet=args.quiet, log=args.log is not None)
         run = open_run(args.spec)
         if args.predict is None and args.emit is None:
             program_of(run)  # a damaged or mismatched weights file is an error, not a summary
@@ -102,7 +102,7 @@ def _sweep_folder(args: argparse.Namespace) -> int:
     from minidl.lang.summary import summarize
 
     if args.resume:
-        return resume_sweep(args.spec, args.jobs, quiet=args.quiet)
+        return resume_sweep(args.spec, args.jobs, quiet=args.quiet, log=args.log is not None)
     if args.predict is not None or args.emit is not None:
         raise _Usage(
             f"{args.spec}: a sweep's folder takes --resume; predict and export take the folder "

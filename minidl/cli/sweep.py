@@ -8,9 +8,11 @@ to the run folder.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
+import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -23,9 +25,15 @@ from minidl.cli.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAG
 from minidl.cli.one_run import Progress, deferred_interrupt
 from minidl.cli.run_folder import new_run_folder, remove_stale_temporaries, write_atomic
 from minidl.cli.sweep_grid import Cell, CellResult, Task, cells, tasks
-from minidl.cli.sweep_results import read_sweep, search_table, table, write_results
+from minidl.cli.sweep_results import (
+    ranking_figure,
+    read_sweep,
+    search_table,
+    table,
+    write_results,
+)
 from minidl.cli.sweep_task import run_task
-from minidl.lang import Spec, format_spec
+from minidl.lang import Diagnostic, Spec, SpecError, format_spec
 from minidl.train import EpochRecord
 
 __all__ = ["resume_sweep", "run_cell", "run_sweep", "run_task"]
@@ -55,18 +63,23 @@ def run_sweep(
     quiet: bool = False,
     executor: str = "local",
     address: str | None = None,
+    log: bool = False,
 ) -> int:
     """Run every cell of the sweep, print the table, write the run folder; return the exit code.
 
     `executor` is `local` (worker processes) or `ray` (Ray tasks on the cluster at `address`,
-    by default `RAY_ADDRESS` or a Ray instance started here)."""
+    by default `RAY_ADDRESS` or a Ray instance started here). With `log`, each cell's
+    settings and figures also go to TensorBoard (`cell-N` folders, hparams plugin)."""
     if executor == "local":
-        return _sweep(spec, name, out, quiet, lambda work, report: _run_all(work, jobs, report))
+        runner: Runner = lambda work, report: _run_all(work, jobs, report)  # noqa: E731
+        return _sweep(spec, name, out, quiet, runner, log=log)
     from minidl.cli.ray_executor import RayError, cluster, run_tasks
 
     try:
         with cluster(address, jobs) as ray:
-            return _sweep(spec, name, out, quiet, lambda work, rep: run_tasks(ray, work, rep))
+            return _sweep(
+                spec, name, out, quiet, lambda work, rep: run_tasks(ray, work, rep), log=log
+            )
     except RayError as caught:
         print(f"minidl: error: {caught}", file=sys.stderr)
         return EXIT_USAGE
@@ -82,6 +95,7 @@ def _sweep(
     quiet: bool,
     runner: Runner,
     resumed: tuple[Path, dict[int, CellResult]] | None = None,
+    log: bool = False,
 ) -> int:
     """Run the sweep's cells (those not in `resumed`'s results, in its folder, when it
     continues an interrupted sweep), keeping every finished cell on disk as it arrives."""
@@ -106,6 +120,8 @@ def _sweep(
         for result in _execute(remaining, runs, runner, progress):
             results[result.index] = result
             keep()
+            if log:
+                _log_cell(folder, grid[result.index], result)
     except KeyboardInterrupt:
         status = "interrupted"
     finally:
@@ -123,6 +139,8 @@ def _sweep(
         print(table(finished, ordered, header))
     else:
         print(f"{name}: {len(grid)} configurations × {runs} runs, {spec.train.epochs} epochs")
+        if ranking_figure(ordered) == "test_error":
+            _warn_test_ranking(spec)
         print(search_table(finished, ordered))
     failed = [r for r in ordered if r.failure]
     for result in failed:
@@ -201,7 +219,42 @@ def _worker_run(numbered: tuple[int, Task]) -> tuple[int, CellResult]:
     return number, run_task(task, lambda key, done: _QUEUE.put((key, done)))
 
 
-def resume_sweep(folder: Path, jobs: int | None = None, quiet: bool = False) -> int:
+def _warn_test_ranking(spec: Spec) -> None:
+    """W220: a search without a validation set ranks by test error, which flatters the
+    configuration it puts first."""
+    assert spec.sweep is not None
+    text = ""
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        text = Path(spec.source).read_text(encoding="utf-8") if spec.source else ""
+    warning = Diagnostic.at(
+        spec.sweep.span,
+        "W220",
+        "this search ranks its configurations by test error: the best one's test error "
+        "then overstates how well it will do on new data",
+        "hold out a validation set to rank by, such as `validation=0.2` in the `data` "
+        "statement",
+        spec.source,
+        "warning",
+    )
+    sys.stdout.flush()
+    print(SpecError([warning], text).render(), file=sys.stderr, flush=True)
+
+
+def _log_cell(folder: Path, cell: Cell, result: CellResult) -> None:
+    """The cell's settings and mean final figures, for TensorBoard's hparams plugin."""
+    from minidl.cli.tensorboard_log import log_cell
+
+    figures = {
+        name: statistics.fmean(values) if (values := result.figures(name)) else None
+        for name in ("train_loss", "train_error", "val_loss", "val_error", "test_loss", "test_error")
+        if all(getattr(f, name) is not None for f in result.finals if f is not None)
+    }
+    log_cell(folder / f"cell-{cell.index}", dict(cell.settings), figures)
+
+
+def resume_sweep(
+    folder: Path, jobs: int | None = None, quiet: bool = False, log: bool = False
+) -> int:
     """Continue an interrupted or killed sweep in its folder: its finished cells are kept
     (from `results.json`), the others run; the files are then those of a sweep never
     interrupted (but for the wall times they record)."""
@@ -214,4 +267,5 @@ def resume_sweep(folder: Path, jobs: int | None = None, quiet: bool = False) -> 
         print(f"resuming {folder}: {len(done)} cells already complete", file=sys.stderr)
     name = folder.name.rsplit("-", 1)[0]
     runner: Runner = lambda work, report: _run_all(work, jobs, report)  # noqa: E731
-    return _sweep(spec, name, folder.parent, quiet, runner, (folder, done))
+    log = log or any(folder.glob("cell-*"))
+    return _sweep(spec, name, folder.parent, quiet, runner, (folder, done), log)

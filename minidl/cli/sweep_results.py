@@ -16,16 +16,43 @@ from minidl.lang import Spec, SpecError, parse
 from minidl.lang.format import format_value
 from minidl.train import EpochRecord
 
-__all__ = ["ROWS", "results_rows", "search_table", "table", "write_results"]
+__all__ = [
+    "ROWS",
+    "VAL_ROWS",
+    "figure_rows",
+    "ranking_figure",
+    "results_rows",
+    "search_table",
+    "table",
+    "validated",
+    "write_results",
+]
 
 ROWS = (("Train Error (%)", "train_error"), ("Test Error (%)", "test_error"))
+VAL_ROWS = (
+    ("Train Error (%)", "train_error"),
+    ("Val Error (%)", "val_error"),
+    ("Test Error (%)", "test_error"),
+)
+"""The figures of a sweep with a validation set: validation error beside train and test."""
+
+
+def validated(results: list[CellResult]) -> bool:
+    """Whether the sweep's runs scored a validation set."""
+    return any(f is not None and f.val_error is not None for r in results for f in r.finals)
+
+
+def figure_rows(results: list[CellResult]) -> tuple[tuple[str, str], ...]:
+    """The figures a sweep's table shows: (title, record field)."""
+    return VAL_ROWS if validated(results) else ROWS
 
 
 def table(grid: list[Cell], results: list[CellResult], header: str) -> str:
-    """Mean ± standard deviation per cell, laid out like the report's Table 1."""
+    """Mean ± standard deviation per cell, laid out like the report's Table 1 (with a
+    validation set, its error between train and test)."""
     columns = [header] + [cell.label for cell in grid]
     rows = []
-    for title, name in ROWS:
+    for title, name in figure_rows(results):
         row = [title]
         for result in results:
             values = result.figures(name)
@@ -52,16 +79,19 @@ def _mean_std(values: list[float]) -> str:
 
 
 def search_table(grid: list[Cell], results: list[CellResult]) -> str:
-    """A search's configurations one per line, best mean test error first."""
+    """A search's configurations one per line, best first: by mean validation error when
+    there is a validation set (the test error beside it), else by mean test error."""
     keys = [key for key, _ in grid[0].settings] if grid else []
-    columns = ["#", *keys, *(title for title, _ in ROWS)]
+    shown = figure_rows(results)
+    columns = ["#", *keys, *(title for title, _ in shown)]
+    by = ranking_figure(results)
     rows = [
         [
             str(cell.index),
             *(_short(value) for _, value in cell.settings),
-            *(_mean_std(result.figures(name)) for _, name in ROWS),
+            *(_mean_std(result.figures(name)) for _, name in shown),
         ]
-        for cell, result in sorted(zip(grid, results, strict=True), key=_rank)
+        for cell, result in sorted(zip(grid, results, strict=True), key=lambda p: _rank(p, by))
     ]
     widths = [max(len(r[c]) for r in [columns, *rows]) for c in range(len(columns))]
     return "\n".join(
@@ -70,10 +100,16 @@ def search_table(grid: list[Cell], results: list[CellResult]) -> str:
     )
 
 
-def _rank(pair: tuple[Cell, CellResult]) -> tuple[float, int]:
-    """Best mean test error first; diverged and untested configurations last, in draw order."""
+def ranking_figure(results: list[CellResult]) -> str:
+    """What a search ranks by: the validation error if it has a validation set, else the
+    test error (which overstates how good the chosen configuration is)."""
+    return "val_error" if validated(results) else "test_error"
+
+
+def _rank(pair: tuple[Cell, CellResult], by: str) -> tuple[float, int]:
+    """Best mean figure `by` first; diverged and unscored configurations last, in draw order."""
     cell, result = pair
-    errors = [e for e in result.figures("test_error") if not math.isnan(e)]
+    errors = [e for e in result.figures(by) if not math.isnan(e)]
     return (statistics.fmean(errors) if errors else math.inf, cell.index)
 
 
@@ -82,19 +118,23 @@ def _short(value: object) -> str:
 
 
 CSV_FIGURES = ("epoch", "loss", "train_loss", "test_loss", "train_error", "test_error")
+VAL_FIGURES = ("val_loss", "val_error")
 
 
 def results_rows(spec: Spec, grid: list[Cell], results: list[CellResult]) -> list[list[str]]:
     """`results.csv`: a header, then one row a run, cell by cell in draw order, run by run;
-    one column per swept key, named by its full dotted path (`sgd.batch`)."""
+    one column per swept key, named by its full dotted path (`sgd.batch`); with a
+    validation set, `val_loss` and `val_error` after the test figures (a run's figures are
+    its best epoch's with early stopping)."""
     assert spec.sweep is not None
     keys = [axis.key for axis in spec.sweep.axes]
-    rows = [["cell", *keys, "run", "seed", "status", *CSV_FIGURES]]
+    names = CSV_FIGURES + (VAL_FIGURES if spec.data.validation is not None else ())
+    rows = [["cell", *keys, "run", "seed", "status", *names]]
     for cell, result in zip(grid, results, strict=True):
         settings = [_csv_value(value) for _, value in cell.settings]
         for run, final in enumerate(result.finals):
-            figures = ["" for _ in CSV_FIGURES] if final is None else [
-                repr(v) for v in final.as_dict().values()
+            figures = ["" for _ in names] if final is None else [
+                repr(final.as_dict()[name]) for name in names
             ]  # fmt: skip
             status = "diverged" if final is None else "completed"
             seed = cell.spec.train.seed + run
@@ -121,7 +161,7 @@ def write_results(
             "settings": dict(cell.settings),
             "seconds": round(result.seconds, 3),
             "failure": result.failure,
-            **{name: _stats(result.figures(name)) for _, name in ROWS},
+            **{name: _stats(result.figures(name)) for _, name in figure_rows(results)},
             "runs": [None if f is None else f.as_dict() for f in result.finals],
         }
         for cell, result in zip(grid, results, strict=True)

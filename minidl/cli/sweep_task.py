@@ -7,14 +7,15 @@ import time
 from typing import Any
 
 from minidl.cli.sweep_grid import CellResult, Task
-from minidl.compiler.program import compile_ensemble, compile_spec, run_spec
+from minidl.compiler.program import compile_ensemble, compile_spec, final_record, run_spec
 from minidl.train import DivergenceError, EpochRecord
 
 __all__ = ["run_task"]
 
 
 def run_task(task: Task, report: Any = None) -> CellResult:
-    """Train one task's runs; its `finals` are those runs' final records, in order."""
+    """Train one task's runs; its `finals` are those runs' final records (with early
+    stopping, their best epochs'), in order."""
     started = time.perf_counter()
     spec = task.cell.spec
     done = [0]
@@ -29,12 +30,13 @@ def run_task(task: Task, report: Any = None) -> CellResult:
     try:
         if spec.train.backend == "minidl":
             first = run_spec(spec, task.first)
-            finals = [h[-1] for h in compile_ensemble(first, task.count).fit(callback=tick)]
+            histories = compile_ensemble(first, task.count).fit(callback=tick)
+            finals = [final_record(spec, h) for h in histories]
         else:
             finals = []
             for run in range(task.first, task.first + task.count):
                 program = compile_spec(run_spec(spec, run))
-                finals.append(program.fit(tick)[-1])
+                finals.append(final_record(spec, program.fit(tick)))
     except DivergenceError as diverged:
         finals, failure = [None] * task.count, str(diverged)
     return CellResult(task.first, finals, time.perf_counter() - started, failure)

@@ -5,6 +5,7 @@ Each word is looked up in `minidl.compiler.words`; nothing here names a word.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ __all__ = [
     "compile_ensemble",
     "compile_spec",
     "early_stopping",
+    "final_record",
     "run_spec",
 ]
 
@@ -172,6 +174,17 @@ def compile_spec(spec: Spec) -> Program:
         validation,
         BestWeights(model) if spec.train.patience is not None else None,
     )
+
+
+def final_record(spec: Spec, history: Sequence[EpochRecord]) -> EpochRecord:
+    """The record that stands for a run: its best epoch's with early stopping (whose weights
+    it keeps), else its last."""
+    stopping = early_stopping(spec)
+    if stopping is None:
+        return history[-1]
+    losses = [math.nan if r.val_loss is None else r.val_loss for r in history]
+    best_epoch, _ = stopping.state(losses)
+    return history[best_epoch - 1]
 
 
 def early_stopping(spec: Spec) -> EarlyStopping | None:
