@@ -258,7 +258,6 @@ def _val_losses(history: Sequence[EpochRecord]) -> list[float]:
     return [math.nan if r.val_loss is None else r.val_loss for r in history]
 
 
-
 def _epochs_done(
     histories: list[list[EpochRecord]], runs: int, epochs: int, stopping: bool = False
 ) -> int:

@@ -247,5 +247,23 @@ def test_each_stacked_run_stops_by_itself_as_it_would_alone() -> None:
         for mine, theirs in zip(history, solo, strict=True):
             assert mine.val_loss == pytest.approx(theirs.val_loss, rel=1e-4, abs=1e-6)
         # Stopped early, the run's weights stayed at its best epoch while the others went on.
-        for one, stacked in zip(model_tensors(alone.model), model_tensors(ensemble.model)):
+        pairs = zip(model_tensors(alone.model), model_tensors(ensemble.model), strict=True)
+        for one, stacked in pairs:
             assert torch.allclose(one, stacked[r], atol=1e-5)
+
+
+def test_the_emitted_script_holds_out_and_stops_as_train_does(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    text = disk_spec(epochs=300, stop="patience=5 min_delta=0.0001")
+    folder = train(tmp_path, text)
+    code, script, err = run(tmp_path / "es.mdl", "--emit", "python")
+    assert code == 0, err
+    (tmp_path / "es.py").write_text(script, encoding="utf-8")
+    printed = subprocess.run(
+        [sys.executable, str(tmp_path / "es.py")], capture_output=True, text=True, check=True
+    ).stdout
+    final = json.loads((folder / "metrics.json").read_text())["final"]
+    assert f"train error {final['train_error']:.2f} %" in printed
+    assert f"test error {final['test_error']:.2f} %  loss {final['loss']:.6f}" in printed

@@ -161,7 +161,9 @@ def test_a_grid_with_early_stopping_keeps_each_runs_best_epoch(tmp_path: Path) -
     assert "Val Error (%)" in out
     with (folder / "results.csv").open(newline="") as file:
         rows = list(csv.DictReader(file))
-    alone = json.loads((train(tmp_path / "one", disk_spec(epochs=300)) / "metrics.json").read_text())
+    alone = json.loads(
+        (train(tmp_path / "one", disk_spec(epochs=300)) / "metrics.json").read_text()
+    )
     first = rows[0]  # cell 0, run 0: lr=0.003, seed 0, as the run trained alone
     assert int(first["epoch"]) == alone["best_epoch"]
     assert float(first["val_loss"]) == pytest.approx(alone["final"]["val_loss"], rel=1e-5)

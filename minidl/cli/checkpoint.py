@@ -3,8 +3,9 @@
 One file, `checkpoint.safetensors`: the weights and state of the model, the optimiser's
 state, the random generator's state, with early stopping the best epoch's weights so far,
 and (as metadata) the epoch and the history so far, all as of the end of the same epoch
-(the patience counter is found again in the history's validation losses). It is written at most once every `every_s` seconds
-(measured: the seed run pays well under 5 %), and again when the run stops; a killed
+(the patience counter is found again in the history's validation losses). It is written
+at most once every `every_s` seconds (measured: the seed run pays well under 5 %), and
+again when the run stops; a killed
 process loses at most that much work. A finished run's checkpoint is removed.
 """
 
@@ -56,7 +57,9 @@ class Snapshot:
             else:
                 scalars[key] = value
         tensors["generator"] = self.generator
-        tensors.update({f"best/{i}": t.detach().cpu().contiguous() for i, t in enumerate(self.best)})
+        tensors.update(
+            {f"best/{i}": t.detach().cpu().contiguous() for i, t in enumerate(self.best)}
+        )
         metadata = {
             "format_version": str(FORMAT_VERSION),
             "epoch": str(len(self.history)),

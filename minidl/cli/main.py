@@ -215,7 +215,9 @@ def _train(spec: Spec, args: argparse.Namespace) -> int:
                 address=args.address,
                 log=args.log is not None,
             )
-        return train_spec(spec, args.spec.stem, args.out, quiet=args.quiet, log=args.log is not None)
+        return train_spec(
+            spec, args.spec.stem, args.out, quiet=args.quiet, log=args.log is not None
+        )
     except OSError as caught:  # the run folder could not be written (disk full, removed...)
         where = f"{caught.filename}: " if caught.filename else ""
         print(f"minidl: error: {where}{caught.strerror or caught}", file=sys.stderr)

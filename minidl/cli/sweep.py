@@ -231,8 +231,7 @@ def _warn_test_ranking(spec: Spec) -> None:
         "W220",
         "this search ranks its configurations by test error: the best one's test error "
         "then overstates how well it will do on new data",
-        "hold out a validation set to rank by, such as `validation=0.2` in the `data` "
-        "statement",
+        "hold out a validation set to rank by, such as `validation=0.2` in the `data` statement",
         spec.source,
         "warning",
     )
@@ -246,7 +245,14 @@ def _log_cell(folder: Path, cell: Cell, result: CellResult) -> None:
 
     figures = {
         name: statistics.fmean(values) if (values := result.figures(name)) else None
-        for name in ("train_loss", "train_error", "val_loss", "val_error", "test_loss", "test_error")
+        for name in (
+            "train_loss",
+            "train_error",
+            "val_loss",
+            "val_error",
+            "test_loss",
+            "test_error",
+        )
         if all(getattr(f, name) is not None for f in result.finals if f is not None)
     }
     log_cell(folder / f"cell-{cell.index}", dict(cell.settings), figures)

@@ -66,18 +66,18 @@ class TensorBoardLog:
         self.writer.close()
 
 
-def log_cell(
-    folder: Path, settings: dict[str, Any], figures: dict[str, float | None]
-) -> None:
+def log_cell(folder: Path, settings: dict[str, Any], figures: dict[str, float | None]) -> None:
     """Log one sweep cell's settings and final figures (the mean over its runs) with the
     hparams plugin, in `folder` (the cell's own)."""
     from torch.utils.tensorboard.summary import hparams
 
     metrics = {k: v for k, v in figures.items() if v is not None and not math.isnan(v)}
-    values = {k: v if isinstance(v, int | float | str | bool) else str(v) for k, v in settings.items()}
+    values = {
+        k: v if isinstance(v, int | float | str | bool) else str(v) for k, v in settings.items()
+    }
     writer = _writer(folder)
     try:
-        experiment, start, end = hparams(values, metrics)
+        experiment, start, end = hparams(values, metrics)  # type: ignore[no-untyped-call]
         for summary in (experiment, start, end):
             writer.file_writer.add_summary(summary)
         for name, value in metrics.items():

@@ -28,7 +28,7 @@ from minidl.data import {data_import}
 from minidl.nn import {nn_import}
 from minidl.optim import {optimizer_import}
 from minidl.schedule import Schedule
-from minidl.train import fit
+{stopping_import}from minidl.train import fit
 
 DTYPE = torch.{dtype}
 # One seeded generator draws the data, then the initial weights, then every shuffle.
@@ -38,12 +38,12 @@ model = Sequential([
 {layers}
 ])
 train, test = train.to(dtype=DTYPE), {test_to}
-loss = {loss}
+{validation_to}loss = {loss}
 optimizer = {optimizer}
 schedule = {schedule}
 history = fit(model, loss, optimizer, train, test, epochs={epochs}, batch_size={batch},
-              generator=generator, schedule=schedule)
-final = history[-1]
+              generator=generator, schedule=schedule{fit_options})
+final = {final}
 print(f"train error {{final.train_error:.2f}} %  test error {{final.test_error:.2f}} %  "
       f"loss {{final.loss:.6f}}")
 '''
@@ -58,6 +58,14 @@ def emit_python(spec: ir.Spec, name: str) -> str:
         data_import = "disk"
         draw = f"disk({{n}}, radius={data.radius!r}, generator=generator, dtype=torch.float64)"
         data_text = f"train = {draw.format(n=data.train)}\ntest = {draw.format(n=data.test)}"
+        if data.validation is not None:
+            data_import = "Dataset, disk, held_out"
+            data_text += (
+                "\n# `validation=`: a seeded share of the training rows, never trained on.\n"
+                f"kept, held = held_out(len(train), {data.validation!r}, generator)\n"
+                "validation = Dataset(train.inputs[held], train.targets[held])\n"
+                "train = Dataset(train.inputs[kept], train.targets[kept])"
+            )
     else:
         base = Path(spec.source).parent if spec.source else Path.cwd()
         features = csv_features(spec)
@@ -73,8 +81,10 @@ def emit_python(spec: ir.Spec, name: str) -> str:
             f"    {data.target!r},\n    outputs={outputs or 1},\n"
             f"    classes={spec.loss.targets != 'values'},\n    generator=generator,\n"
             f"    test_path={None if test is None else f'Path({test!r})'},\n"
-            f"    split_fraction={data.split!r},\n    normalize={data.normalize!r},\n)\n"
-            "train, test = sets.train, sets.test"
+            f"    split_fraction={data.split!r},\n    normalize={data.normalize!r},\n"
+            + ("" if data.validation is None else f"    validation={data.validation!r},\n")
+            + ")\ntrain, test = sets.train, sets.test"
+            + ("" if data.validation is None else "\nvalidation = sets.validation")
         )
     loss = _call(LOSSES[spec.loss.name].python, spec.loss.options())
     options = {k: v for k, v in spec.optimizer.options().items() if k != "batch"}
@@ -106,7 +116,26 @@ def emit_python(spec: ir.Spec, name: str) -> str:
         ),
         epochs=spec.train.epochs,
         batch=spec.optimizer.batch,
+        **_held_out(spec),
     )
+
+
+def _held_out(spec: ir.Spec) -> dict[str, str]:
+    """The script's lines for a validation set and early stopping (none without them)."""
+    parts = {"stopping_import": "", "validation_to": "", "fit_options": "", "final": "history[-1]"}
+    if spec.data.validation is None:
+        return parts
+    parts["validation_to"] = "validation = validation.to(dtype=DTYPE)\n"
+    parts["fit_options"] = ",\n              validation=validation"
+    train = spec.train
+    if train.patience is not None:
+        rule = f"EarlyStopping({train.patience}, {train.min_delta or 0.0!r})"
+        parts["stopping_import"] = "from minidl.stopping import EarlyStopping\n"
+        parts["fit_options"] += f", stopping={rule}"
+        parts["final"] = (
+            f"history[{rule}.state([r.val_loss for r in history])[0] - 1]  # the best epoch"
+        )
+    return parts
 
 
 JOIN_CLASSES = {"sum": "Sum", "concat": "Concat"}

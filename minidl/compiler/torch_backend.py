@@ -134,7 +134,9 @@ def fit_torch(
         if callback is not None:
             callback(history[-1])
         if stopping is not None:
-            best_epoch, since = stopping.state([math.nan if r.val_loss is None else r.val_loss for r in history])
+            best_epoch, since = stopping.state(
+                [math.nan if r.val_loss is None else r.val_loss for r in history]
+            )
             if best_epoch == epoch:
                 best = {k: v.detach().clone() for k, v in net.state_dict().items()}
             if since >= stopping.patience:

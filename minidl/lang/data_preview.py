@@ -69,6 +69,8 @@ def _counts(path: Path, target: int, data: ir.CsvData) -> str:
         if target < len(row):
             labels[row[target].strip()] += 1
     split = f", split {data.split:g} for training" if data.split is not None else ""
+    if data.validation is not None:
+        split += f", {data.validation:g} of the training rows held out for validation"
     classes = ""
     pairs = _by_value(labels)
     if len(pairs) <= 20:
