@@ -166,7 +166,7 @@ class Schedule(Node):
 
 
 class Train(Node):
-    """How to train: epochs, seed, backend, device, dtype."""
+    """How to train: epochs, seed, backend, device, dtype, early stopping."""
 
     epochs: int = Field(100, ge=1, le=1_000_000, description="passes over the training data")
     seed: int = Field(0, ge=0, lt=2**63, description="seeds weights, data and shuffling")
