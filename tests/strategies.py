@@ -168,6 +168,9 @@ def specs(draw: st.DrawFn) -> ir.Spec:
     schedule = draw(statement_strategy(ir.Schedule))
     if schedule.warmup >= train.epochs:
         schedule = schedule.model_copy(update={"warmup": 0})
+    data = draw(statement_strategy(*DATA_SOURCES.values()))
+    if train.patience is not None and data.validation is None:  # E260: nothing to watch
+        train = train.model_copy(update={"patience": None})
     spec = ir.Spec(
         blocks=tuple(blocks),
         network=network,
@@ -175,7 +178,7 @@ def specs(draw: st.DrawFn) -> ir.Spec:
         optimizer=draw(statement_strategy(*OPTIMIZERS.values())),
         schedule=schedule,
         train=train,
-        data=draw(statement_strategy(*DATA_SOURCES.values())),
+        data=data,
     )
     sweep = draw(st.none() | sweeps(spec))
     return spec.model_copy(update={"sweep": sweep})
@@ -189,7 +192,7 @@ def sweeps(draw: st.DrawFn, spec: ir.Spec) -> ir.Sweep:
     for node in nodes:
         word = next(w for w, s in STATEMENTS.items() if type(node) in s.variants.values())
         for name in option_names(type(node)):
-            if f"{word}.{name}" in ("data.test", "data.split", "schedule.warmup"):
+            if f"{word}.{name}" in ("data.test", "data.split", "schedule.warmup", "train.patience"):
                 continue  # these depend on other options; checked in their own tests
             field = type(node).model_fields[name]
             strategy = value_strategy(field.annotation, field.metadata).filter(

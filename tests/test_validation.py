@@ -267,3 +267,14 @@ def test_the_emitted_script_holds_out_and_stops_as_train_does(tmp_path: Path) ->
     final = json.loads((folder / "metrics.json").read_text())["final"]
     assert f"train error {final['train_error']:.2f} %" in printed
     assert f"test error {final['test_error']:.2f} %  loss {final['loss']:.6f}" in printed
+
+
+def test_the_run_folder_summary_tells_the_best_epoch(tmp_path: Path) -> None:
+    folder = train(tmp_path, disk_spec(epochs=300))
+    metrics = json.loads((folder / "metrics.json").read_text())
+    code, out, err = run(folder)
+    assert code == 0, err
+    assert f"best epoch {metrics['best_epoch']} kept" in out
+    assert f"stopped after epoch {metrics['stopped_epoch']}" in out
+    assert f"val error {metrics['final']['val_error']:.2f} %" in out
+    assert (folder / "curves.png").stat().st_size > 0

@@ -33,7 +33,7 @@ def _save(figure: object, path: Path) -> None:
 
 
 def plot_curves(history: Sequence[EpochRecord], path: Path, title: str) -> None:
-    """Loss and error (%) per epoch, train and test, side by side."""
+    """Loss and error (%) per epoch, train and test (and validation), side by side."""
     plt = _pyplot()
     epochs = [r.epoch for r in history]
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
@@ -43,6 +43,9 @@ def plot_curves(history: Sequence[EpochRecord], path: Path, title: str) -> None:
     right.plot(epochs, [r.train_error for r in history], label="train")
     right.plot(epochs, [r.test_error for r in history], label="test")
     right.set(xlabel="epoch", ylabel="error (%)", title="error")
+    if history and history[0].val_loss is not None:
+        left.plot(epochs, [r.val_loss for r in history], label="validation")
+        right.plot(epochs, [r.val_error for r in history], label="validation")
     for axis in (left, right):
         axis.grid(alpha=0.3)
         axis.legend()

@@ -164,9 +164,15 @@ def summary(run: object) -> str:
     lines = [summarize(run.spec, str(run.folder / "spec.mdl")), ""]
     epochs = metrics.get("epochs_completed", 0)
     lines.append(f"status {run.status}   epochs {epochs}/{run.spec.train.epochs}")
-    if final:
+    if "best_epoch" in metrics:
         lines.append(
-            f"train error {_percent(final.get('train_error'))}   "
+            f"early stopping: best epoch {metrics['best_epoch']} kept, "
+            f"stopped after epoch {metrics.get('stopped_epoch')}"
+        )
+    if final:
+        val = "" if "val_error" not in final else f"val error {_percent(final['val_error'])}   "
+        lines.append(
+            f"train error {_percent(final.get('train_error'))}   {val}"
             f"test error {_percent(final.get('test_error'))}   loss {final.get('loss')}"
         )
     return "\n".join(lines)

@@ -6,7 +6,7 @@ Names, blocks, repetition and duplicate statements are checked here; options and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from functools import cache
 from typing import Any, Literal
 
@@ -45,22 +45,18 @@ def warmup_problem(schedule: ir.Schedule, train: ir.Train) -> tuple[str, str] | 
     )
 
 
-def stopping_problem(train: ir.Train, data: ir.Data) -> tuple[str, str, str, str] | None:
-    """Early stopping that cannot work: `patience` with no validation set to watch (E260), or
-    `min_delta` without `patience` (E261): (code, option, message, help)."""
-    if train.patience is not None and data.validation is None:
+def stopping_problem(
+    train: ir.Train, data: ir.Data, swept: Collection[str] = ()
+) -> tuple[str, str, str, str] | None:
+    """Early stopping that cannot work: `patience` (set, or among the `swept` keys) with no
+    validation set to watch (E260): (code, option, message, help)."""
+    patience = train.patience is not None or "train.patience" in swept
+    if patience and data.validation is None and "data.validation" not in swept:
         return (
             "E260",
             "patience",
             "`patience` stops on the validation loss, but the data has no `validation` set",
             "add `validation=0.2` to the `data` statement (or remove `patience`)",
-        )
-    if train.min_delta is not None and train.patience is None:
-        return (
-            "E261",
-            "min_delta",
-            "`min_delta` only matters with `patience`",
-            "add `patience=10`, or remove `min_delta`",
         )
     return None
 
@@ -134,15 +130,16 @@ class Checker(OptionChecker):
             option = next((o for o in call.options if o.key == "warmup"), None)
             where = (option.start, option.end) if option else (call.start, call.end)
             self.error("E136", *problem[:1], *where, problem[1])
-        train, data = fields.get("train"), fields.get("data")
-        if train is None or data is None or "train" not in words:
+        train, data, sweep = fields.get("train"), fields.get("data"), fields.get("sweep")
+        if train is None or data is None:
             return
-        stopping = stopping_problem(train, data)
+        swept = [axis.key for axis in sweep.axes] if sweep is not None else []
+        stopping = stopping_problem(train, data, swept)
         if stopping is not None:
             code, name, message, help = stopping
-            call = words["train"]
-            option = next((o for o in call.options if o.key == name), None)
-            where = (option.start, option.end) if option else (call.start, call.end)
+            calls = [words[w] for w in ("train", "sweep") if w in words]
+            found = [o for c in calls for o in c.options if o.key in (name, f"train.{name}")]
+            where = (found[0].start, found[0].end) if found else (calls[0].start, calls[0].end)
             self.error(code, message, *where, help)
 
     def sort(

@@ -60,7 +60,8 @@ def apply_settings(spec: ir.Spec, assignments: Sequence[str]) -> ir.Spec:
         checker.error("E136", problem[0], 0, len(text), problem[1])
         diagnostics.extend(checker.diagnostics)
         texts.append(text)
-    stopping = stopping_problem(spec.train, spec.data)
+    swept = [axis.key for axis in spec.sweep.axes] if spec.sweep is not None else []
+    stopping = stopping_problem(spec.train, spec.data, swept)
     if stopping is not None and not diagnostics and assignments:
         code, _, message, help = stopping
         text = next(
@@ -76,7 +77,7 @@ def apply_settings(spec: ir.Spec, assignments: Sequence[str]) -> ir.Spec:
     return spec
 
 
-_STOPPING = ("train.patience", "train.min_delta", "data.validation")
+_STOPPING = ("train.patience", "data.validation", "sweep.train.patience", "sweep.patience")
 """The keys that early stopping's settings are checked against once every `--set` is applied."""
 
 
