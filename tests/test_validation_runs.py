@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from safetensors import safe_open
+from test_validation import disk_spec, history_rows, run, train
 
 from minidl.cli.checkpoint import CHECKPOINT
 from minidl.cli.one_run import Progress
-from tests.test_validation import disk_spec, history_rows, run, train
 
 ROOT = Path(__file__).resolve().parent.parent
 
