@@ -268,7 +268,7 @@ def _epochs_done(
         raise ValueError(f"resume: need {runs} histories of one length, got {len(histories)}")
     count = max(done)
     for history in histories:
-        if [record.epoch for record in history] != list(range(1, count + 1)):
+        if [record.epoch for record in history] != list(range(1, len(history) + 1)):
             raise ValueError("resume: a history must hold epochs 1, 2, ... in order")
     if count > epochs:
         raise ValueError(f"resume: the history holds {count} epochs, more than epochs={epochs}")
