@@ -75,6 +75,13 @@ class BestWeights:
             for mine, saved in zip(self.tensors, tensors, strict=True):
                 mine.copy_(saved)
 
+    def put_back(self, live: Sequence[Tensor], index: Tensor) -> None:
+        """Copy the best weights of the stacked runs `index` into the `live` tensors (the
+        model's, as `model_tensors` gives them): after each step, for runs that stopped."""
+        with torch.no_grad():
+            for src, dst in zip(self.tensors, live, strict=True):
+                dst.index_copy_(0, index, src.index_select(0, index))
+
     def _copy(self, source: list[Tensor], target: list[Tensor], runs: Sequence[int]) -> None:
         with torch.no_grad():
             if not self.stacked:
@@ -153,4 +160,6 @@ class StoppingRuns:
             return
         best = self.best
         best.restore(model, stopped)
-        self.hold = lambda: best.restore(model, stopped)
+        live = model_tensors(model)  # looked up once: the step's updates go into these
+        index = torch.tensor(stopped, device=live[0].device if live else None)
+        self.hold = lambda: best.put_back(live, index)
