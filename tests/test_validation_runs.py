@@ -235,3 +235,16 @@ def test_log_without_training_is_a_usage_error(tmp_path: Path) -> None:
     spec.write_text(disk_spec(epochs=3), encoding="utf-8")
     code, _, err = run(spec, "--log", "tensorboard")
     assert code == 2 and "--train" in err and err.count("\n") == 1
+
+
+def test_a_grid_with_validation_ranks_its_cells_by_it(tmp_path: Path) -> None:
+    text = disk_spec(epochs=20, stop="") + "sweep lr=[0.0001, 0.003, 0.001] runs=2;\n"
+    folder, out, _ = sweep(tmp_path, text)
+    lines = out.splitlines()
+    titles = lines[1].split()[1:]
+    val = next(line for line in lines if line.startswith("Val Error (%)"))
+    means = [float(v) for v in val.split("(%)")[1].split()[::3]]
+    assert means == sorted(means) and len(means) == 3
+    cells = json.loads((folder / "results.json").read_text())["cells"]
+    by_val = sorted(cells, key=lambda c: (c["val_error"]["mean"], c["cell"]))
+    assert titles == [f"{c['settings']['sgd.lr']:g}" for c in by_val]

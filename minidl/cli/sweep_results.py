@@ -48,8 +48,12 @@ def figure_rows(results: list[CellResult]) -> tuple[tuple[str, str], ...]:
 
 
 def table(grid: list[Cell], results: list[CellResult], header: str) -> str:
-    """Mean ± standard deviation per cell, laid out like the report's Table 1 (with a
-    validation set, its error between train and test)."""
+    """Mean ± standard deviation per cell, laid out like the report's Table 1. With a
+    validation set, its error comes between train and test, and the cells are ranked by it,
+    best first (the grid's order otherwise)."""
+    if validated(results):
+        pairs = sorted(zip(grid, results, strict=True), key=lambda p: _rank(p, "val_error"))
+        grid, results = [cell for cell, _ in pairs], [result for _, result in pairs]
     columns = [header] + [cell.label for cell in grid]
     rows = []
     for title, name in figure_rows(results):
