@@ -1,6 +1,7 @@
 """Reading a CSV of 1,000,000 rows × 20 numeric features + a label: minidl against pandas.
 
     python benchmarks/data.py [--rows N]
+    python benchmarks/data.py --tables [--rows N]   (text columns and gaps: data_tables.py)
 
 Times, in this process and interleaved (median of rounds): `minidl.data.read_csv` to
 float32 tensors, `pandas.read_csv` (C engine, a DataFrame), and the candidates weighed
@@ -150,7 +151,13 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if "--child" in sys.argv:
+    if "--tables" in sys.argv:
+        from data_tables import main as tables_main
+
+        tables_main(
+            int(sys.argv[sys.argv.index("--rows") + 1]) if "--rows" in sys.argv else 1_000_000
+        )
+    elif "--child" in sys.argv:
         name, where = sys.argv[sys.argv.index("--child") + 1 :]
         if name != OLD:
             import pandas  # noqa: F401  (imports are part of the baseline, not the peak)

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from minidl.data import Dataset, shuffled
+from minidl.history import CLASSIFICATION_FIGURES, REGRESSION_FIGURES, EpochRecord, record_of
 from minidl.nn import Loss, Module
 from minidl.optim import Optimizer
 from minidl.schedule import Schedule
 from minidl.stopping import BestWeights, EarlyStopping, StoppingRuns
 
 __all__ = [
+    "CLASSIFICATION_FIGURES",
+    "REGRESSION_FIGURES",
     "DivergenceError",
     "EnsembleCallback",
     "EpochRecord",
@@ -23,29 +26,10 @@ __all__ = [
     "evaluate",
     "fit",
     "fit_ensemble",
+    "record_of",
+    "regression_scores",
     "scores",
 ]
-
-
-@dataclass(frozen=True)
-class EpochRecord:
-    """One epoch's figures: the mean per-sample training loss seen during the epoch, then
-    the loss and error (%) on the train and test sets with the weights at its end, and on
-    the validation set when there is one (else None)."""
-
-    epoch: int
-    loss: float
-    train_loss: float
-    test_loss: float
-    train_error: float
-    test_error: float
-    val_loss: float | None = None
-    val_error: float | None = None
-
-    def as_dict(self) -> dict[str, float]:
-        """The record as a dict, in field order (a line of history.csv); the validation
-        figures only where there is a validation set."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 class DivergenceError(RuntimeError):
@@ -95,6 +79,24 @@ def scores(loss: Loss, output: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]
     return loss.per_sample(output, targets).mean(dim=-1), loss.error_rate(output, targets)
 
 
+def regression_scores(output: Tensor, targets: Tensor, scale: Tensor) -> tuple[Tensor, Tensor]:
+    """RMSE and R² of `output` against `targets` (normalised alike), over the last two axes.
+
+    `scale` `(T,)` maps a normalised target back to its own scale: the RMSE is on that
+    scale, and like R² (which no scale changes) it is taken per target column and averaged
+    over them, as scikit-learn's `root_mean_squared_error` and `r2_score` do. Computed in
+    float64.
+    """
+    output, targets = output.double(), targets.double().reshape(output.shape)
+    error = (output - targets).square()
+    rmse = error.mean(dim=-2).sqrt() * scale.to(output.device, torch.float64)
+    sse = error.sum(dim=-2)
+    sst = (targets - targets.mean(dim=-2, keepdim=True)).square().sum(dim=-2)
+    constant = torch.where(sse == 0, torch.ones_like(sse), torch.zeros_like(sse))
+    r2 = torch.where(sst > 0, 1 - sse / torch.where(sst > 0, sst, 1), constant)
+    return rmse.mean(dim=-1), r2.mean(dim=-1)
+
+
 def fit(
     model: Module,
     loss: Loss,
@@ -111,6 +113,7 @@ def fit(
     validation: Dataset | None = None,
     stopping: EarlyStopping | None = None,
     best: BestWeights | None = None,
+    target_scale: Tensor | None = None,
 ) -> list[EpochRecord]:
     """Train `model` with mini-batches and return one record per epoch.
 
@@ -127,6 +130,10 @@ def fit(
     With `validation`, each epoch also scores it (`val_loss`, `val_error`). With `stopping`
     (which needs `validation`), training ends early by its rule and the model is left with
     the best epoch's weights, which `best` keeps meanwhile (pass the resumed run's own).
+
+    With `target_scale` (the targets' scale per column, for values to predict) the records
+    hold RMSE and R² instead of error rates (see `regression_scores`), on the validation
+    set too.
     """
     each = None if callback is None else (lambda records: callback(records[0]))
     runs = _train(
@@ -142,6 +149,7 @@ def fit(
         schedule,
         [list(history)],
         _held(validation, stopping, best, 0),
+        target_scale,
     )
     return runs[0]
 
@@ -161,6 +169,7 @@ def fit_ensemble(
     histories: Sequence[Sequence[EpochRecord]] | None = None,
     validation: Dataset | None = None,
     stopping: EarlyStopping | None = None,
+    target_scale: Tensor | None = None,
 ) -> list[list[EpochRecord]]:
     """Train R stacked runs at once (see `minidl.nn.stack`); return each run's history.
 
@@ -186,6 +195,7 @@ def fit_ensemble(
         schedule,
         done,
         _held(validation, stopping, None, len(generators)),
+        target_scale,
     )
 
 
@@ -202,6 +212,7 @@ def _train(
     schedule: Schedule | None,
     histories: list[list[EpochRecord]],
     held: _Held,
+    target_scale: Tensor | None = None,
 ) -> list[list[EpochRecord]]:
     watch = held.watch
     done = _epochs_done(histories, len(generators), epochs, watch is not None)
@@ -221,9 +232,9 @@ def _train(
             run = diverged.run if train.inputs.dim() == 3 else None
             raise DivergenceError(epoch, diverged.step, diverged.what, histories, run) from None
         model.eval()
-        rows = _epoch_rows(seen / len(train), model, loss, train, test, held.data)
+        rows = _epoch_rows(seen / len(train), model, loss, train, test, held.data, target_scale)
         model.train()
-        records = [_record(epoch, row) for row in rows]
+        records = [record_of(epoch, row, held.data is not None) for row in rows]
         training = range(len(records)) if watch is None else watch.training()
         for run in training:
             histories[run].append(records[run])
@@ -333,19 +344,30 @@ def _epoch_rows(
     train: Dataset,
     test: Dataset | None,
     validation: Dataset | None = None,
+    target_scale: Tensor | None = None,
 ) -> Tensor:
-    """The epoch's figures, one row per run: loss seen, then train and test loss and error,
-    then validation loss and error if there is a validation set."""
-    train_loss, train_error = evaluate(model, loss, train)
+    """The epoch's figures, one row per run: loss seen, then train and test loss and error
+    (or, with `target_scale`, RMSE then R²), then the validation set's loss and error (or
+    RMSE and R²) if there is one."""
+    train_output = model.forward(train.inputs)
+    train_figures = _figures(loss, train_output, train.targets, target_scale)
     if test is None:
-        test_loss, test_error = train_loss * math.nan, train_error * math.nan
+        test_figures = [figure * math.nan for figure in train_figures]
     else:
-        test_loss, test_error = evaluate(model, loss, test)
-    figures = [loss_value, train_loss, test_loss, train_error, test_error]
+        test_figures = _figures(loss, model.forward(test.inputs), test.targets, target_scale)
+    pairs = [f for pair in zip(train_figures[1:], test_figures[1:], strict=True) for f in pair]
+    figures = [loss_value, train_figures[0], test_figures[0], *pairs]
     if validation is not None:
-        figures.extend(evaluate(model, loss, validation))
+        output = model.forward(validation.inputs)
+        figures.extend(_figures(loss, output, validation.targets, target_scale))
     return torch.stack([f.reshape(-1).double().cpu() for f in figures], dim=1)
 
 
-def _record(epoch: int, figures: Tensor) -> EpochRecord:
-    return EpochRecord(epoch, *figures.tolist())
+def _figures(
+    loss: Loss, output: Tensor, targets: Tensor, target_scale: Tensor | None
+) -> list[Tensor]:
+    """(loss, error) or (loss, RMSE, R²) of one set."""
+    mean_loss, error = scores(loss, output, targets)
+    if target_scale is None:
+        return [mean_loss, error]
+    return [mean_loss, *regression_scores(output, targets, target_scale)]

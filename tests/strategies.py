@@ -24,6 +24,17 @@ NAMES = st.from_regex(r"[a-z_][a-z0-9_]{0,7}", fullmatch=True).filter(
     lambda n: n not in LAYERS and n not in STATEMENTS and n not in ("let", "true", "false")
 )
 FINITE = dict(allow_nan=False, allow_infinity=False)
+DEPENDENT = (
+    "data.test",
+    "data.split",
+    "schedule.warmup",
+    "train.patience",
+    "data.target",
+    "data.task",
+    "data.categorical",
+    "data.ignore",
+)
+"""Options that a sweep leaves alone: each depends on others (tested on their own)."""
 
 
 def value_strategy(annotation: Any, metadata: list[Any]) -> st.SearchStrategy[Any]:
@@ -37,7 +48,11 @@ def value_strategy(annotation: Any, metadata: list[Any]) -> st.SearchStrategy[An
         inner, *extra = typing.get_args(annotation)
         return value_strategy(inner, [*metadata, *extra])
     if origin is tuple:
-        parts = [value_strategy(a, []) for a in typing.get_args(annotation)]
+        args = typing.get_args(annotation)
+        if len(args) == 2 and args[1] is Ellipsis:  # a list of column names
+            least = max((m.min_length for m in metadata if isinstance(m, at.MinLen)), default=0)
+            return st.lists(NAMES, min_size=least, max_size=3, unique=True).map(tuple)
+        parts = [value_strategy(a, []) for a in args]
         return st.tuples(*parts)
     if annotation is type(None):
         return st.none()
@@ -171,6 +186,8 @@ def specs(draw: st.DrawFn) -> ir.Spec:
     data = draw(statement_strategy(*DATA_SOURCES.values()))
     if train.patience is not None and data.validation is None:  # E260: nothing to watch
         train = train.model_copy(update={"patience": None})
+    if isinstance(data, ir.CsvData):
+        data = _columns_once(data, loss)
     spec = ir.Spec(
         blocks=tuple(blocks),
         network=network,
@@ -184,6 +201,20 @@ def specs(draw: st.DrawFn) -> ir.Spec:
     return spec.model_copy(update={"sweep": sweep})
 
 
+def _columns_once(data: ir.CsvData, loss: Any) -> ir.CsvData:
+    """A table's options as the checker takes them: each column named once (E330), and
+    several targets or `task=regress` only with a loss over values (E331)."""
+    targets = data.targets
+    task = data.task
+    if loss.name not in ("MSE", "L1", "Huber"):
+        targets, task = targets[:1], "classify" if task == "regress" else task
+    categorical = tuple(c for c in data.categorical if c not in targets)
+    ignore = tuple(c for c in data.ignore if c not in targets and c not in categorical)
+    target = targets[0] if len(targets) == 1 and isinstance(data.target, str) else targets
+    update = {"target": target, "task": task, "categorical": categorical, "ignore": ignore}
+    return data.model_copy(update=update)
+
+
 @st.composite
 def sweeps(draw: st.DrawFn, spec: ir.Spec) -> ir.Sweep:
     """Sweeps over keys of the spec's own statements, with values their options accept."""
@@ -192,7 +223,7 @@ def sweeps(draw: st.DrawFn, spec: ir.Spec) -> ir.Sweep:
     for node in nodes:
         word = next(w for w, s in STATEMENTS.items() if type(node) in s.variants.values())
         for name in option_names(type(node)):
-            if f"{word}.{name}" in ("data.test", "data.split", "schedule.warmup", "train.patience"):
+            if f"{word}.{name}" in DEPENDENT:
                 continue  # these depend on other options; checked in their own tests
             field = type(node).model_fields[name]
             strategy = value_strategy(field.annotation, field.metadata).filter(

@@ -22,8 +22,6 @@ from minidl.data import (
     Table,
     describe,
     encode_labels,
-    load_csv,
-    one_hot_targets,
     read_csv,
     read_header,
     scale_warning,
@@ -428,16 +426,3 @@ def test_the_header_is_read_without_torch_or_the_language(tmp_path: Path) -> Non
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-
-
-def test_v1_entry_points_still_read_numeric_targets(tmp_path: Path) -> None:
-    path = write(tmp_path, "a,b,label\n1,2,0\n3,4,1\n\n5,6,2\n")
-    data = load_csv(path, "label")
-    assert data.inputs.shape == (3, 2) and data.targets.tolist() == [[0.0], [1.0], [2.0]]
-    assert one_hot_targets(data, 3, path).targets.tolist()[2] == [0.0, 0.0, 1.0]
-    with pytest.raises(DataError) as caught:
-        one_hot_targets(data, 2, path)
-    assert (caught.value.code, caught.value.line) == ("E303", 5)
-    with pytest.raises(DataError) as caught:
-        load_csv(write(tmp_path, "a,label\n1,0\n2,cat\n", "t.csv"), "label")
-    assert (caught.value.code, caught.value.line, caught.value.column) == ("E303", 3, 3)

@@ -14,6 +14,7 @@ from strategies import specs
 
 from minidl.lang import Spec, SpecError, format_spec, ir, parse, resolve
 from minidl.lang.parser import grammar_text, parser
+from minidl.lang.walk import expand, measure
 
 ROOT = Path(__file__).parents[1]
 SPECS = sorted((ROOT / "specs").glob("*.mdl"))
@@ -249,3 +250,22 @@ def test_every_bad_set_is_reported() -> None:
     assert codes == ["E222", "E220"]
     text = caught.value.render()
     assert "sgd.lr=abc" in text and "did you mean `train.epochs`?" in text
+
+
+def test_the_expansion_stops_where_asked_and_counts_without_expanding() -> None:
+    spec = parse(
+        "let b = (Linear ->4 | ReLU) * 50;\nLinear 2->4 | b | (Tanh + Identity) | Linear ->1"
+    )
+    blocks = {block.name: block.stages for block in spec.blocks}
+    everything = expand(spec.network, blocks)
+    assert len(everything) == 1 + 100 + 1 + 1 and isinstance(everything[-2], ir.Join)
+    assert [s.kind for s in expand(spec.network, blocks, 4)] == [
+        "Linear",
+        "Linear",
+        "ReLU",
+        "Linear",
+    ]
+    assert expand(spec.network, blocks, 0) == []
+    # Layers inside a join count, one level of nesting for each block, repetition and group.
+    assert measure(spec.network, blocks) == (1 + 100 + 2 + 1, 3)
+    assert expand(spec.network, blocks, join=lambda join: join.op)[-2] == "sum"

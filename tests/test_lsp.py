@@ -21,6 +21,7 @@ from pygls.exceptions import JsonRpcException
 from minidl.lang import Diagnoser, Diagnostic, diagnose, format_spec, ir
 from minidl.lsp.analysis import analyze, to_lsp
 from minidl.lsp.client import SpecClient
+from minidl.lsp.fixes import quick_fixes
 from minidl.lsp.positions import TextLines
 
 URI = "file:///tmp/minidl-lsp-test/spec.mdl"
@@ -183,6 +184,70 @@ async def _end_to_end() -> None:
         )
         assert [s.name for s in symbols] == ["hidden", "network", "adam"]
         assert symbols[0].selection_range == rng(1, 4, 1, 10)
+
+
+def apply_edits(text: str, edits: list[types.TextEdit]) -> str:
+    """`text` with non-overlapping edits applied, the last first."""
+    lines = TextLines(text)
+    for edit in sorted(edits, key=lambda e: lines.offset(e.range.start), reverse=True):
+        start, end = lines.offset(edit.range.start), lines.offset(edit.range.end)
+        text = text[:start] + edit.new_text + text[end:]
+    return text
+
+
+def test_each_did_you_mean_is_a_quick_fix() -> None:
+    analysis = analyze(URI, 0, TWO_ERRORS, "spec.mdl")
+    everything = rng(0, 0, 4, 0)
+    actions = quick_fixes(analysis, everything)
+    assert [a.title for a in actions] == ["Change to `Linear`", "Change to `batch`"]
+    assert all(a.kind == types.CodeActionKind.QuickFix and a.is_preferred for a in actions)
+    assert [a.diagnostics for a in actions] == [[d] for d in analysis.lsp_diagnostics]
+    edits = [e for a in actions for e in (a.edit.changes or {})[URI]]  # type: ignore[union-attr]
+    assert apply_edits(TWO_ERRORS, edits) == FIXED
+    # Only the diagnostics that the asked range meets: here the cursor at the end of `bach`.
+    [only] = quick_fixes(analysis, rng(3, 17, 3, 17))
+    assert only.title == "Change to `batch`"
+    assert quick_fixes(analysis, rng(1, 0, 1, 5)) == []
+
+
+def test_a_second_definition_carries_the_first_as_related() -> None:
+    text = "let b = ReLU;\nlet b = Tanh;\nLinear 2->1 | b"
+    [diagnostic] = analyze(URI, 0, text, "spec.mdl").lsp_diagnostics
+    assert diagnostic.code == "E212" and diagnostic.range == rng(1, 4, 1, 5)
+    [info] = diagnostic.related_information or []
+    assert (info.message, info.location.range) == ("first defined here", rng(0, 4, 0, 5))
+
+
+REPEATED = "let b = (Linear ->4 | ReLU) * 50;\nLinear 2->4 | b | Linear ->1;\n"
+
+
+def test_quick_fixes_and_a_repeated_block_over_stdio() -> None:
+    run(_quick_fixes_and_hover())
+
+
+async def _quick_fixes_and_hover() -> None:
+    async with SpecClient(timeout=30) as client:
+        client.open(URI, TWO_ERRORS)
+        published = await client.diagnostics(URI, 0)
+        params = types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=URI),
+            range=rng(2, 30, 2, 30),  # the cursor inside `Linaer`
+            context=types.CodeActionContext(diagnostics=published[:1]),
+        )
+        [action] = await client.request(types.TEXT_DOCUMENT_CODE_ACTION, params)
+        assert action.kind == types.CodeActionKind.QuickFix
+        assert action.diagnostics[0].code == "E200"
+        [edit] = action.edit.changes[URI]
+        assert (edit.range, edit.new_text) == (rng(2, 28, 2, 34), "Linear")
+
+        # A block repeated 50 times expands to 100 stages (the first twelve shown).
+        client.change(URI, REPEATED)
+        assert await client.diagnostics(URI) == []
+        hover = await client.request(types.TEXT_DOCUMENT_HOVER, at(1, 14))  # `b`
+        value = hover.contents.value
+        assert "**b** = `(Linear ->4 | ReLU) * 50`" in value
+        assert "expands to 100 stages: `Linear ->4 | ReLU | Linear ->4" in value
+        assert value.count("Linear ->4") == 1 + 6 and value.endswith("| ReLU | …`")
 
 
 def test_csv_spec_reads_its_header_relative_to_the_document(tmp_path: Path) -> None:

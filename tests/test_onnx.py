@@ -25,7 +25,14 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 ROOT = Path(__file__).resolve().parent.parent
-SPECS = sorted(path for path in (ROOT / "specs").glob("*.mdl") if "sweep " not in path.read_text())
+TABLES = {"penguins", "cars"}
+"""v3 tables (text categories: one input per column; numbers to predict): their ONNX
+models and predictions are checked in tests/test_tables.py."""
+SPECS = sorted(
+    path
+    for path in (ROOT / "specs").glob("*.mdl")
+    if "sweep " not in path.read_text() and path.stem not in TABLES
+)
 
 
 def train(spec: Path, out: Path, *sets: str) -> Path:

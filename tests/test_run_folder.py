@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save_file
 import minidl
 from minidl.cli.checkpoint import CHECKPOINT
 from minidl.cli.main import main
-from minidl.cli.run_folder import RunFolderError
+from minidl.cli.run_folder import RunFolderError, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "specs" / "seed.mdl"
@@ -237,3 +237,11 @@ def test_resume_after_an_interruption_is_bit_identical(
     assert not (folder / CHECKPOINT).exists()
     assert json.loads((folder / "metrics.json").read_text())["status"] == "completed"
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # resume cleans up
+
+
+def test_json_files_hold_null_where_a_figure_is_not_finite(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.json"
+    write_json(path, {"final": [float("nan"), 1.5, float("inf")], "loss": -float("inf"), "n": 2})
+    text = path.read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {"final": [None, 1.5, None], "loss": None, "n": 2}

@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from minidl import compile_ensemble, compile_spec
-from minidl.cli.sweep import run_cell
-from minidl.cli.sweep_grid import cells
+from minidl.cli.sweep_grid import Task, cells
+from minidl.cli.sweep_task import run_task
 from minidl.compile import main
 from minidl.lang import parse
 
@@ -59,7 +59,7 @@ def test_ensemble_equals_runs_one_by_one_in_float64() -> None:
 def test_float32_sweep_means_agree_with_sequential_runs() -> None:
     spec = parse(NETWORK + "train epochs=15 seed=0; data disk train=300 test=300; sweep runs=4")
     (cell,) = cells(spec)
-    stacked = run_cell(cell, 4)
+    stacked = run_task(Task(cell, 0, 4))  # a minidl cell's runs: one stacked task
     sequential = []
     for run in range(4):
         seeded = spec.train.model_copy(update={"seed": run})
@@ -122,8 +122,8 @@ def test_sweep_run_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 
 def test_sweep_cells_are_reproducible_whatever_the_jobs(tmp_path: Path) -> None:
     spec = parse(NETWORK + "train epochs=2; data disk train=50 test=50; sweep batch=[4, 8] runs=2")
-    one = [run_cell(c, 2) for c in cells(spec)]
-    again = [run_cell(c, 2) for c in cells(spec)]
+    one = [run_task(Task(c, 0, 2)) for c in cells(spec)]
+    again = [run_task(Task(c, 0, 2)) for c in cells(spec)]
     assert [r.finals for r in one] == [r.finals for r in again]
 
 

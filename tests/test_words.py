@@ -32,7 +32,7 @@ def test_every_word_has_a_meaning_and_every_option_one() -> None:
     for model in models:
         assert registry.doc(model), model
         for name in registry.option_names(model):
-            assert registry.option_doc(model, name), f"{model.__name__}.{name}"
+            assert registry.option_description(model, name), f"{model.__name__}.{name}"
 
 
 TOY = """

@@ -23,6 +23,7 @@ from minidl.lang import (
     format_text,
     read_source,
 )
+from minidl.lang.errors import render_all, sort_diagnostics
 from minidl.lang.settings import SettingsError, apply_settings
 from minidl.lang.summary import summarize
 
@@ -188,7 +189,7 @@ def _log_problem(args: argparse.Namespace) -> str | None:
 def report(diagnostics: Sequence[Diagnostic], text: str) -> None:
     """Print diagnostics (errors, then warnings go with them) to stderr, quoting `text`."""
     if diagnostics:
-        print(SpecError(diagnostics, text).render(), file=sys.stderr)
+        print(render_all(sort_diagnostics(diagnostics), text), file=sys.stderr)
 
 
 def _train(spec: Spec, args: argparse.Namespace) -> int:

@@ -92,8 +92,24 @@ def percent(value: float, width: int = 0) -> str:
     return "n/a".rjust(width + 2) if math.isnan(value) else f"{value:{width}.2f} %"
 
 
+def number(value: float | None, width: int = 0) -> str:
+    """An RMSE or R² for people: six significant digits, or `n/a` where there is none."""
+    if value is None or math.isnan(value):
+        return "n/a".rjust(width)
+    return f"{value:{width}.6g}"
+
+
 def describe(record: EpochRecord) -> str:
-    """One epoch's progress line: loss, train error, validation error (if any), test error."""
+    """One epoch's progress line: loss, train error, validation error (if any), test error
+    (or RMSE and R², the validation set's before the test set's)."""
+    if record.regression:
+        val = ""
+        if record.val_rmse is not None:
+            val = f"val rmse {number(record.val_rmse)}  val r2 {number(record.val_r2)}  "
+        return (
+            f"loss {record.loss:.4f}  train rmse {number(record.train_rmse)}  {val}"
+            f"test rmse {number(record.test_rmse)}  test r2 {number(record.test_r2)}"
+        )
     val = "" if record.val_error is None else f"val error {record.val_error:5.2f} %  "
     return (
         f"loss {record.loss:.4f}  train error {record.train_error:5.2f} %  {val}"
@@ -101,10 +117,26 @@ def describe(record: EpochRecord) -> str:
     )
 
 
+def print_warnings(program: Program) -> None:
+    """The tables' data warnings (W210, W211) on standard error, quoting the spec."""
+    from minidl.lang.errors import render
+
+    data_codes = ("W210", "W211")  # W201 is printed where the `fixes` work puts it
+    for diagnostic in program.warnings:
+        if getattr(diagnostic, "code", None) not in data_codes:
+            continue
+        try:
+            lines = Path(program.spec.source or "").read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            lines = []
+        print(render(diagnostic, lines), file=sys.stderr)
+
+
 def train_spec(spec: Spec, name: str, out: Path, quiet: bool = False, log: bool = False) -> int:
     """Compile and train `spec`, write its run folder, print the report; return the exit code."""
     started = time.perf_counter()
     program = compile_spec(spec)
+    print_warnings(program)
     folder = new_run_folder(out, name)
     write_atomic(folder / "spec.mdl", format_spec(spec).encode())
     write_data_description(folder, program)
@@ -123,6 +155,7 @@ def resume_run(folder: Path, quiet: bool = False, log: bool = False) -> int:
     if run.spec.train.backend == "torch":
         raise RunFolderError(folder / "spec.mdl", "backend=torch runs keep no checkpoint")
     program = compile_spec(run.spec)
+    print_warnings(program)
     history = restore(program, folder)
     if not quiet:
         print(f"resuming {folder} after epoch {len(history)}", file=sys.stderr)
@@ -275,10 +308,20 @@ def _report(
         if spec.train.patience is not None:
             early = "stopped early" if len(history) < spec.train.epochs else "no early stop"
             print(f"best epoch {last.epoch} of {len(history)} kept ({early})")
-        val = "" if last.val_error is None else f"   val error {percent(last.val_error)}"
-        print(
-            f"train error {percent(last.train_error)}{val}   test error {percent(last.test_error)}"
-        )
+        if last.regression:
+            val = ""
+            if last.val_rmse is not None:
+                val = f"   val rmse {number(last.val_rmse)}   val r2 {number(last.val_r2)}"
+            print(
+                f"train rmse {number(last.train_rmse)}{val}   test rmse {number(last.test_rmse)}"
+                f"   test r2 {number(last.test_r2)}"
+            )
+        else:
+            val = "" if last.val_error is None else f"   val error {percent(last.val_error)}"
+            print(
+                f"train error {percent(last.train_error)}{val}"
+                f"   test error {percent(last.test_error)}"
+            )
         print(
             f"loss {last.loss:.6f} (epoch {last.epoch} mean)   train loss {last.train_loss:.6f}"
             + ("" if last.val_loss is None else f"   val loss {last.val_loss:.6f}")

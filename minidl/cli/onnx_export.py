@@ -126,10 +126,9 @@ EXPORTS: dict[type, Export] = {
     nn.LayerNorm: _layer_norm,
     nn.BatchNorm: _batch_norm,
     nn.Sequential: _sequential,
+    nn.Sum: _join("Sum"),
+    nn.Concat: _join("Concat", axis=-1),
 }
-for _name, _op, _attributes in (("Sum", "Sum", {}), ("Concat", "Concat", {"axis": -1})):
-    if hasattr(nn, _name):  # graph joins
-        EXPORTS[getattr(nn, _name)] = _join(_op, **_attributes)
 
 
 def export_module(module: nn.Module, g: _Graph, x: str) -> str:
@@ -149,30 +148,40 @@ def to_onnx(program: Program, name: str = "minidl") -> Any:
         raise OnnxMissing(
             '--emit onnx needs the onnx package: pip install "minidl[onnx]"'
         ) from None
+    from minidl.cli.onnx_inputs import ML_DOMAIN, encoded_inputs
+
     g = _Graph(helper, numpy_helper)
     features = len(program.feature_names) or int(program.data[0].inputs.shape[-1])
-    x = "input"
+    x, inputs = encoded_inputs(g, program.encoding, features)
     normalizer = program.normalizer
     if normalizer is not None and normalizer.shift is not None and normalizer.scale is not None:
         x = g.node("Sub", [x, g.constant("shift", normalizer.shift)], "centred")
         x = g.node("Div", [x, g.constant("scale", normalizer.scale)], "normalised")
     program.model.eval()
     last = export_module(program.model, g, x)
+    targets = program.target_normalizer
+    if targets is not None and targets.shift is not None and targets.scale is not None:
+        last = g.node("Mul", [last, g.constant("target_scale", targets.scale)], "unscaled")
+        last = g.node("Add", [last, g.constant("target_shift", targets.shift)], "values")
     outputs = int(program.data[0].targets.shape[-1])
     g.nodes.append(helper.make_node("Identity", [last], ["output"], name="output"))
     graph = helper.make_graph(
         g.nodes,
         name,
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", features])],
+        inputs,
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", outputs])],
         g.initializers,
     )
-    model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="minidl"
-    )
+    opsets = [helper.make_opsetid("", OPSET)]
+    if any(node.domain == ML_DOMAIN for node in g.nodes):
+        opsets.append(helper.make_opsetid(ML_DOMAIN, 2))
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="minidl")
     model.ir_version = min(model.ir_version, 9)  # readable by onnxruntime releases of 2024
-    labels = [_jsonable(label) for label in classes_of(program, outputs)]
-    helper.set_model_props(model, {"labels": json.dumps(labels)})
+    if program.regress:
+        helper.set_model_props(model, {"targets": json.dumps(list(program.targets))})
+    else:
+        labels = [_jsonable(label) for label in classes_of(program, outputs)]
+        helper.set_model_props(model, {"labels": json.dumps(labels)})
     onnx.checker.check_model(model, full_check=True)
     return model
 

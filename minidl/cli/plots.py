@@ -40,12 +40,18 @@ def plot_curves(history: Sequence[EpochRecord], path: Path, title: str) -> None:
     left.plot(epochs, [r.train_loss for r in history], label="train")
     left.plot(epochs, [r.test_loss for r in history], label="test")
     left.set(xlabel="epoch", ylabel="MSE per sample", title="loss", yscale="log")
-    right.plot(epochs, [r.train_error for r in history], label="train")
-    right.plot(epochs, [r.test_error for r in history], label="test")
-    right.set(xlabel="epoch", ylabel="error (%)", title="error")
+    regression = bool(history) and history[-1].regression
+    train, test = ("train_rmse", "test_rmse") if regression else ("train_error", "test_error")
+    right.plot(epochs, [getattr(r, train) for r in history], label="train")
+    right.plot(epochs, [getattr(r, test) for r in history], label="test")
+    if regression:
+        right.set(xlabel="epoch", ylabel="RMSE", title="root mean squared error")
+    else:
+        right.set(xlabel="epoch", ylabel="error (%)", title="error")
     if history and history[0].val_loss is not None:
+        val = "val_rmse" if regression else "val_error"
         left.plot(epochs, [r.val_loss for r in history], label="validation")
-        right.plot(epochs, [r.val_error for r in history], label="validation")
+        right.plot(epochs, [getattr(r, val) for r in history], label="validation")
     for axis in (left, right):
         axis.grid(alpha=0.3)
         axis.legend()
@@ -100,7 +106,9 @@ def plot_sweep(spec: Any, grid: Sequence[Any], results: Sequence[Any], path: Pat
         isinstance(v, int | float) and not isinstance(v, bool) for v in spec.sweep.axes[0].values
     )
     xs = [c.settings[0][1] if numeric else i for i, c in enumerate(grid)]
-    for name, label in (("train_error", "train"), ("test_error", "test")):
+    regression = any(f is not None and f.regression for r in results for f in r.finals)
+    prefix = "rmse" if regression else "error"
+    for name, label in ((f"train_{prefix}", "train"), (f"test_{prefix}", "test")):
         means, stds = [], []
         for result in results:
             values = result.figures(name) or [float("nan")]
@@ -113,7 +121,8 @@ def plot_sweep(spec: Any, grid: Sequence[Any], results: Sequence[Any], path: Pat
         axis.set_xlabel(spec.sweep.axes[0].key)
     else:
         axis.set_xticks(xs, [c.label for c in grid], rotation=20)
-    axis.set(ylabel="error (%)", title=f"{spec.sweep.runs} runs per cell, mean ± std")
+    ylabel = "RMSE" if regression else "error (%)"
+    axis.set(ylabel=ylabel, title=f"{spec.sweep.runs} runs per cell, mean ± std")
     axis.grid(alpha=0.3)
     axis.legend()
     _save(figure, path)
@@ -127,7 +136,9 @@ def plot_search(spec: Any, grid: Sequence[Any], results: Sequence[Any], path: Pa
     plt = _pyplot()
     keys = [axis.key for axis in spec.sweep.axes] or ["cell"]
     figure, axes = plt.subplots(1, len(keys), figsize=(3.5 * len(keys) + 1, 3.5), squeeze=False)
-    errors = [statistics.fmean(r.figures("test_error") or [float("nan")]) for r in results]
+    regression = any(f is not None and f.regression for r in results for f in r.finals)
+    name = "test_rmse" if regression else "test_error"
+    errors = [statistics.fmean(r.figures(name) or [float("nan")]) for r in results]
     for column, (axis, key) in enumerate(zip(axes[0], keys, strict=True)):
         values = [c.settings[column][1] if c.settings else c.index for c in grid]
         numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
@@ -136,7 +147,8 @@ def plot_search(spec: Any, grid: Sequence[Any], results: Sequence[Any], path: Pa
         drawn = spec.sweep.axes[column] if spec.sweep.axes else None
         if drawn is not None and drawn.distribution == "loguniform":
             axis.set_xscale("log")
-        axis.set(xlabel=key, ylabel="test error (%)" if column == 0 else None)
+        ylabel = "test RMSE" if regression else "test error (%)"
+        axis.set(xlabel=key, ylabel=ylabel if column == 0 else None)
         axis.grid(alpha=0.3)
     figure.suptitle(f"{len(grid)} configurations, {spec.sweep.runs} runs each (mean)")
     _save(figure, path)

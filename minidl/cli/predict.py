@@ -40,13 +40,20 @@ _OPTIONS: dict[str, Any] = {
 
 
 def output_columns(program: Program, outputs: int) -> list[str]:
-    """The columns written after the input's: `prediction`, then `p_LABEL`... or `output`."""
+    """The columns written after the input's: `prediction`, then `p_LABEL`... or `output`;
+    for values to predict, `prediction` or `prediction_TARGET` per target column."""
+    if program.regress:
+        from minidl.cli.predict_table import regression_columns
+
+        return regression_columns(program)
     if outputs == 1:
         return ["prediction", "output"]
     return ["prediction", *(f"p_{label}" for label in classes_of(program, outputs))]
 
 
-def predict_csv(program: Program, target: str, data: Path, out: Path | None) -> int:
+def predict_csv(
+    program: Program, target: str | tuple[str, ...], data: Path, out: Path | None
+) -> int:
     """Write the predictions for `data` to `out` (standard output if None); return the rows.
 
     Raises `DataError` (nothing written) when a feature column is missing, a column is
@@ -80,13 +87,18 @@ def predict_csv(program: Program, target: str, data: Path, out: Path | None) -> 
     return rows
 
 
-def _feature_positions(header: Header, features: tuple[str, ...], target: str) -> list[int]:
+def _feature_positions(
+    header: Header, features: tuple[str, ...], others: str | tuple[str, ...]
+) -> list[int]:
     """Where each of the run's features is in the file; a `DataError` for a missing column
-    (with the nearest name) or for one the run does not know."""
+    (with the nearest name) or for one the run does not know (`others`: the targets and
+    ignored columns, which may be there)."""
     names = header.names
+    known = (others,) if isinstance(others, str) else others
+    target = known[0] if known else ""
     for name in features:
         if name not in names:
-            spare = [n for n in names if n not in features and n != target]
+            spare = [n for n in names if n not in features and n not in known]
             near = difflib.get_close_matches(name, spare, n=1, cutoff=0.5)
             help = f"did you mean `{near[0]}`?" if near else "columns: " + ", ".join(names)
             raise DataError(
@@ -98,7 +110,7 @@ def _feature_positions(header: Header, features: tuple[str, ...], target: str) -
                 source_line=header.source_line,
             )
     for name in names:
-        if name not in features and name != target:
+        if name not in features and name not in known:
             raise DataError(
                 header.path,
                 header.line,
@@ -114,19 +126,28 @@ def _write_rows(
     program: Program,
     header: Header,
     features: list[int],
-    target: str,
+    target: str | tuple[str, ...],
     data: Path,
     file: IO[str],
 ) -> int:
     import pandas as pd
 
+    from minidl.cli.predict_table import Counts, encode_chunk, warn
+
+    target = target if isinstance(target, str) else (target[0] if target else "")
     target_index = header.names.index(target) if target in header.names else -1
+    counts = Counts()
     rows, first = 0, True
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
             with pd.read_csv(data, chunksize=CHUNK_ROWS, **_OPTIONS) as chunks:
                 for chunk in chunks:
+                    if program.encoding is not None:
+                        encoded = encode_chunk(program.encoding, chunk, header, data, rows, counts)
+                        _write_chunk(program, chunk, encoded, file, first)
+                        rows, first = rows + len(chunk), False
+                        continue
                     if chunk.shape[1] != len(header.names) or chunk.isna().to_numpy().any():
                         raise ValueError("a ragged line")
                     cells = chunk.iloc[:, features].to_numpy()
@@ -146,10 +167,11 @@ def _write_rows(
         _write_chunk(
             program,
             pd.DataFrame(columns=list(header.names)),
-            np.zeros((0, len(features))),
+            np.zeros((0, len(features) if program.encoding is None else program.encoding.width)),
             file,
             True,
         )
+    warn(counts, header)
     return rows
 
 
@@ -158,6 +180,15 @@ def _write_chunk(
 ) -> None:
     outputs = network_outputs(program, inputs)
     width = outputs.shape[-1] if len(outputs) else _outputs_width(program)
+    if program.regress:
+        from minidl.cli.predict_table import regression_columns, value_columns
+
+        frame = chunk.copy()
+        values = value_columns(program, outputs)
+        for position, name in enumerate(regression_columns(program)):
+            frame[name] = values[:, position] if len(values) else []
+        frame.to_csv(file, header=header, index=False, lineterminator="\n")
+        return
     indices, extra = decide(program, outputs)
     classes = classes_of(program, width)
     frame = chunk.copy()

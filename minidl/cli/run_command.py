@@ -58,7 +58,8 @@ def run_folder_command(args: argparse.Namespace) -> int:
         if args.predict is not None:
             from minidl.cli.predict import predict_csv
 
-            predict_csv(program, str(run.data.get("target", "")), args.predict, args.out)
+            known = (*program.targets, *_ignored(run.spec)) or (str(run.data.get("target", "")),)
+            predict_csv(program, tuple(str(name) for name in known), args.predict, args.out)
             return EXIT_OK
         from minidl.cli.onnx_export import to_onnx
 
@@ -131,6 +132,12 @@ def _check_out_file(out: Path) -> None:
         raise _Usage(f"--out {out}: the folder {out.parent} does not exist")
 
 
+def _ignored(spec: object) -> tuple[str, ...]:
+    """The columns the spec's data leaves out (v3 `ignore=[...]`)."""
+    data = getattr(spec, "data", None)
+    return tuple(getattr(data, "ignore", ()))
+
+
 def _holds_sweep(folder: Path) -> bool:
     """Whether the folder is a sweep's (its spec has a `sweep` statement)."""
     try:
@@ -169,13 +176,30 @@ def summary(run: object) -> str:
             f"early stopping: best epoch {metrics['best_epoch']} kept, "
             f"stopped after epoch {metrics.get('stopped_epoch')}"
         )
-    if final:
+    if final and "train_rmse" in final:
+        val = ""
+        if "val_rmse" in final:
+            val = (
+                f"val rmse {_number(final['val_rmse'])}   val r2 {_number(final.get('val_r2'))}   "
+            )
+        lines.append(
+            f"train rmse {_number(final.get('train_rmse'))}   {val}"
+            f"test rmse {_number(final.get('test_rmse'))}   "
+            f"test r2 {_number(final.get('test_r2'))}   loss {final.get('loss')}"
+        )
+    elif final:
         val = "" if "val_error" not in final else f"val error {_percent(final['val_error'])}   "
         lines.append(
             f"train error {_percent(final.get('train_error'))}   {val}"
             f"test error {_percent(final.get('test_error'))}   loss {final.get('loss')}"
         )
     return "\n".join(lines)
+
+
+def _number(value: object) -> str:
+    if not isinstance(value, int | float) or math.isnan(value):
+        return "n/a"
+    return f"{value:.6g}"
 
 
 def _percent(value: object) -> str:

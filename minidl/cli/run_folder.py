@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import tempfile
 from collections.abc import Sequence
@@ -209,7 +210,7 @@ def read_json(path: Path) -> dict[str, Any]:
 
 
 def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not (value == value and abs(value) != float("inf")):
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
         return {k: _finite(v) for k, v in value.items()}

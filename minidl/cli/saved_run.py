@@ -25,6 +25,7 @@ from minidl.cli.run_folder import (
 from minidl.compiler.program import DTYPES, Program, build_model, build_schedule
 from minidl.compiler.words import LOSSES, OPTIMIZERS
 from minidl.data import Dataset, Normalizer, read_header
+from minidl.data.encoding import Encoding
 from minidl.lang import Spec, SpecError, diagnose, ir
 
 __all__ = ["SavedRun", "data_description", "is_run_folder", "load_program", "open_run"]
@@ -45,12 +46,12 @@ def data_description(program: Program) -> dict[str, Any]:
     if isinstance(spec.data, ir.DiskData):
         features = features or DISK_FEATURES
     else:
-        target = spec.data.target
+        target = spec.data.targets[0]
         if not features:
             base = Path(spec.source).parent if spec.source else Path.cwd()
             features = read_header(base / spec.data.train).features(target)
     normalizer = program.normalizer or Normalizer("none")
-    return {
+    description: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "features": list(features),
         "target": target,
@@ -59,6 +60,13 @@ def data_description(program: Program) -> dict[str, Any]:
         "normalize": normalizer.to_dict(),
         "spec_source": str(Path(spec.source).resolve()) if spec.source else None,
     }
+    if program.encoding is not None:
+        description["targets"] = list(program.targets)
+        description["task"] = "regress" if program.regress else "classify"
+        description["encoding"] = program.encoding.to_dict()
+        if program.target_normalizer is not None:
+            description["target_normalize"] = program.target_normalizer.to_dict()
+    return description
 
 
 def write_data_description(folder: Path, program: Program) -> None:
@@ -122,8 +130,27 @@ def _check_data(path: Path, data: dict[str, Any]) -> None:
         raise RunFolderError(path, "damaged: `classes` is not a list")
     try:
         Normalizer.from_dict(data.get("normalize") or {"kind": "none"})
+        encoding_of(data)
+        target_normalizer_of(data)
     except ValueError as caught:
         raise RunFolderError(path, f"damaged: {caught}") from None
+
+
+def encoding_of(data: dict[str, Any]) -> Encoding | None:
+    """The feature encoding that `data.json` keeps (None before v3 and for the disk)."""
+    if data.get("encoding") is None:
+        return None
+    encoding = Encoding.from_dict(data["encoding"])
+    if list(encoding.names) != list(data.get("features") or []):
+        raise ValueError("`encoding` does not list the `features`")
+    return encoding
+
+
+def target_normalizer_of(data: dict[str, Any]) -> Normalizer | None:
+    """For values to predict (regression), the targets' normaliser; None for classes."""
+    if data.get("task") != "regress":
+        return None
+    return Normalizer.from_dict(data.get("target_normalize") or {"kind": "none"})
 
 
 def load_program(folder: Path | str) -> Program:
@@ -140,7 +167,9 @@ def program_of(run: SavedRun) -> Program:
     """Build `run`'s network and load its weights (a `RunFolderError` if they do not fit)."""
     spec, data = run.spec, run.data
     generator = torch.Generator().manual_seed(spec.train.seed)
-    features, outputs = len(data["features"]), int(data["outputs"])
+    encoding = encoding_of(data)
+    features = len(data["features"]) if encoding is None else encoding.width
+    outputs = int(data["outputs"])
     try:
         model = build_model(spec, features, outputs, generator)
     except SpecError as caught:
@@ -170,4 +199,7 @@ def program_of(run: SavedRun) -> Program:
         labels=labels,
         normalizer=None if normalizer.kind == "none" else normalizer,
         feature_names=run.features,
+        encoding=encoding,
+        targets=tuple(data.get("targets") or [data.get("target")]),
+        target_normalizer=target_normalizer_of(data),
     )

@@ -36,13 +36,7 @@ from minidl.cli.sweep_task import run_task
 from minidl.lang import Diagnostic, Spec, SpecError, format_spec
 from minidl.train import EpochRecord
 
-__all__ = ["resume_sweep", "run_cell", "run_sweep", "run_task"]
-
-
-def run_cell(cell: Cell, runs: int, report: Any = None) -> CellResult:
-    """Train the `runs` seeds of one cell: stacked for minidl, one by one for torch."""
-    partials = [run_task(task, report) for task in tasks([cell], runs)]
-    return _merge(cell.index, runs, partials)
+__all__ = ["resume_sweep", "run_sweep", "run_task"]
 
 
 def _merge(index: int, runs: int, partials: list[CellResult]) -> CellResult:
@@ -139,7 +133,7 @@ def _sweep(
         print(table(finished, ordered, header))
     else:
         print(f"{name}: {len(grid)} configurations × {runs} runs, {spec.train.epochs} epochs")
-        if ranking_figure(ordered) == "test_error":
+        if ranking_figure(ordered).startswith("test_"):
             _warn_test_ranking(spec)
         print(search_table(finished, ordered))
     failed = [r for r in ordered if r.failure]
@@ -248,10 +242,16 @@ def _log_cell(folder: Path, cell: Cell, result: CellResult) -> None:
         for name in (
             "train_loss",
             "train_error",
+            "train_rmse",
+            "train_r2",
             "val_loss",
             "val_error",
+            "val_rmse",
+            "val_r2",
             "test_loss",
             "test_error",
+            "test_rmse",
+            "test_r2",
         )
         if all(getattr(f, name) is not None for f in result.finals if f is not None)
     }

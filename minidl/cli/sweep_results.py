@@ -14,14 +14,18 @@ from minidl.cli.run_folder import RunFolderError, read_json, write_atomic, write
 from minidl.cli.sweep_grid import Cell, CellResult
 from minidl.lang import Spec, SpecError, parse
 from minidl.lang.format import format_value
-from minidl.train import EpochRecord
+from minidl.train import REGRESSION_FIGURES, EpochRecord
 
 __all__ = [
+    "REGRESSION_ROWS",
+    "REGRESSION_VAL_ROWS",
     "ROWS",
     "VAL_ROWS",
     "figure_rows",
     "ranking_figure",
+    "regressed",
     "results_rows",
+    "rows_of",
     "search_table",
     "table",
     "validated",
@@ -35,24 +39,55 @@ VAL_ROWS = (
     ("Test Error (%)", "test_error"),
 )
 """The figures of a sweep with a validation set: validation error beside train and test."""
+REGRESSION_ROWS = (
+    ("Train RMSE", "train_rmse"),
+    ("Test RMSE", "test_rmse"),
+    ("Train R2", "train_r2"),
+    ("Test R2", "test_r2"),
+)
+REGRESSION_VAL_ROWS = (
+    ("Train RMSE", "train_rmse"),
+    ("Val RMSE", "val_rmse"),
+    ("Test RMSE", "test_rmse"),
+    ("Train R2", "train_r2"),
+    ("Val R2", "val_r2"),
+    ("Test R2", "test_r2"),
+)
+"""The figures of values to predict (regression), without and with a validation set."""
 
 
 def validated(results: list[CellResult]) -> bool:
     """Whether the sweep's runs scored a validation set."""
-    return any(f is not None and f.val_error is not None for r in results for f in r.finals)
+    return any(f is not None and f.val_loss is not None for r in results for f in r.finals)
+
+
+def regressed(results: list[CellResult]) -> bool:
+    """Whether the sweep's runs predict values (RMSE and R²) rather than classes."""
+    return any(f is not None and f.regression for r in results for f in r.finals)
 
 
 def figure_rows(results: list[CellResult]) -> tuple[tuple[str, str], ...]:
-    """The figures a sweep's table shows: (title, record field)."""
+    """The figures a sweep's table shows: (title, record field): error rates, or RMSE and
+    R² for values to predict; the validation set's beside train and test when there is one."""
+    if regressed(results):
+        return REGRESSION_VAL_ROWS if validated(results) else REGRESSION_ROWS
     return VAL_ROWS if validated(results) else ROWS
+
+
+rows_of = figure_rows
+
+
+def _digits(name: str) -> int:
+    return 2 if name.endswith("_error") else 4
 
 
 def table(grid: list[Cell], results: list[CellResult], header: str) -> str:
     """Mean ± standard deviation per cell, laid out like the report's Table 1. With a
-    validation set, its error comes between train and test, and the cells are ranked by it,
-    best first (the grid's order otherwise)."""
+    validation set, its error (or RMSE and R²) comes between train and test, and the cells
+    are ranked by it, best first (the grid's order otherwise)."""
     if validated(results):
-        pairs = sorted(zip(grid, results, strict=True), key=lambda p: _rank(p, "val_error"))
+        by = ranking_figure(results)
+        pairs = sorted(zip(grid, results, strict=True), key=lambda p: _rank(p, by))
         grid, results = [cell for cell, _ in pairs], [result for _, result in pairs]
     columns = [header] + [cell.label for cell in grid]
     rows = []
@@ -60,7 +95,7 @@ def table(grid: list[Cell], results: list[CellResult], header: str) -> str:
         row = [title]
         for result in results:
             values = result.figures(name)
-            row.append(_mean_std(values))
+            row.append(_mean_std(values, _digits(name)))
         rows.append(row)
     widths = [max(len(r[c]) for r in [columns, *rows]) for c in range(len(columns))]
     lines = [
@@ -73,18 +108,19 @@ def table(grid: list[Cell], results: list[CellResult], header: str) -> str:
     return "\n".join(lines)
 
 
-def _mean_std(values: list[float]) -> str:
+def _mean_std(values: list[float], digits: int = 2) -> str:
     if not values:
         return "diverged"
     if all(math.isnan(v) for v in values):
         return "n/a"  # no test set
     std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.fmean(values):.2f} ± {std:.2f}"
+    return f"{statistics.fmean(values):.{digits}f} ± {std:.{digits}f}"
 
 
 def search_table(grid: list[Cell], results: list[CellResult]) -> str:
     """A search's configurations one per line, best first: by mean validation error when
-    there is a validation set (the test error beside it), else by mean test error."""
+    there is a validation set (the test error beside it), else by mean test error (RMSE
+    for values to predict)."""
     keys = [key for key, _ in grid[0].settings] if grid else []
     shown = figure_rows(results)
     columns = ["#", *keys, *(title for title, _ in shown)]
@@ -93,7 +129,7 @@ def search_table(grid: list[Cell], results: list[CellResult]) -> str:
         [
             str(cell.index),
             *(_short(value) for _, value in cell.settings),
-            *(_mean_std(result.figures(name)) for _, name in shown),
+            *(_mean_std(result.figures(name), _digits(name)) for _, name in shown),
         ]
         for cell, result in sorted(zip(grid, results, strict=True), key=lambda p: _rank(p, by))
     ]
@@ -106,8 +142,10 @@ def search_table(grid: list[Cell], results: list[CellResult]) -> str:
 
 def ranking_figure(results: list[CellResult]) -> str:
     """What a search ranks by: the validation error if it has a validation set, else the
-    test error (which overstates how good the chosen configuration is)."""
-    return "val_error" if validated(results) else "test_error"
+    test error (which overstates how good the chosen configuration is); RMSE instead of the
+    error for values to predict."""
+    figure = "rmse" if regressed(results) else "error"
+    return f"val_{figure}" if validated(results) else f"test_{figure}"
 
 
 def _rank(pair: tuple[Cell, CellResult], by: str) -> tuple[float, int]:
@@ -123,27 +161,35 @@ def _short(value: object) -> str:
 
 CSV_FIGURES = ("epoch", "loss", "train_loss", "test_loss", "train_error", "test_error")
 VAL_FIGURES = ("val_loss", "val_error")
+REGRESSION_CSV_FIGURES = ("epoch", "loss", "train_loss", "test_loss", *REGRESSION_FIGURES)
+REGRESSION_VAL_FIGURES = ("val_loss", "val_rmse", "val_r2")
 
 
 def results_rows(spec: Spec, grid: list[Cell], results: list[CellResult]) -> list[list[str]]:
     """`results.csv`: a header, then one row a run, cell by cell in draw order, run by run;
     one column per swept key, named by its full dotted path (`sgd.batch`); with a
-    validation set, `val_loss` and `val_error` after the test figures (a run's figures are
-    its best epoch's with early stopping)."""
+    validation set, `val_loss` and `val_error` (regression: `val_loss`, `val_rmse`,
+    `val_r2`) after the test figures (a run's figures are its best epoch's with early
+    stopping)."""
     assert spec.sweep is not None
     keys = [axis.key for axis in spec.sweep.axes]
-    names = CSV_FIGURES + (VAL_FIGURES if spec.data.validation is not None else ())
+    regression = regressed(results)
+    names: tuple[str, ...] = REGRESSION_CSV_FIGURES if regression else CSV_FIGURES
+    if spec.data.validation is not None or validated(results):
+        names += REGRESSION_VAL_FIGURES if regression else VAL_FIGURES
     rows = [["cell", *keys, "run", "seed", "status", *names]]
     for cell, result in zip(grid, results, strict=True):
         settings = [_csv_value(value) for _, value in cell.settings]
         for run, final in enumerate(result.finals):
-            figures = ["" for _ in names] if final is None else [
-                repr(final.as_dict()[name]) for name in names
-            ]  # fmt: skip
+            figures = ["" if final is None else _cell(getattr(final, name)) for name in names]
             status = "diverged" if final is None else "completed"
             seed = cell.spec.train.seed + run
             rows.append([str(cell.index), *settings, str(run), str(seed), status, *figures])
     return rows
+
+
+def _cell(value: float | None) -> str:
+    return "" if value is None else repr(value)
 
 
 def _csv_value(value: object) -> str:

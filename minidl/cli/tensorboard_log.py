@@ -1,7 +1,8 @@
 """`--log tensorboard`: TensorBoard event files in run folders.
 
 A run logs, per epoch, every figure of its history (`loss`, `train_loss`, `test_loss`,
-`train_error`, `test_error`, and `val_loss`, `val_error` with a validation set) and its
+`train_error`, `test_error` or the RMSE and R² columns of a regression, and `val_loss`,
+`val_error` or `val_rmse`, `val_r2` with a validation set) and its
 learning rate `lr`, with the epoch (1-based) as the step. A sweep logs each cell in its own
 folder `cell-N` of the sweep's folder: the cell's settings and the mean of its runs' final
 figures, with TensorBoard's hparams plugin, so that `tensorboard --logdir runs/` compares

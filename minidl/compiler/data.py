@@ -17,15 +17,16 @@ from minidl.data import (
     DataError,
     Dataset,
     Normalizer,
-    Table,
     disk,
     held_out,
     read_header,
     scale_warning,
 )
-from minidl.data.csv_sets import csv_datasets
+from minidl.data.csv_sets import CsvSets, LossKind, csv_datasets
+from minidl.data.encoding import Encoding
 from minidl.lang import Diagnostic, Spec, SpecError, ir, resolve
 from minidl.lang.data_preview import file_diagnostic, option_span
+from minidl.lang.table_checks import column_diagnostics, note_warnings
 
 __all__ = ["DISK_FEATURES", "LoadedData", "data_error", "load_data"]
 
@@ -45,6 +46,16 @@ class LoadedData:
     warnings: list[Diagnostic] = field(default_factory=list)
     validation: Dataset | None = None
     """The training rows that `validation=` held out (never trained on)."""
+    encoding: Encoding | None = None
+    """How each feature column becomes inputs (None for the disk)."""
+    targets: tuple[str, ...] = ()
+    target_normalizer: Normalizer | None = None
+    """For values to predict (regression): the targets' normaliser; None for classes."""
+
+    @property
+    def regress(self) -> bool:
+        """Whether the targets are values to predict."""
+        return self.target_normalizer is not None
 
 
 def load_data(spec: Spec, generator: torch.Generator) -> LoadedData:
@@ -66,28 +77,40 @@ def load_data(spec: Spec, generator: torch.Generator) -> LoadedData:
 
 def _load_csv(spec: Spec, data: ir.CsvData, generator: torch.Generator) -> LoadedData:
     base = Path(spec.source).parent if spec.source else Path.cwd()
-    features = len(read_header(base / data.train).features(data.target))
+    header = read_header(base / data.train)
+    problems = column_diagnostics(spec, header)
+    if problems:
+        raise SpecError(problems)
     sets = csv_datasets(
         base / data.train,
         data.target,
-        outputs=_output_width(spec, features),
-        classes=spec.loss.targets != "values",
+        outputs=lambda width: _output_width(spec, width),
+        loss=loss_kind(spec),
         generator=generator,
         test_path=base / data.test if data.test else None,
         split_fraction=data.split,
         normalize=data.normalize,
+        task=data.task,
+        categorical=data.categorical,
+        ignore=data.ignore,
+        missing=data.missing,
         validation=data.validation,
     )
-    warnings = _scale_warnings(spec, sets.table) if data.normalize == "none" else []
+    warnings = _scale_warnings(spec, sets) if data.normalize == "none" else []
+    warnings += note_warnings(spec, sets.notes.filled, sets.notes.dropped, sets.notes.no_target)
+    warnings += note_warnings(spec, unseen=sets.notes.unseen)
     classes = None if sets.labels is None else sets.labels.classes
     return LoadedData(
         sets.train,
         sets.test,
-        sets.table.features,
+        sets.encoding.names,
         classes,
         sets.normalizer,
         warnings,
         sets.validation,
+        sets.encoding,
+        sets.targets,
+        sets.target_normalizer if sets.regress else None,
     )
 
 
@@ -110,6 +133,13 @@ def _hold_out(
     )
 
 
+def loss_kind(spec: Spec) -> LossKind:
+    """What the spec's loss compares, as the data layer needs to know it."""
+    if spec.loss.targets == "values":
+        return "values"
+    return "mse" if spec.loss.name == "MSE" else "classes"
+
+
 def _one_hot_disk(data: Dataset) -> Dataset:
     classes = data.targets[:, 0].long()
     return Dataset(data.inputs, torch.nn.functional.one_hot(classes, 2).to(data.inputs.dtype))
@@ -121,8 +151,13 @@ def _output_width(spec: Spec, features: int) -> int:
     return width if width is not None else 1
 
 
-def _scale_warnings(spec: Spec, table: Table) -> list[Diagnostic]:
-    found = scale_warning(table.inputs, table.features)
+def _scale_warnings(spec: Spec, sets: CsvSets) -> list[Diagnostic]:
+    if sets.raw_inputs is None:
+        return []
+    one_hot = sets.encoding.one_hot_mask()
+    numeric = [i for i in range(len(one_hot)) if not one_hot[i]]
+    names = [sets.encoding.input_names()[i] for i in numeric]
+    found = scale_warning(sets.raw_inputs[:, numeric], names) if numeric else None
     if found is None:
         return []
     widest, narrowest, ratio = found

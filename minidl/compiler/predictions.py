@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from minidl.data import Label, Normalizer
+from minidl.data.encoding import Encoding
 from minidl.nn import Loss, LossBCE, Module
 
 
@@ -33,8 +34,28 @@ class Program(Protocol):
     @property
     def normalizer(self) -> Normalizer | None: ...
 
+    @property
+    def encoding(self) -> Encoding | None: ...
 
-__all__ = ["CHUNK_ROWS", "classes_of", "decide", "network_outputs", "predict_labels"]
+    @property
+    def feature_names(self) -> tuple[str, ...]: ...
+
+    @property
+    def targets(self) -> tuple[str, ...]: ...
+
+    @property
+    def target_normalizer(self) -> Normalizer | None: ...
+
+
+__all__ = [
+    "CHUNK_ROWS",
+    "classes_of",
+    "decide",
+    "encode_inputs",
+    "network_outputs",
+    "predict_labels",
+    "values_of",
+]
 
 CHUNK_ROWS = 65_536
 """Rows through the network at a time: memory stays flat however many rows there are."""
@@ -48,8 +69,39 @@ def classes_of(program: Program, outputs: int) -> tuple[Label, ...]:
     return (0, 1) if outputs == 1 else tuple(range(outputs))
 
 
+def encode_inputs(program: Program, inputs: Tensor | Any) -> Tensor | Any:
+    """Raw rows as the network's raw inputs: a pandas DataFrame (columns by name) encoded
+    as training encoded its feature columns; an array of numeric features with its
+    missing cells (NaN) filled as in training."""
+    encoding = program.encoding
+    import pandas as pd
+
+    if isinstance(inputs, pd.DataFrame):
+        names = tuple(program.feature_names)
+        absent = [name for name in names if name not in inputs.columns]
+        if absent:
+            raise ValueError(f"predict: the rows lack the feature column `{absent[0]}`")
+        if encoding is None:
+            return inputs[list(names)].to_numpy(dtype=np.float64)
+        return encoding.encode(inputs).inputs
+    if encoding is None:
+        return inputs
+    if encoding.categorical:
+        raise ValueError(
+            "predict: a feature is categorical; pass a pandas DataFrame with the columns "
+            + ", ".join(encoding.names)
+        )
+    raw = torch.as_tensor(np.asarray(inputs) if not isinstance(inputs, Tensor) else inputs)
+    raw = raw.to("cpu", torch.float64)
+    if raw.dim() == 2 and raw.shape[1] == encoding.width and raw.isnan().any():
+        means = torch.tensor([column.mean for column in encoding.columns], dtype=torch.float64)
+        raw = torch.where(raw.isnan(), means, raw)
+    return raw
+
+
 def network_outputs(program: Program, inputs: Tensor | Any) -> Tensor:
-    """The network's last stage `(N, K)` in float64 for raw features `(N, D)`, in eval mode."""
+    """The network's last stage `(N, K)` in float64 for raw inputs `(N, D)` (encoded, see
+    `encode_inputs`), in eval mode."""
     raw = torch.as_tensor(np.asarray(inputs) if not isinstance(inputs, Tensor) else inputs)
     raw = raw.to("cpu", torch.float64)
     if raw.dim() != 2:
@@ -82,9 +134,21 @@ def decide(program: Program, outputs: Tensor) -> tuple[Tensor, Tensor]:
     return (outputs[:, 0] > threshold).long(), outputs
 
 
-def predict_labels(program: Program, inputs: Tensor | Any) -> list[Label]:
-    """The predicted class of each row of raw features, as the data writes it."""
-    outputs = network_outputs(program, inputs)
+def values_of(program: Program, outputs: Tensor) -> Tensor:
+    """Regression: the network's outputs `(N, T)` as the targets' values, own scale."""
+    normalizer = program.target_normalizer
+    return outputs.to(torch.float64) if normalizer is None else normalizer.invert(outputs)
+
+
+def predict_labels(program: Program, inputs: Tensor | Any) -> list[Any]:
+    """The predicted class of each row of raw features, as the data writes it; for values
+    to predict, the value (a tuple of values for several target columns)."""
+    outputs = network_outputs(program, encode_inputs(program, inputs))
+    if program.target_normalizer is not None:
+        values = values_of(program, outputs)
+        if values.shape[-1] == 1:
+            return [float(v) for v in values[:, 0].tolist()]
+        return [tuple(row) for row in values.tolist()]
     indices, _ = decide(program, outputs)
     classes = classes_of(program, outputs.shape[-1])
     return [classes[i] for i in indices.tolist()]

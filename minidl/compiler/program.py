@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -16,7 +15,8 @@ from torch import Tensor
 
 from minidl.compiler.data import load_data
 from minidl.compiler.words import LAYERS, LOSSES, OPTIMIZERS, Build
-from minidl.data import Dataset, Label, Normalizer, stack_datasets
+from minidl.data import Dataset, Normalizer, stack_datasets
+from minidl.data.encoding import Encoding
 from minidl.lang import Spec, SpecError, resolve
 from minidl.lang.errors import Diagnostic
 from minidl.lang.shapes import Joined, Resolved
@@ -62,9 +62,31 @@ class Program:
     """The training rows that `validation=` held out, scored each epoch (never trained on)."""
     best: BestWeights | None = None
     """With `patience`, the weights of the best epoch so far (a checkpoint keeps them)."""
+    encoding: Encoding | None = None
+    """How each feature column becomes inputs (None for the disk)."""
+    targets: tuple[str, ...] = ()
+    """The target columns (CSV data)."""
+    target_normalizer: Normalizer | None = None
+    """For values to predict (regression): the targets' normaliser; None for classes."""
 
-    def predict(self, inputs: Tensor | Any) -> list[Label]:
-        """The predicted class of each row of raw features `(N, D)`, as `--predict` writes it."""
+    @property
+    def regress(self) -> bool:
+        """Whether the program predicts values (regression) rather than classes."""
+        return self.target_normalizer is not None
+
+    @property
+    def target_scale(self) -> Tensor | None:
+        """Per target column, what one unit of a normalised target is on its own scale."""
+        if self.target_normalizer is None:
+            return None
+        scale = self.target_normalizer.scale
+        return torch.ones(len(self.targets), dtype=torch.float64) if scale is None else scale
+
+    def predict(self, inputs: Tensor | Any) -> list[Any]:
+        """What `--predict` writes for each row: the class as the data writes it, or the
+        value (a tuple of values for several targets). `inputs`: raw features `(N, D)`, or
+        a pandas DataFrame with the feature columns by name (needed when one is
+        categorical)."""
         from minidl.compiler.predictions import predict_labels
 
         return predict_labels(self, inputs)
@@ -88,6 +110,7 @@ class Program:
                 callback,
                 self.validation,
                 early_stopping(self.spec),
+                self.target_scale,
             )
         return fit(
             self.model,
@@ -104,6 +127,7 @@ class Program:
             validation=self.validation,
             stopping=early_stopping(self.spec),
             best=self.best,
+            target_scale=self.target_scale,
         )
 
 
@@ -173,6 +197,9 @@ def compile_spec(spec: Spec) -> Program:
         loaded.warnings,
         validation,
         BestWeights(model) if spec.train.patience is not None else None,
+        loaded.encoding,
+        loaded.targets,
+        loaded.target_normalizer,
     )
 
 
@@ -207,6 +234,7 @@ class Ensemble:
     data: tuple[Dataset, Dataset | None]
     generators: list[torch.Generator]
     validation: Dataset | None = None
+    target_scale: Tensor | None = None
 
     def fit(self, callback: EnsembleCallback | None = None) -> list[list[EpochRecord]]:
         """Train every run; return each run's history (run r is seed S + r)."""
@@ -224,6 +252,7 @@ class Ensemble:
             schedule=self.schedule,
             validation=self.validation,
             stopping=early_stopping(self.spec),
+            target_scale=self.target_scale,
         )
 
 
@@ -248,7 +277,9 @@ def compile_ensemble(spec: Spec, runs: int) -> Ensemble:
     schedule = build_schedule(spec)
     held = [p.validation for p in programs if p.validation is not None]
     validation = stack_datasets(held) if held else None
-    return Ensemble(spec, model, loss, optimizer, schedule, (train, test), generators, validation)
+    scale = programs[0].target_scale
+    data = (train, test)
+    return Ensemble(spec, model, loss, optimizer, schedule, data, generators, validation, scale)
 
 
 def run_spec(spec: Spec, run: int) -> Spec:
@@ -287,8 +318,3 @@ def _check_device(spec: Spec) -> None:
         spec.source,
     )
     raise SpecError([diagnostic])
-
-
-def spec_folder(spec: Spec) -> Path:
-    """The folder that relative data paths of `spec` start from."""
-    return Path(spec.source).parent if spec.source else Path.cwd()

@@ -42,11 +42,18 @@ train, test = train.to(dtype=DTYPE), {test_to}
 optimizer = {optimizer}
 schedule = {schedule}
 history = fit(model, loss, optimizer, train, test, epochs={epochs}, batch_size={batch},
-              generator=generator, schedule=schedule{fit_options})
+              generator=generator, schedule=schedule{scale}{fit_options})
 final = {final}
-print(f"train error {{final.train_error:.2f}} %  test error {{final.test_error:.2f}} %  "
-      f"loss {{final.loss:.6f}}")
+{report}
 '''
+
+CLASSIFICATION_REPORT = """\
+print(f"train error {final.train_error:.2f} %  test error {final.test_error:.2f} %  "
+      f"loss {final.loss:.6f}")"""
+
+REGRESSION_REPORT = """\
+print(f"train rmse {final.train_rmse:.6g}   test rmse {final.test_rmse:.6g}   "
+      f"test r2 {final.test_r2:.6g}")"""
 
 
 def emit_python(spec: ir.Spec, name: str) -> str:
@@ -54,6 +61,7 @@ def emit_python(spec: ir.Spec, name: str) -> str:
     backend. CSV paths are resolved where the script is written."""
     data = spec.data
     features = None
+    regress = False
     if isinstance(data, ir.DiskData):
         data_import = "disk"
         draw = f"disk({{n}}, radius={data.radius!r}, generator=generator, dtype=torch.float64)"
@@ -79,13 +87,24 @@ def emit_python(spec: ir.Spec, name: str) -> str:
             "# The same reading, split, labels and normalisation as `--train`.\n"
             f"sets = csv_datasets(\n    Path({str((base / data.train).resolve())!r}),\n"
             f"    {data.target!r},\n    outputs={outputs or 1},\n"
-            f"    classes={spec.loss.targets != 'values'},\n    generator=generator,\n"
+            f"    loss={loss_kind(spec)!r},\n    generator=generator,\n"
             f"    test_path={None if test is None else f'Path({test!r})'},\n"
             f"    split_fraction={data.split!r},\n    normalize={data.normalize!r},\n"
+            + "".join(
+                f"    {name}={value!r},\n"
+                for name, value in (
+                    ("task", data.task),
+                    ("categorical", data.categorical),
+                    ("ignore", data.ignore),
+                    ("missing", data.missing),
+                )
+                if value != type(data).model_fields[name].get_default(call_default_factory=True)
+            )
             + ("" if data.validation is None else f"    validation={data.validation!r},\n")
             + ")\ntrain, test = sets.train, sets.test"
             + ("" if data.validation is None else "\nvalidation = sets.validation")
         )
+        regress = _regresses(spec)
     loss = _call(LOSSES[spec.loss.name].python, spec.loss.options())
     options = {k: v for k, v in spec.optimizer.options().items() if k != "batch"}
     optimizer = _call(OPTIMIZERS[spec.optimizer.kind].python, options, "model.param()")
@@ -116,8 +135,25 @@ def emit_python(spec: ir.Spec, name: str) -> str:
         ),
         epochs=spec.train.epochs,
         batch=spec.optimizer.batch,
+        scale=",\n              target_scale=sets.target_scale" if regress else "",
+        report=REGRESSION_REPORT if regress else CLASSIFICATION_REPORT,
         **_held_out(spec),
     )
+
+
+def loss_kind(spec: ir.Spec) -> str:
+    """What the spec's loss compares, as `csv_datasets` takes it."""
+    if spec.loss.targets == "values":
+        return "values"
+    return "mse" if spec.loss.name == "MSE" else "classes"
+
+
+def _regresses(spec: ir.Spec) -> bool:
+    """Whether the spec's data are values to predict, as the summary decides it."""
+    from minidl.lang.data_preview import csv_preview
+
+    lines = csv_preview(spec)[1]
+    return any(line.startswith("  task: regress") for line in lines)
 
 
 def _held_out(spec: ir.Spec) -> dict[str, str]:

@@ -18,7 +18,13 @@ from minidl.lang import Spec
 from minidl.nn import Concat, Join, Loss, Module, Sequential, Sum
 from minidl.schedule import Schedule
 from minidl.stopping import EarlyStopping
-from minidl.train import DivergenceError, EpochRecord, ProgressCallback
+from minidl.train import (
+    DivergenceError,
+    EpochRecord,
+    ProgressCallback,
+    record_of,
+    regression_scores,
+)
 
 __all__ = ["copy_weights_back", "fit_torch", "to_torch"]
 
@@ -100,12 +106,13 @@ def fit_torch(
     callback: ProgressCallback | None = None,
     validation: Dataset | None = None,
     stopping: EarlyStopping | None = None,
+    target_scale: torch.Tensor | None = None,
 ) -> list[EpochRecord]:
     """Train a torch.nn copy of `model` with autograd as `spec` says; copy the result back.
 
-    `loss` (the minidl loss of the spec) scores the epochs, as minidl's loop does; with
-    `validation` it scores that too, and `stopping` ends early and keeps the best epoch's
-    weights, as minidl's loop does.
+    `loss` (the minidl loss of the spec) scores the epochs, as minidl's loop does (RMSE
+    and R² with `target_scale`, for values to predict); with `validation` it scores that
+    too, and `stopping` ends early and keeps the best epoch's weights, as minidl's loop does.
     """
     train, test = data
     net = to_torch(model)
@@ -130,7 +137,8 @@ def fit_torch(
             seen += float(per_sample.detach().sum())
             optimizer.step()
         net.eval()
-        history.append(_record(net, loss, epoch, seen / len(train), train, test, validation))
+        figures = _figures(net, loss, seen / len(train), train, test, validation, target_scale)
+        history.append(record_of(epoch, figures, validation is not None))
         if callback is not None:
             callback(history[-1])
         if stopping is not None:
@@ -148,21 +156,27 @@ def fit_torch(
 
 
 @torch.no_grad()
-def _record(
+def _figures(
     net: nn.Sequential,
     loss: Loss,
-    epoch: int,
     seen: float,
     train: Dataset,
     test: Dataset | None,
     validation: Dataset | None,
-) -> EpochRecord:
-    def scores(data: Dataset) -> tuple[float, float]:
+    target_scale: torch.Tensor | None,
+) -> torch.Tensor:
+    """The epoch's figures as minidl's loop orders them (see `minidl.train.record_of`)."""
+
+    def scores(data: Dataset) -> list[torch.Tensor]:
         output = net(data.inputs)
         per_sample = loss.per_sample(output, data.targets)
-        return float(per_sample.mean(-1)), float(loss.error_rate(output, data.targets))
+        if target_scale is not None:
+            return [per_sample.mean(-1), *regression_scores(output, data.targets, target_scale)]
+        return [per_sample.mean(-1), loss.error_rate(output, data.targets)]
 
-    train_loss, train_error = scores(train)
-    test_loss, test_error = scores(test) if test is not None else (math.nan, math.nan)
-    held = scores(validation) if validation is not None else (None, None)
-    return EpochRecord(epoch, seen, train_loss, test_loss, train_error, test_error, *held)
+    train_figures = scores(train)
+    test_figures = scores(test) if test is not None else [f * math.nan for f in train_figures]
+    pairs = [f for pair in zip(train_figures[1:], test_figures[1:], strict=True) for f in pair]
+    held = scores(validation) if validation is not None else []
+    values = [seen, *(float(f) for f in (train_figures[0], test_figures[0], *pairs, *held))]
+    return torch.tensor(values, dtype=torch.float64)

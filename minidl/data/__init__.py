@@ -34,8 +34,6 @@ __all__ = [
     "disk",
     "encode_labels",
     "held_out",
-    "load_csv",
-    "one_hot_targets",
     "read_csv",
     "read_header",
     "scale_warning",
@@ -48,7 +46,6 @@ if TYPE_CHECKING:
     from minidl.data.csv_sets import CsvSets, csv_datasets
     from minidl.data.dataset import Dataset, batches, held_out, shuffled, stack_datasets
     from minidl.data.labels import Description, Label, Labels, describe, encode_labels
-    from minidl.data.legacy import load_csv, one_hot_targets
     from minidl.data.normalize import NORMALIZATIONS, NormalizeKind, Normalizer, scale_warning
     from minidl.data.reader import read_csv
     from minidl.data.synthetic import DISK_RADIUS, disk
@@ -59,7 +56,6 @@ _MODULES = {
     "minidl.data.dataset": ("Dataset", "batches", "held_out", "shuffled", "stack_datasets"),
     "minidl.data.synthetic": ("DISK_RADIUS", "disk"),
     "minidl.data.labels": ("Description", "Label", "Labels", "describe", "encode_labels"),
-    "minidl.data.legacy": ("load_csv", "one_hot_targets"),
     "minidl.data.normalize": ("NORMALIZATIONS", "NormalizeKind", "Normalizer", "scale_warning"),
     "minidl.data.reader": ("read_csv",),
     "minidl.data.table": ("Column", "Table", "split"),

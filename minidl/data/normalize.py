@@ -61,6 +61,13 @@ class Normalizer:
         shift, scale = self.shift.to(inputs.device), self.scale.to(inputs.device)
         return ((inputs.to(torch.float64) - shift) / scale).to(inputs.dtype)
 
+    def invert(self, values: Tensor) -> Tensor:
+        """`apply` undone: normalised values `(N, D)` back on their own scale, float64."""
+        values = values.to(torch.float64)
+        if self.kind == "none" or self.shift is None or self.scale is None:
+            return values
+        return values * self.scale.to(values.device) + self.shift.to(values.device)
+
     def to_dict(self) -> dict[str, object]:
         """The kind and statistics as JSON-ready data (floats print exactly in JSON)."""
         data: dict[str, object] = {"kind": self.kind}

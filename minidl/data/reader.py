@@ -62,7 +62,7 @@ def read_csv(path: Path | str, target: str, *, dtype: torch.dtype = torch.float6
     cells = _joined(parsed.labels)
     if cells is None:  # numbers in some chunks, text in others: read the labels as written
         cells = _read_texts(path, target_index)
-    column = _target_column(path, header, target_index, cells)
+    column = target_column(path, header, target_index, cells)
     return Table(str(path), header.features(target), torch.from_numpy(parsed.inputs), column)
 
 
@@ -94,7 +94,7 @@ def _read_texts(path: Path, target: int) -> npt.NDArray[np.object_]:
     return cells
 
 
-def _target_column(path: Path, header: Header, target: int, cells: npt.NDArray[Any]) -> Column:
+def target_column(path: Path, header: Header, target: int, cells: npt.NDArray[Any]) -> Column:
     """The target as distinct values and codes: numbers when every cell is one, else text."""
     import pandas as pd
 

@@ -11,7 +11,7 @@ from torch import Tensor
 from minidl.data.errors import DataError
 from minidl.data.records import Record, TargetKind, find_record
 
-__all__ = ["Column", "Table", "split"]
+__all__ = ["Column", "Table", "split", "split_rows"]
 
 
 @dataclass(frozen=True)
@@ -83,20 +83,27 @@ def split(table: Table, fraction: float, generator: torch.Generator) -> tuple[Ta
     order. Raises `DataError` (line 0) when `fraction` is outside (0, 1) (E313) or a part
     would be empty (E314).
     """
+    train, test = split_rows(table.path, len(table), fraction, generator)
+    return table.take(train), table.take(test)
+
+
+def split_rows(
+    path: str, rows: int, fraction: float, generator: torch.Generator
+) -> tuple[Tensor, Tensor]:
+    """The row indices (sorted) of a seeded split of `rows` rows; see `split`."""
     if not 0 < fraction < 1:
         raise DataError(
-            table.path,
+            path,
             0,
             "E313",
             f"split={fraction:g} is not a fraction between 0 and 1",
             "write the share of rows kept for training, such as `split=0.8`",
         )
-    rows = len(table)
     train_rows = round(fraction * rows)
     if train_rows in (0, rows):
         empty = "training" if train_rows == 0 else "testing"
         raise DataError(
-            table.path,
+            path,
             0,
             "E314",
             f"split={fraction:g} of {rows} rows leaves no row for {empty}",
@@ -105,4 +112,4 @@ def split(table: Table, fraction: float, generator: torch.Generator) -> tuple[Ta
     order = torch.randperm(rows, generator=generator)
     train, _ = order[:train_rows].sort()
     test, _ = order[train_rows:].sort()
-    return table.take(train), table.take(test)
+    return train, test

@@ -62,6 +62,8 @@ def stopping_problem(
 
 
 EXAMPLE = "Linear 2->25 | ReLU | Linear 25->1 | Tanh"
+FIRST = "first defined here"
+"""The note of a second definition's `related` place: where the first one is."""
 
 _option_names = cache(option_names)
 """A word's options, looked up once per word: pydantic's `model_fields` is slow to read."""
@@ -91,7 +93,7 @@ class Checker(OptionChecker):
         if not statements:
             self.error("E104", "the spec is empty", 0, 1, f"write a network, such as `{EXAMPLE}`")
             return None
-        lets, network, words = self.sort(statements)
+        lets, network, words = self.partition(statements)
         blocks = self.blocks(lets, network)
         stages = None
         if network is not None:
@@ -121,8 +123,9 @@ class Checker(OptionChecker):
         return spec
 
     def across_statements(self, fields: dict[str, Any], words: dict[str, Call]) -> None:
-        """Mistakes that involve two statements: a warm-up as long as the training, early
-        stopping without a validation set."""
+        """Mistakes that involve two statements: a warm-up as long as the training, a
+        table's columns named twice or a task its loss cannot learn, early stopping without
+        a validation set."""
         schedule, train = fields.get("schedule"), fields.get("train")
         problem = warmup_problem(schedule or ir.Schedule(), train or ir.Train())
         if problem is not None:
@@ -130,7 +133,11 @@ class Checker(OptionChecker):
             option = next((o for o in call.options if o.key == "warmup"), None)
             where = (option.start, option.end) if option else (call.start, call.end)
             self.error("E136", *problem[:1], *where, problem[1])
-        train, data, sweep = fields.get("train"), fields.get("data"), fields.get("sweep")
+        data, loss = fields.get("data"), fields.get("loss") or ir.MSE()
+        if isinstance(data, ir.CsvData) and "data" in words:
+            self.columns_once(words["data"])
+            self.task_and_loss(data, loss, words["data"])
+        train, sweep = fields.get("train"), fields.get("sweep")
         if train is None or data is None:
             return
         swept = [axis.key for axis in sweep.axes] if sweep is not None else []
@@ -142,7 +149,48 @@ class Checker(OptionChecker):
             where = (found[0].start, found[0].end) if found else (calls[0].start, calls[0].end)
             self.error(code, message, *where, help)
 
-    def sort(
+    def columns_once(self, call: Call) -> None:
+        """E330: a column named twice among `target`, `categorical` and `ignore`."""
+        seen: dict[str, str] = {}
+        for option in call.options:
+            if option.key not in ("target", "categorical", "ignore"):
+                continue
+            items = option.value.value
+            values = list(items) if isinstance(items, tuple) else [option.value]
+            for value in values:
+                name = str(value.plain())
+                if name in seen:
+                    where = "twice" if seen[name] == option.key else (
+                        f"in `{seen[name]}` and in `{option.key}`"
+                    )  # fmt: skip
+                    self.error(
+                        "E330",
+                        f"column `{name}` is named {where}",
+                        value.start,
+                        value.end,
+                        "name each column once: a target, a categorical feature or an ignored one",
+                    )
+                seen.setdefault(name, option.key)
+
+    def task_and_loss(self, data: ir.CsvData, loss: Any, call: Call) -> None:
+        """E331: values to predict (`task=regress`, several targets) with a loss over classes."""
+        if loss.name in ("MSE", "L1", "Huber") or data.task == "classify":
+            return
+        if data.task != "regress" and len(data.targets) == 1:
+            return
+        key = "task" if data.task == "regress" else "target"
+        option = next((o for o in call.options if o.key == key), None)
+        where = (option.value.start, option.value.end) if option else (call.start, call.end)
+        why = "`task=regress`" if key == "task" else "several target columns"
+        self.error(
+            "E331",
+            f"{why} means numbers to predict, but `loss {loss.name}` compares classes",
+            *where,
+            "use `loss MSE`, `loss L1` or `loss Huber`, or `task=classify` with one target "
+            "column of classes",
+        )
+
+    def partition(
         self, statements: Sequence[Statement]
     ) -> tuple[list[Let], Pipeline | None, dict[str, Call]]:
         """Split the statements into blocks, the network and the other statements."""
@@ -158,6 +206,7 @@ class Checker(OptionChecker):
             if lone and isinstance(head, Call) and head.name in STATEMENTS:
                 field = STATEMENTS[head.name].field
                 twin = next((w for w in words if STATEMENTS[w].field == field), None)
+                first = () if twin is None else ((words[twin].start, words[twin].end, FIRST),)
                 if twin is not None and twin != head.name:
                     self.error(
                         "E121",
@@ -165,6 +214,7 @@ class Checker(OptionChecker):
                         head.start,
                         head.end,
                         f"a spec has one {STATEMENTS[head.name].noun}: remove one",
+                        related=first,
                     )
                     continue
                 if twin is not None:
@@ -174,6 +224,7 @@ class Checker(OptionChecker):
                         head.start,
                         head.end,
                         "remove one: each statement appears at most once",
+                        related=first,
                     )
                 words[head.name] = head
             elif lone and isinstance(head, Call) and self.unknown_statement(head, lets):
@@ -198,13 +249,15 @@ class Checker(OptionChecker):
         if guess is None and not call.options:
             return False
         help = f"did you mean `{guess}`?" if guess else "statements: " + ", ".join(STATEMENTS)
-        self.error("E120", f"unknown statement `{call.name}`", call.start, call.name_end, help)
+        message = f"unknown statement `{call.name}`"
+        self.error("E120", message, call.start, call.name_end, help, replacement=guess)
         return True
 
     # -- blocks and stages ---------------------------------------------------------------
 
     def blocks(self, lets: list[Let], network: Pipeline | None) -> dict[str, ir.Block]:
         blocks: dict[str, ir.Block] = {}
+        defined: dict[str, Let] = {}
         for position, let in enumerate(lets):
             if let.name in LAYERS or let.name in STATEMENTS:
                 self.error(
@@ -216,14 +269,17 @@ class Checker(OptionChecker):
                 )
                 continue
             if let.name in blocks:
+                first = defined[let.name]
                 self.error(
                     "E212",
                     f"block `{let.name}` is defined twice",
                     let.name_start,
                     let.name_end,
                     "rename or remove one of the two",
+                    related=((first.name_start, first.name_end, FIRST),),
                 )
                 continue
+            defined.setdefault(let.name, let)
             later = lets[position + 1 :]  # statements come in source order
             stages = self.stages(let.body.stages, blocks, let.name, later)
             if stages is None:
@@ -375,7 +431,8 @@ class Checker(OptionChecker):
         else:
             guess = did_you_mean(call.name, list(LAYERS) + list(blocks))
             help = f"did you mean `{guess}`?" if guess else "stages: " + ", ".join(LAYERS)
-            self.error("E200", f"unknown layer or block `{call.name}`", *where, help)
+            message = f"unknown layer or block `{call.name}`"
+            self.error("E200", message, *where, help, replacement=guess)
 
     def no_arguments(self, call: Call) -> bool:
         extras: list[Value | Shape | Option] = [*call.args, *call.options]

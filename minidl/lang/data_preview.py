@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import re
 from collections import Counter
 from pathlib import Path
 
 from minidl.data.errors import DataError
 from minidl.data.header import read_header
+from minidl.data.task import LossKind
 from minidl.lang import ir
+from minidl.lang.column_preview import TablePreview, preview_table, task_line
 from minidl.lang.errors import Diagnostic
 from minidl.lang.nodes import Span
+from minidl.lang.option_spans import option_span
 
 __all__ = [
     "PREVIEW_BYTES",
@@ -32,7 +34,9 @@ PREVIEW_BYTES = 5 << 20
 
 
 def csv_preview(spec: ir.Spec) -> tuple[int | None, list[str], list[Diagnostic]]:
-    """(feature count, lines describing the data, diagnostics) for a CSV spec."""
+    """(input width, lines describing the data, diagnostics) for a CSV spec."""
+    from minidl.lang.table_checks import column_diagnostics
+
     data = spec.data
     if not isinstance(data, ir.CsvData):
         return None, [], []
@@ -40,14 +44,54 @@ def csv_preview(spec: ir.Spec) -> tuple[int | None, list[str], list[Diagnostic]]
     path = base / data.train
     try:
         header = read_header(path)
-        header.target_index(data.target)
+        for target in data.targets:
+            header.target_index(target)
     except DataError as caught:
         return None, [], [file_diagnostic(caught, spec)]
-    features = header.features(data.target)
-    noun = "feature" if len(features) == 1 else "features"
-    lines = [f"data: {len(features)} {noun} ({_names(features)}), target `{data.target}`"]
-    lines.append(_counts(path, header.names.index(data.target), data))
-    return len(features), lines, []
+    problems = column_diagnostics(spec, header)
+    if problems:
+        return None, [], problems
+    target = data.target if isinstance(data.target, str) else data.targets[0]
+    preview = _table(path, header.names, data)
+    if preview is None or (preview.plain and data.targets == (target,) and not data.ignore):
+        features = header.features(target)
+        noun = "feature" if len(features) == 1 else "features"
+        lines = [f"data: {len(features)} {noun} ({_names(features)}), target `{target}`"]
+        lines.append(_counts(path, header.names.index(target), data))
+        width: int | None = len(features)
+    else:
+        width = preview.width
+        shown = "?" if width is None else str(width)
+        targets = ", ".join(f"`{t}`" for t in data.targets)
+        noun = "target" if len(data.targets) == 1 else "targets"
+        lines = [
+            f"data: {len(preview.columns)} feature columns -> {shown} inputs, {noun} {targets}"
+        ]
+        lines.extend(f"  {column.describe()}" for column in preview.columns)
+        if data.ignore:
+            lines.append("  ignored: " + ", ".join(data.ignore))
+        lines.append(_counts(path, header.names.index(target), data))
+    if preview is not None:
+        lines.append(_task(spec, preview, width))
+    return width, lines, []
+
+
+def _table(path: Path, names: tuple[str, ...], data: ir.CsvData) -> TablePreview | None:
+    try:
+        return preview_table(path, names, data, PREVIEW_BYTES)
+    except OSError:
+        return None
+
+
+def _task(spec: ir.Spec, preview: TablePreview, width: int | None) -> str:
+    from minidl.lang.shapes import resolve
+
+    outputs = resolve(spec, width).out_features if width is not None else None
+    if spec.loss.targets == "values":
+        loss: LossKind = "values"
+    else:
+        loss = "mse" if spec.loss.name == "MSE" else "classes"
+    return task_line(preview, spec.data, loss, outputs or 1)  # type: ignore[arg-type]
 
 
 def _names(names: tuple[str, ...]) -> str:
@@ -96,14 +140,10 @@ def file_diagnostic(caught: DataError, spec: ir.Spec) -> Diagnostic:
     whole file (missing, unreadable) or of a setting about it (`split=`)."""
     if caught.line > 0:
         return in_file_diagnostic(caught)
-    option = _SETTINGS.get(caught.code) or _option_for(caught.path, spec)
+    option = _OPTIONS.get(caught.code) or _option_for(caught.path, spec)
     return Diagnostic.at(
         option_span(spec, option), caught.code, caught.message, caught.help, spec.source
     )
-
-
-_SETTINGS = {"E313": "split", "E314": "split", "E262": "validation"}
-"""The data statement's option that a fault of a setting (line 0) points at, by its code."""
 
 
 def in_file_diagnostic(caught: DataError) -> Diagnostic:
@@ -117,27 +157,18 @@ def in_file_diagnostic(caught: DataError) -> Diagnostic:
     return dataclasses.replace(found, quote=caught.source_line or "")
 
 
+_OPTIONS = {
+    "E313": "split",
+    "E314": "split",
+    "E337": "missing",
+    "E331": "target",
+    "E262": "validation",
+}
+"""The option that a fault of a setting (line 0) points at, by code."""
+
+
 def _option_for(path: str, spec: ir.Spec) -> str:
     data = spec.data
     if isinstance(data, ir.CsvData) and data.test and Path(path).name == Path(data.test).name:
         return "test"
     return "train"
-
-
-def option_span(spec: ir.Spec, option: str) -> Span | None:
-    """Where the value of the data statement's `option=` is written, found in the spec's
-    file; the whole statement when the file cannot be read or the option is not there."""
-    span = spec.data.span
-    if span is None or not spec.source:
-        return span
-    try:
-        lines = Path(spec.source).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return span
-    pattern = re.compile(rf"\b{option}\s*=\s*(\"(?:[^\"\\\n]|\\.)*\"|[^\s;]+)")
-    for number in range(span.line, min(span.end_line, len(lines)) + 1):
-        found = pattern.search(lines[number - 1])
-        if found:
-            start, end = found.span(1)
-            return Span(line=number, column=start + 1, end_line=number, end_column=end + 1)
-    return span

@@ -21,16 +21,18 @@ from dataclasses import dataclass
 from lark.exceptions import UnexpectedInput
 
 from minidl.lang.check import Checker
-from minidl.lang.errors import Diagnostic, Reporter, SpecError
+from minidl.lang.errors import Diagnostic, Reporter, SpecError, sort_diagnostics
 from minidl.lang.ir import Spec
 from minidl.lang.lint import spec_warnings
 from minidl.lang.lower import lower
 from minidl.lang.parser import (
     MAX_TEXT_BYTES,
+    SyntaxProblem,
     is_blank,
     parse_tree,
     parser,
     split_statements,
+    syntax_diagnostics,
     syntax_error,
 )
 from minidl.lang.syntax import (
@@ -52,8 +54,6 @@ from minidl.lang.syntax import (
 __all__ = ["Diagnoser", "diagnose", "diagnose_statements", "no_garbage_collection"]
 
 Diagnosis = tuple[Spec | None, list[Diagnostic]]
-SyntaxError_ = tuple[str, str, int, int, str | None]
-"""What `syntax_error` says: (code, message, start, end, help), offsets into a statement."""
 
 WHOLE_PARSE_AFTER = 16
 """Parse the whole text at once when more statements than this are new: one lark call
@@ -95,7 +95,7 @@ def diagnose_statements(statements: Sequence[Statement], text: str, filename: st
     with no_garbage_collection():
         spec = checker.spec(statements)
     if checker.diagnostics or spec is None:
-        return None, SpecError(checker.diagnostics, text).diagnostics
+        return None, sort_diagnostics(checker.diagnostics)
     return spec, spec_warnings(spec, checker.resolution)
 
 
@@ -109,7 +109,7 @@ class _Parsed:
 
     origin: int
     statement: Statement | None
-    error: SyntaxError_ | None = None
+    error: SyntaxProblem | None = None
 
 
 class Diagnoser:
@@ -134,7 +134,7 @@ class Diagnoser:
             self._parse_whole(text, bounds, keys)
         known: dict[tuple[str, bool], _Parsed] = {}
         statements: list[Statement] = []
-        errors: list[tuple[int, SyntaxError_]] = []
+        errors: list[tuple[int, SyntaxProblem]] = []
         blank_inside = False  # an empty statement before the last: `;;`
         with no_garbage_collection():
             for index, ((start, _), key) in enumerate(zip(bounds, keys, strict=True)):
@@ -168,32 +168,14 @@ class Diagnoser:
             self._known[key] = _Parsed(start, None if blank else next(statements))
 
     def _syntax_errors(
-        self, text: str, bounds: list[tuple[int, int]], errors: list[tuple[int, SyntaxError_]]
+        self, text: str, bounds: list[tuple[int, int]], errors: list[tuple[int, SyntaxProblem]]
     ) -> list[Diagnostic]:
         """The diagnostics `parse_tree` gives a text with syntax errors, in its order."""
-        reporter = Reporter(text, self.filename)
-
-        def error(code: str, message: str, start: int, end: int, help: str | None) -> Diagnostic:
-            span = reporter.span(start, max(end, start + 1))
-            return Diagnostic.at(span, code, message, help, self.filename)
-
-        diagnostics = [
-            error(code, message, start + at, start + end, help)
+        problems = [
+            (code, message, start + at, start + end, help)
             for start, (code, message, at, end, help) in errors
         ]
-        for start, end in bounds[:-1]:
-            if is_blank(text[start:end]):
-                diagnostics.append(
-                    error(
-                        "E105",
-                        "empty statement: an extra `;`",
-                        end,
-                        end + 1,
-                        "remove the extra `;`",
-                    )
-                )
-        found = diagnostics or [error("E100", "syntax error", 0, 1, None)]
-        return SpecError(found, text).diagnostics
+        return syntax_diagnostics(Reporter(text, self.filename), bounds, problems)
 
 
 def _parse_one(chunk: str, last: bool, start: int) -> _Parsed:

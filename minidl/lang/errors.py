@@ -17,8 +17,11 @@ __all__ = [
     "Reporter",
     "Severity",
     "SpecError",
+    "Suggestion",
     "did_you_mean",
     "render",
+    "render_all",
+    "sort_diagnostics",
 ]
 
 
@@ -26,9 +29,18 @@ Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True)
+class Suggestion:
+    """A fix that a tool can apply: write `replacement` over `span` ("did you mean")."""
+
+    span: Span
+    replacement: str
+
+
+@dataclass(frozen=True)
 class Diagnostic:
     """One error or warning: a stable code, a message, a 1-based span (end column exclusive),
-    a help line, and optionally a second place it concerns (`related`)."""
+    a help line, optionally other places it concerns (`related`: a span and a note, such
+    as "first defined here") and fixes a tool can apply (`suggestions`)."""
 
     code: str
     message: str
@@ -42,6 +54,7 @@ class Diagnostic:
     related: tuple[tuple[Span, str], ...] = ()
     quote: str | None = None
     """The source line to show, when it is not in the text being rendered (a data file's)."""
+    suggestions: tuple[Suggestion, ...] = ()
 
     @classmethod
     def at(
@@ -52,9 +65,16 @@ class Diagnostic:
         help: str | None = None,
         filename: str | None = None,
         severity: Severity = "error",
+        *,
+        related: tuple[tuple[Span, str], ...] = (),
+        replacement: str | None = None,
     ) -> Diagnostic:
-        """A diagnostic over an IR span (line 1, column 1 when the node has none)."""
+        """A diagnostic over an IR span (line 1, column 1 when the node has none).
+
+        `replacement`, a likely fix of the text under the span, becomes a `Suggestion`.
+        """
         s = span or Span(line=1, column=1, end_line=1, end_column=2)
+        fixes = () if replacement is None else (Suggestion(s, replacement),)
         return cls(
             code,
             message,
@@ -65,6 +85,8 @@ class Diagnostic:
             help,
             filename or "<string>",
             severity,
+            related,
+            suggestions=fixes,
         )
 
     def as_dict(self) -> dict[str, object]:
@@ -86,7 +108,7 @@ class SpecError(Exception):
     """A spec that does not parse or check; `diagnostics` lists every error found."""
 
     def __init__(self, diagnostics: Iterable[Diagnostic], text: str = "") -> None:
-        self.diagnostics = sorted(diagnostics, key=lambda d: (d.line, d.column, d.code))
+        self.diagnostics = sort_diagnostics(diagnostics)
         self.text = text
         super().__init__(self.render())
 
@@ -95,8 +117,18 @@ class SpecError(Exception):
 
         `text` is the source to quote, when the error was raised where it was not known.
         """
-        lines = (self.text if text is None else text).splitlines()
-        return "\n".join(render(d, lines) for d in self.diagnostics)
+        return render_all(self.diagnostics, self.text if text is None else text)
+
+
+def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Diagnostics in the order they are shown: by place, then by code."""
+    return sorted(diagnostics, key=lambda d: (d.line, d.column, d.code))
+
+
+def render_all(diagnostics: Iterable[Diagnostic], text: str) -> str:
+    """Diagnostics (already in their order), each quoting its line of `text`."""
+    lines = text.splitlines()
+    return "\n".join(render(d, lines) for d in diagnostics)
 
 
 class LineIndex:
@@ -177,12 +209,49 @@ class Reporter:
         self.index = LineIndex(text)
         self.diagnostics: list[Diagnostic] = []
 
-    def error(self, code: str, message: str, start: int, end: int, help: str | None = None) -> None:
-        """Record an error over the characters `start` to `end` of the text."""
-        span = self.span(start, max(end, start + 1))
-        diagnostic = Diagnostic.at(span, code, message, help, self.filename)
+    def error(
+        self,
+        code: str,
+        message: str,
+        start: int,
+        end: int,
+        help: str | None = None,
+        *,
+        related: tuple[tuple[int, int, str], ...] = (),
+        replacement: str | None = None,
+    ) -> None:
+        """Record an error over the characters `start` to `end` of the text.
+
+        `related` holds other places it concerns, as (start, end, note); `replacement`, the
+        text that likely should stand from `start` to `end` ("did you mean").
+        """
+        diagnostic = self.diagnostic(
+            code, message, start, end, help, related=related, replacement=replacement
+        )
         if diagnostic not in self.diagnostics:
             self.diagnostics.append(diagnostic)
+
+    def diagnostic(
+        self,
+        code: str,
+        message: str,
+        start: int,
+        end: int,
+        help: str | None = None,
+        *,
+        related: tuple[tuple[int, int, str], ...] = (),
+        replacement: str | None = None,
+    ) -> Diagnostic:
+        """An error over the characters `start` to `end` of the text, placed by line."""
+        return Diagnostic.at(
+            self.span(start, max(end, start + 1)),
+            code,
+            message,
+            help,
+            self.filename,
+            related=tuple((self.span(a, max(b, a + 1)), note) for a, b, note in related),
+            replacement=replacement,
+        )
 
     def span(self, start: int, end: int) -> Span:
         line, column = self.index.position(start)

@@ -43,10 +43,13 @@ def format_statement(node: Node) -> str:
     word = statement_word(node)
     tag = STATEMENTS[word].tag
     head = [word] if tag is None else [word, str(getattr(node, tag))]
+    fields = type(node).model_fields
+    quiet = getattr(node, "QUIET_DEFAULTS", ())
     options = [
         f"{name}={format_value(value)}"
         for name, value in node.options().items()
         if value is not None
+        and not (name in quiet and value == fields[name].get_default(call_default_factory=True))
     ]
     return " ".join([*head, *options])
 

@@ -23,7 +23,7 @@ from minidl.lang.registry import (
 )
 from minidl.lang.syntax import Call, Distribution, Option, Shape, Value
 
-__all__ = ["OptionChecker", "describe", "statements_of", "validate_setting"]
+__all__ = ["OptionChecker", "explain", "statements_of", "validate_setting"]
 
 
 class OptionChecker(Reporter):
@@ -72,7 +72,8 @@ class OptionChecker(Reporter):
             plural = noun + ("es" if noun.endswith("s") else "s")
             help = f"did you mean `{guess}`?" if guess else f"{plural}: " + ", ".join(models)
             code = "E140" if call.name == "loss" else "E141"
-            self.error(code, f"unknown {noun} `{self.source(word)}`", word.start, word.end, help)
+            message = f"unknown {noun} `{self.source(word)}`"
+            self.error(code, message, word.start, word.end, help, replacement=guess)
             return None
         return models[str(word.value)]
 
@@ -106,6 +107,7 @@ class OptionChecker(Reporter):
                     option.start,
                     option.key_end,
                     help,
+                    replacement=guess,
                 )
                 ok = False
             options[option.key] = option
@@ -126,11 +128,12 @@ class OptionChecker(Reporter):
                 name = str(problem["loc"][0]) if problem["loc"] else ""
                 option = options.get(name)
                 node: Value | Call = option.value if isinstance(option, Option) else option or call
-                message, help = describe(problem, name, self.source(node), call.name)
+                message, help, fix = explain(problem, name, self.source(node), call.name)
                 code = {"missing": "E133"}.get(
                     problem["type"], "E132" if _is_range(problem) else "E131"
                 )
-                self.error(code, message, node.start, node.end if option else call.name_end, help)
+                end = node.end if option else call.name_end
+                self.error(code, message, node.start, end, help, replacement=fix)
             return None
 
     def sweep(self, call: Call, fields: dict[str, Any]) -> ir.Sweep | None:
@@ -220,7 +223,9 @@ class OptionChecker(Reporter):
                 guess = did_you_mean(written.split(".", 1)[1], [k.split(".", 1)[1] for k in keys])
                 guess = next((k for k in keys if k.endswith(f".{guess}")), None) if guess else None
             help = f"did you mean `{guess}`?" if guess else "keys are dotted paths such as `sgd.lr`"
-            self.error("E220", f"unknown sweep key `{written}`", option.start, option.key_end, help)
+            fix = None if guess is None else option.key[: len(option.key) - len(written)] + guess
+            message = f"unknown sweep key `{written}`"
+            self.error("E220", message, option.start, option.key_end, help, replacement=fix)
             return None
         items = option.value.value
         if isinstance(items, Distribution):
@@ -262,7 +267,12 @@ class OptionChecker(Reporter):
                 else "distributions: " + ", ".join(f"`{d}(A, B)`" for d in ir.DISTRIBUTIONS)
             )
             self.error(
-                "E225", f"unknown distribution `{drawn.name}`", where.start, drawn.name_end, help
+                "E225",
+                f"unknown distribution `{drawn.name}`",
+                where.start,
+                drawn.name_end,
+                help,
+                replacement=guess,
             )
             return None
         problem = _bounds_problem(drawn)
@@ -279,8 +289,8 @@ class OptionChecker(Reporter):
         for value in reach:
             _, failure = validate_setting(key, value, fields)
             if failure is not None:
-                message, fix = describe(failure, key, self.source(where), "sweep")
-                self.error("E222", message, where.start, where.end, fix)
+                message, advice, _ = explain(failure, key, self.source(where), "sweep")
+                self.error("E222", message, where.start, where.end, advice)
                 return None
         return ir.SweepAxis(
             key=key,
@@ -294,8 +304,8 @@ class OptionChecker(Reporter):
         """Check one value for a dotted key; return it as the spec would hold it."""
         value, problem = validate_setting(key, item.plain(), fields)
         if problem is not None:
-            message, help = describe(problem, key, self.source(item), "sweep")
-            self.error("E222", message, item.start, item.end, help)
+            message, help, fix = explain(problem, key, self.source(item), "sweep")
+            self.error("E222", message, item.start, item.end, help, replacement=fix)
         return value
 
 
@@ -323,8 +333,22 @@ def validate_setting(
     return getattr(updated, name), None
 
 
-def describe(problem: Any, name: str, found: str, word: str) -> tuple[str, str | None]:
-    """Turn one pydantic error into a message and a help line, in MDL's words."""
+def explain(problem: Any, name: str, found: str, word: str) -> tuple[str, str | None, str | None]:
+    """Turn one pydantic error into a message, a help line and a likely replacement of the
+    value written (`found`), in MDL's words."""
+    kind = problem["type"]
+    if kind == "literal_error":
+        expected = str((problem.get("ctx") or {}).get("expected", ""))
+        choices = [c.strip(" '") for c in expected.replace(" or ", ",").split(",")]
+        listed = ", ".join(f"`{c}`" for c in choices)
+        guess = did_you_mean(found.strip('"'), choices)
+        help = f"did you mean `{guess}`?" if guess else None
+        fix = f'"{guess}"' if guess is not None and found.startswith('"') else guess
+        return f"`{name}` must be one of {listed}, got `{found}`", help, fix
+    return (*_explain(problem, name, found, word), None)
+
+
+def _explain(problem: Any, name: str, found: str, word: str) -> tuple[str, str | None]:
     kind = problem["type"]
     context = problem.get("ctx") or {}
     if kind == "missing":
@@ -339,15 +363,6 @@ def describe(problem: Any, name: str, found: str, word: str) -> tuple[str, str |
         return f"`{name}` must be a pair of numbers, got `{found}`", f"write `{name}=[0.9, 0.999]`"
     if kind.startswith("string"):
         return f"`{name}` must be a string, got `{found}`", f'write `{name}="..."`'
-    if kind == "literal_error":
-        choices = [
-            c.strip(" '") for c in str(context.get("expected", "")).replace(" or ", ",").split(",")
-        ]
-        guess = did_you_mean(found.strip('"'), choices)
-        help = f"did you mean `{guess}`?" if guess else None
-        return f"`{name}` must be one of " + ", ".join(
-            f"`{c}`" for c in choices
-        ) + f", got `{found}`", help
     if kind in _BOUNDS:
         limit = next(iter(context.values()))
         limit = int(limit) if float(limit).is_integer() else limit

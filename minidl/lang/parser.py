@@ -7,6 +7,7 @@ is split at its `;` and each statement parsed alone, so that one typo does not h
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -15,17 +16,19 @@ import lark.lexer
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from minidl.lang.errors import Diagnostic, Reporter, SpecError
+from minidl.lang.errors import Diagnostic, Reporter, SpecError, sort_diagnostics
 
 __all__ = [
     "MAX_NESTING",
     "MAX_STAGES",
     "MAX_TEXT_BYTES",
+    "SyntaxProblem",
     "grammar_text",
     "is_blank",
     "parse_tree",
     "parser",
     "split_statements",
+    "syntax_diagnostics",
     "syntax_error",
 ]
 
@@ -97,16 +100,11 @@ def parser() -> Lark:
 def parse_tree(text: str, filename: str = "<string>") -> Tree[Token]:
     """Parse a whole spec into a lark tree; raise `SpecError` with every syntax error found."""
     reporter = Reporter(text, filename)
-
-    def error(code: str, message: str, start: int, end: int, help: str | None) -> Diagnostic:
-        span = reporter.span(start, max(end, start + 1))
-        return Diagnostic.at(span, code, message, help, filename)
-
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_TEXT_BYTES:
         raise SpecError(
             [
-                error(
+                reporter.diagnostic(
                     "E110",
                     f"the spec is {size:,} bytes, over the limit of {MAX_TEXT_BYTES:,}",
                     0,
@@ -119,33 +117,49 @@ def parse_tree(text: str, filename: str = "<string>") -> Tree[Token]:
     statements, deep, crowded = split_statements(text)
     if deep is not None:
         message = f"groups nest deeper than {MAX_NESTING} levels"
-        raise SpecError([error("E111", message, deep, deep + 1, "flatten the groups")], text)
+        found = reporter.diagnostic("E111", message, deep, deep + 1, "flatten the groups")
+        raise SpecError([found], text)
     if crowded is not None:
         message = f"the spec writes more than {MAX_STAGES:,} stages"
         help = "use blocks (`let`) and repetition (`* N`), within the limits"
-        raise SpecError([error("E115", message, crowded, crowded + 1, help)], text)
+        raise SpecError([reporter.diagnostic("E115", message, crowded, crowded + 1, help)], text)
     try:
         return parser().parse(text, start="spec")
     except UnexpectedInput:
         pass
-    diagnostics = []
+    problems = []
     for start, end in statements:
         try:
             parser().parse(text[start:end], start="spec")
         except UnexpectedInput as caught:
-            diagnostics.append(error(*syntax_error(caught, text, start, end)))
-    for start, end in statements[:-1]:
-        if not is_blank(text[start:end]):
-            continue
-        diagnostics.append(
-            error("E105", "empty statement: an extra `;`", end, end + 1, "remove the extra `;`")
-        )
-    raise SpecError(diagnostics or [error("E100", "syntax error", 0, 1, None)], text)
+            problems.append(syntax_error(caught, text, start, end))
+    raise SpecError(syntax_diagnostics(reporter, statements, problems), text)
+
+
+SyntaxProblem = tuple[str, str, int, int, str | None]
+"""What `syntax_error` says of a statement: (code, message, start, end, help)."""
+
+
+def syntax_diagnostics(
+    reporter: Reporter, bounds: list[tuple[int, int]], problems: Iterable[SyntaxProblem]
+) -> list[Diagnostic]:
+    """The diagnostics of a text that does not parse, in their order: each statement's
+    problem (offsets into the whole text), an extra `;` for each blank statement before
+    the last, and a bare `syntax error` when neither is found."""
+    found = [reporter.diagnostic(*problem) for problem in problems]
+    for start, end in bounds[:-1]:
+        if is_blank(reporter.text[start:end]):
+            found.append(
+                reporter.diagnostic(
+                    "E105", "empty statement: an extra `;`", end, end + 1, "remove the extra `;`"
+                )
+            )
+    return sort_diagnostics(found or [reporter.diagnostic("E100", "syntax error", 0, 1, None)])
 
 
 def syntax_error(
     caught: UnexpectedInput, text: str, offset: int = 0, stop: int | None = None
-) -> tuple[str, str, int, int, str | None]:
+) -> SyntaxProblem:
     """Describe a lark error as (code, message, start, end, help), offsets into `text`.
 
     The parser saw `text[offset:stop]`; its positions are relative to `offset`.

@@ -30,7 +30,7 @@ __all__ = [
     "doc",
     "full_key",
     "layer",
-    "option_doc",
+    "option_description",
     "option_names",
     "settable_keys",
     "statement_word",
@@ -110,8 +110,9 @@ def doc(model: type[Node]) -> str:
     return (model.__doc__ or "").strip().splitlines()[0]
 
 
-def option_doc(model: type[Node], name: str) -> str:
-    """An option's meaning, type and default, for hover, help and the docs."""
+def option_description(model: type[Node], name: str) -> str:
+    """An option's meaning (its field's description, without type or default), for hover,
+    help and the docs."""
     field = model.model_fields[name]
     return field.description or ""
 

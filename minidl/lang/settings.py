@@ -124,7 +124,8 @@ def _apply(spec: ir.Spec, option: Option, checker: OptionChecker) -> ir.Spec:
     if key not in keys:
         guess = did_you_mean(option.key, [*keys, "sweep.runs"])
         help = f"did you mean `{guess}`?" if guess else "keys: " + ", ".join(keys)
-        checker.error("E220", f"unknown key `{option.key}`", option.start, option.key_end, help)
+        message = f"unknown key `{option.key}`"
+        checker.error("E220", message, option.start, option.key_end, help, replacement=guess)
         return spec
     value = checker.setting(key, option.value, fields)
     return spec if value is None else with_setting(spec, key, value)

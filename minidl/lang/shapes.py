@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 
 from minidl.lang import ir
 from minidl.lang.errors import Diagnostic
 from minidl.lang.parser import MAX_NESTING, MAX_STAGES
+from minidl.lang.walk import Blocks, expand, measure
 
 __all__ = ["MAX_STAGES", "Joined", "Layer", "Resolution", "Resolved", "resolve"]
 
@@ -114,7 +114,7 @@ def resolve(spec: ir.Spec, features: int | None = None, targets: int | None = No
             result.diagnostics.append(d)
 
     blocks = {block.name: block.stages for block in spec.blocks}
-    size, depth = _measure(spec.network, blocks)
+    size, depth = measure(spec.network, blocks)
     if depth > MAX_NESTING:
         error(
             "E111",
@@ -150,37 +150,6 @@ def resolve(spec: ir.Spec, features: int | None = None, targets: int | None = No
     return result
 
 
-def _measure(
-    stages: tuple[ir.Stage, ...], blocks: dict[str, tuple[ir.Stage, ...]]
-) -> tuple[int, int]:
-    """(number of stages once expanded, nesting depth), without expanding anything."""
-
-    @cache
-    def block(name: str) -> tuple[int, int]:
-        return sequence(blocks[name])
-
-    def sequence(items: tuple[ir.Stage, ...]) -> tuple[int, int]:
-        measures = [one(s) for s in items]
-        return sum(m[0] for m in measures), max(m[1] for m in measures)
-
-    def one(stage: ir.Stage) -> tuple[int, int]:
-        if isinstance(stage, ir.BlockRef):
-            size, depth = block(stage.name)
-            return size, depth + 1
-        if isinstance(stage, ir.Group):
-            size, depth = sequence(stage.stages)
-            return size, depth + 1
-        if isinstance(stage, ir.Repeat):
-            size, depth = one(stage.stage)
-            return size * stage.count, depth + 1
-        if isinstance(stage, ir.Join):
-            measures = [sequence(branch) for branch in stage.branches]
-            return sum(m[0] for m in measures), max(m[1] for m in measures) + 1
-        return 1, 0
-
-    return sequence(stages)
-
-
 @dataclass(frozen=True)
 class _Branches:
     """A join with its branches expanded."""
@@ -190,28 +159,20 @@ class _Branches:
 
 
 def _expand(
-    stages: tuple[ir.Stage, ...], blocks: dict[str, tuple[ir.Stage, ...]]
+    stages: tuple[ir.Stage, ...], blocks: Blocks, known: dict[int, _Branches] | None = None
 ) -> list[ir.LayerWord | _Branches]:
-    out: list[ir.LayerWord | _Branches] = []
+    """The expansion, each join's branches expanded too: once for each join written, however
+    often a repetition or a block repeats it (`known`, by the node's id; the spec holds them)."""
+    known = {} if known is None else known
 
-    def walk(stage: ir.Stage) -> None:
-        if isinstance(stage, ir.LayerWord):
-            out.append(stage)
-        elif isinstance(stage, ir.BlockRef):
-            for inner in blocks[stage.name]:
-                walk(inner)
-        elif isinstance(stage, ir.Group):
-            for inner in stage.stages:
-                walk(inner)
-        elif isinstance(stage, ir.Join):
-            out.append(_Branches(stage, [_expand(b, blocks) for b in stage.branches]))
-        else:
-            for _ in range(stage.count):
-                walk(stage.stage)
+    def branches(join: ir.Join) -> _Branches:
+        found = known.get(id(join))
+        if found is None:
+            expanded = [_expand(branch, blocks, known) for branch in join.branches]
+            found = known[id(join)] = _Branches(join, expanded)
+        return found
 
-    for stage in stages:
-        walk(stage)
-    return out
+    return expand(stages, blocks, join=branches)
 
 
 Report = Callable[[str, str, "ir.Span | None", "str | None"], None]

@@ -216,17 +216,38 @@ class DiskData(Node):
 class CsvData(Node):
     """CSV files with a header; paths relative to the spec file."""
 
+    QUIET_DEFAULTS: ClassVar[tuple[str, ...]] = ("task", "categorical", "ignore", "missing")
+    """Options of v3 that the canonical text leaves out at their defaults, so that a v2
+    spec prints as it did."""
+
     kind: Literal["csv"] = "csv"
     train: str = Field(min_length=1, description="the training file")
     test: str | None = Field(None, min_length=1, description="the test file")
     split: float | None = Field(
         None, gt=0, lt=1, allow_inf_nan=False, description="train fraction of a seeded split"
     )
-    target: str = Field(min_length=1, description="the target column")
+    target: str | tuple[str, ...] = Field(
+        min_length=1, description="the target column, or a list of columns to regress"
+    )
     normalize: Literal["none", "standard", "minmax"] = Field(
-        "none", description="feature scaling with the train statistics"
+        "none", description="feature (and regression target) scaling with the train statistics"
     )
     validation: float | None = validation_field()
+    task: Literal["auto", "classify", "regress"] = Field(
+        "auto", description="`regress`: numbers to predict; `auto`: decided from loss and target"
+    )
+    categorical: tuple[str, ...] = Field(
+        default_factory=tuple, description="columns one-hot encoded even when numeric"
+    )
+    ignore: tuple[str, ...] = Field(default_factory=tuple, description="columns left out (an id)")
+    missing: Literal["impute", "drop", "error"] = Field(
+        "impute", description="missing cells: mean or extra category, drop the row, or an error"
+    )
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """The target columns, one or several."""
+        return (self.target,) if isinstance(self.target, str) else tuple(self.target)
 
     def problems(self) -> list[Problem]:
         """Mistakes that involve two options."""

@@ -47,7 +47,8 @@ def _options(model: type[BaseModel]) -> str:
 
 
 def _option(name: str, field: FieldInfo) -> str:
-    default = "required" if field.is_required() else f"default `{format_value(field.default)}`"
+    value = field.get_default(call_default_factory=True)
+    default = "required" if field.is_required() else f"default `{format_value(value)}`"
     bounds = _bounds(field)
     return f"`{name}` ({_type(field.annotation)}{bounds}, {default}): {field.description or ''}"
 
@@ -57,8 +58,10 @@ def _type(annotation: Any) -> str:
     if origin is typing.Literal:
         return "\\|".join(str(a) for a in typing.get_args(annotation))
     if origin is tuple:
-        return "pair of numbers"
+        return "list of names" if typing.get_args(annotation)[0] is str else "pair of numbers"
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if len(args) == 2 and args[0] is str and typing.get_origin(args[1]) is tuple:
+        return "name or list of names"
     if args:
         return _type(args[0])
     return {bool: "true\\|false", int: "integer", float: "number", str: "string"}.get(

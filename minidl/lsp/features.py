@@ -8,9 +8,10 @@ from itertools import islice
 
 from lsprotocol import types
 
-from minidl.lang import SpecError, format_text, ir
+from minidl.lang import SpecError, format_text
 from minidl.lang.format import format_stage
 from minidl.lang.registry import LAYERS, STATEMENTS, option_names
+from minidl.lang.walk import expand, measure
 from minidl.lsp.analysis import Analysis
 from minidl.lsp.outline import Statement, Token
 from minidl.lsp.words import (
@@ -135,34 +136,14 @@ def _block_text(analysis: Analysis, name: str) -> str:
     if spec is None:
         return f"**{name}**: a block (defined with `let`)"
     blocks = {block.name: block.stages for block in spec.blocks}
-    stages = _expand(blocks.get(name, ()), blocks)
-    shown = " | ".join(stages[:_EXPANSION_SHOWN])
-    more = f" | … ({len(stages) - _EXPANSION_SHOWN} more)" if len(stages) > _EXPANSION_SHOWN else ""
-    written = " | ".join(format_stage(s) for s in blocks.get(name, ()))
-    return f"**{name}** = `{written}`\n\nexpands to {len(stages):,} stages: `{shown}{more}`"
-
-
-def _expand(stages: tuple[ir.Stage, ...], blocks: dict[str, tuple[ir.Stage, ...]]) -> list[str]:
-    out: list[str] = []
-
-    def walk(stage: ir.Stage) -> None:
-        if len(out) > _EXPANSION_SHOWN:
-            return
-        if isinstance(stage, ir.BlockRef):
-            for inner in blocks.get(stage.name, ()):
-                walk(inner)
-        elif isinstance(stage, ir.Group):
-            for inner in stage.stages:
-                walk(inner)
-        elif isinstance(stage, ir.Repeat):
-            for _ in range(min(stage.count, _EXPANSION_SHOWN + 1)):
-                walk(stage.stage)
-        else:
-            out.append(format_stage(stage))
-
-    for stage in stages:
-        walk(stage)
-    return out
+    body = blocks.get(name, ())
+    shown = [format_stage(s) for s in expand(body, blocks, _EXPANSION_SHOWN + 1)]
+    total, _ = measure(body, blocks)
+    more = " | …" if len(shown) > _EXPANSION_SHOWN else ""
+    written = " | ".join(format_stage(s) for s in body)
+    stages = "stage" if total == 1 else "stages"
+    listed = " | ".join(shown[:_EXPANSION_SHOWN])
+    return f"**{name}** = `{written}`\n\nexpands to {total:,} {stages}: `{listed}{more}`"
 
 
 # -- completion ---------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from pygls.uris import to_fs_path
 from minidl.lang import Diagnoser
 from minidl.lsp import features
 from minidl.lsp.analysis import Analysis, analyze
+from minidl.lsp.fixes import quick_fixes
 
 __all__ = ["LANGUAGE_ID", "MdlLanguageServer", "MdlProtocol", "server"]
 
@@ -225,3 +226,11 @@ def document_symbols(
     ls: MdlLanguageServer, params: types.DocumentSymbolParams
 ) -> list[types.DocumentSymbol]:
     return features.symbols(ls.analysis(params.text_document.uri))
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_CODE_ACTION,
+    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
+)
+def code_action(ls: MdlLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    return quick_fixes(ls.analysis(params.text_document.uri, full=True), params.range)

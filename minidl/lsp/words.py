@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from minidl.lang.nodes import Node
-from minidl.lang.registry import LAYERS, STATEMENTS, doc, option_doc, option_names
+from minidl.lang.registry import LAYERS, STATEMENTS, doc, option_description, option_names
 
 __all__ = [
     "describe_option",
@@ -106,7 +106,7 @@ def describe_option(model: type[BaseModel], name: str) -> str:
             bound = getattr(constraint, attribute, None)
             if bound is not None:
                 facts.append(f"{symbol} {bound}")
-    meaning = option_doc(model, name)  # type: ignore[arg-type]
+    meaning = option_description(model, name)  # type: ignore[arg-type]
     return f"**{name}** ({', '.join(facts)}): {meaning}"
 
 
