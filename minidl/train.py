@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from minidl.data import Dataset, shuffled
+from minidl.history import CLASSIFICATION_FIGURES, REGRESSION_FIGURES, EpochRecord, record_of
 from minidl.nn import Loss, Module
 from minidl.optim import Optimizer
 from minidl.schedule import Schedule
+from minidl.stopping import BestWeights, EarlyStopping, StoppingRuns
 from minidl.train_graph import Diverged as _Diverged
 from minidl.train_graph import GraphEpochs, fallback_reason, graphs_wanted, say_fallback
 
@@ -30,48 +32,6 @@ __all__ = [
     "regression_scores",
     "scores",
 ]
-
-
-@dataclass(frozen=True)
-class EpochRecord:
-    """One epoch's figures: the mean per-sample training loss seen during the epoch, then
-    the loss and error (%) on the train and test sets with the weights at its end.
-
-    For values to predict (regression) the error is NaN and the RMSE and R² (on the
-    targets' own scale, averaged over target columns) are given instead.
-    """
-
-    epoch: int
-    loss: float
-    train_loss: float
-    test_loss: float
-    train_error: float = math.nan
-    test_error: float = math.nan
-    train_rmse: float | None = None
-    test_rmse: float | None = None
-    train_r2: float | None = None
-    test_r2: float | None = None
-
-    @property
-    def regression(self) -> bool:
-        """Whether the record holds RMSE and R² rather than an error rate."""
-        return self.train_rmse is not None
-
-    @property
-    def figures(self) -> tuple[str, ...]:
-        """The names of the record's quality figures: errors, or RMSE and R²."""
-        return REGRESSION_FIGURES if self.regression else CLASSIFICATION_FIGURES
-
-    def as_dict(self) -> dict[str, float]:
-        """The record as a dict: the epoch, the losses, then its figures (a line of
-        history.csv)."""
-        record = asdict(self)
-        names = ("epoch", "loss", "train_loss", "test_loss", *self.figures)
-        return {name: record[name] for name in names}
-
-
-CLASSIFICATION_FIGURES = ("train_error", "test_error")
-REGRESSION_FIGURES = ("train_rmse", "test_rmse", "train_r2", "test_r2")
 
 
 class DivergenceError(RuntimeError):
@@ -156,6 +116,9 @@ def fit(
     callback: ProgressCallback | None = None,
     schedule: Schedule | None = None,
     history: Sequence[EpochRecord] = (),
+    validation: Dataset | None = None,
+    stopping: EarlyStopping | None = None,
+    best: BestWeights | None = None,
     target_scale: Tensor | None = None,
 ) -> list[EpochRecord]:
     """Train `model` with mini-batches and return one record per epoch.
@@ -170,8 +133,13 @@ def fit(
     training continues at epoch `len(history) + 1` up to `epochs`, exactly as if it had
     never stopped, and the whole history is returned.
 
+    With `validation`, each epoch also scores it (`val_loss`, `val_error`). With `stopping`
+    (which needs `validation`), training ends early by its rule and the model is left with
+    the best epoch's weights, which `best` keeps meanwhile (pass the resumed run's own).
+
     With `target_scale` (the targets' scale per column, for values to predict) the records
-    hold RMSE and R² instead of error rates (see `regression_scores`).
+    hold RMSE and R² instead of error rates (see `regression_scores`), on the validation
+    set too.
     """
     each = None if callback is None else (lambda records: callback(records[0]))
     runs = _train(
@@ -186,6 +154,7 @@ def fit(
         each,
         schedule,
         [list(history)],
+        _held(validation, stopping, best, 0),
         target_scale,
     )
     return runs[0]
@@ -204,6 +173,8 @@ def fit_ensemble(
     callback: EnsembleCallback | None = None,
     schedule: Schedule | None = None,
     histories: Sequence[Sequence[EpochRecord]] | None = None,
+    validation: Dataset | None = None,
+    stopping: EarlyStopping | None = None,
     target_scale: Tensor | None = None,
 ) -> list[list[EpochRecord]]:
     """Train R stacked runs at once (see `minidl.nn.stack`); return each run's history.
@@ -211,6 +182,10 @@ def fit_ensemble(
     `train` and `test` carry a leading run axis; run r shuffles with `generators[r]`, so it
     sees exactly the mini-batches it would see when trained alone. `schedule` and
     `histories` (one per run, to resume) are as in `fit`.
+
+    With `stopping`, each run stops by itself: from then on its weights are held at its best
+    epoch's (its updates are undone step by step) and its history ends; the callback gets
+    the records of the runs still training. Training ends when every run has stopped.
     """
     done = [[] for _ in generators] if histories is None else [list(h) for h in histories]
     return _train(
@@ -225,6 +200,7 @@ def fit_ensemble(
         callback,
         schedule,
         done,
+        _held(validation, stopping, None, len(generators)),
         target_scale,
     )
 
@@ -241,11 +217,17 @@ def _train(
     callback: EnsembleCallback | None,
     schedule: Schedule | None,
     histories: list[list[EpochRecord]],
+    held: _Held,
     target_scale: Tensor | None = None,
 ) -> list[list[EpochRecord]]:
-    done = _epochs_done(histories, len(generators), epochs)
-    graphs = _graph_epochs(model, loss, optimizer, train, batch_size)
+    watch = held.watch
+    done = _epochs_done(histories, len(generators), epochs, watch is not None)
+    if watch is not None:
+        watch.start(model, [_val_losses(h) for h in histories])
+    graphs = _graph_epochs(model, loss, optimizer, train, batch_size, watch is not None)
     for epoch in range(done + 1, epochs + 1):
+        if watch is not None and watch.all_stopped():
+            break
         if schedule is not None:
             optimizer.lr = schedule.lr_at(epoch - 1)
         model.train()
@@ -253,44 +235,84 @@ def _train(
             if graphs is not None:
                 seen = graphs.epoch(generators)  # NaN if the epoch diverged, read below
             else:
-                seen = _epoch(model, loss, optimizer, _shuffled(train, generators), batch_size)
+                hold = None if watch is None else watch.hold
+                epoch_data = _shuffled(train, generators)
+                seen = _epoch(model, loss, optimizer, epoch_data, batch_size, hold)
             model.eval()
-            rows = _epoch_rows(seen / len(train), model, loss, train, test, target_scale)
+            rows = _epoch_rows(seen / len(train), model, loss, train, test, held.data, target_scale)
             model.train()
             if graphs is not None and not bool(rows[:, 0].isfinite().all()):
                 rows[:, 0] = graphs.redo().cpu() / len(train)  # raises where _epoch would
         except _Diverged as diverged:
             run = diverged.run if train.stacked else None
             raise DivergenceError(epoch, diverged.step, diverged.what, histories, run) from None
-        records = [record_of(epoch, row) for row in rows]
-        for history, record in zip(histories, records, strict=True):
-            history.append(record)
+        records = [record_of(epoch, row, held.data is not None) for row in rows]
+        training = range(len(records)) if watch is None else watch.training()
+        for run in training:
+            histories[run].append(records[run])
+        if watch is not None:
+            watch.epoch_done(model, {run: _val_losses([records[run]])[0] for run in training})
         if callback is not None:
-            callback(records)
+            callback([records[run] for run in training])
+    if watch is not None:
+        watch.finish(model)
     return histories
 
 
 def _graph_epochs(
-    model: Module, loss: Loss, optimizer: Optimizer, train: Dataset, batch_size: int
+    model: Module,
+    loss: Loss,
+    optimizer: Optimizer,
+    train: Dataset,
+    batch_size: int,
+    stopping: bool = False,
 ) -> GraphEpochs | None:
-    """On a CUDA device, the epochs as CUDA graphs, unless the model cannot be captured."""
+    """On a CUDA device, the epochs as CUDA graphs, unless the model cannot be captured
+    (or early stopping must hold stopped runs' weights after every step)."""
     if not train.inputs.is_cuda:
         return None
     reason = fallback_reason(model, optimizer)
+    if reason is None and stopping:
+        reason = "early stopping puts stopped runs' weights back after every step"
     if reason is not None:
         say_fallback(reason)
         return None
     return GraphEpochs(model, loss, optimizer, train, batch_size, capture=graphs_wanted())
 
 
-def _epochs_done(histories: list[list[EpochRecord]], runs: int, epochs: int) -> int:
-    """How many epochs the given histories already hold (the same number for every run)."""
+@dataclass(frozen=True)
+class _Held:
+    """A training's validation set, and the early stopping that watches it (if any)."""
+
+    data: Dataset | None
+    watch: StoppingRuns | None
+
+
+def _held(
+    data: Dataset | None, stopping: EarlyStopping | None, best: BestWeights | None, runs: int
+) -> _Held:
+    if stopping is None:
+        return _Held(data, None)
+    if data is None:
+        raise ValueError("early stopping needs a validation set")
+    return _Held(data, StoppingRuns(stopping, runs, best))
+
+
+def _val_losses(history: Sequence[EpochRecord]) -> list[float]:
+    return [math.nan if r.val_loss is None else r.val_loss for r in history]
+
+
+def _epochs_done(
+    histories: list[list[EpochRecord]], runs: int, epochs: int, stopping: bool = False
+) -> int:
+    """How many epochs the given histories already hold (the same number for every run, but
+    for runs that stopped early)."""
     done = {len(history) for history in histories}
-    if len(histories) != runs or len(done) != 1:
+    if len(histories) != runs or (len(done) != 1 and not stopping):
         raise ValueError(f"resume: need {runs} histories of one length, got {len(histories)}")
-    count = done.pop()
+    count = max(done)
     for history in histories:
-        if [record.epoch for record in history] != list(range(1, count + 1)):
+        if [record.epoch for record in history] != list(range(1, len(history) + 1)):
             raise ValueError("resume: a history must hold epochs 1, 2, ... in order")
     if count > epochs:
         raise ValueError(f"resume: the history holds {count} epochs, more than epochs={epochs}")
@@ -308,9 +330,15 @@ def _shuffled(data: Dataset, generators: Sequence[torch.Generator]) -> Dataset:
 
 
 def _epoch(
-    model: Module, loss: Loss, optimizer: Optimizer, data: Dataset, batch_size: int
+    model: Module,
+    loss: Loss,
+    optimizer: Optimizer,
+    data: Dataset,
+    batch_size: int,
+    hold: Callable[[], None] | None = None,
 ) -> Tensor:
-    """One pass of mini-batch updates; return each run's summed per-sample loss."""
+    """One pass of mini-batch updates; return each run's summed per-sample loss. `hold`,
+    if given, runs after each update (it puts stopped runs' weights back)."""
     stacked = data.stacked
     seen = torch.zeros(data.inputs.shape[0] if stacked else 1, dtype=torch.float64)
     n = len(data)
@@ -333,6 +361,8 @@ def _epoch(
         else:
             seen += value * (size if loss.reduction == "mean" else 1)
         optimizer.step()
+        if hold is not None:
+            hold()
     return seen
 
 
@@ -342,10 +372,12 @@ def _epoch_rows(
     loss: Loss,
     train: Dataset,
     test: Dataset | None,
+    validation: Dataset | None = None,
     target_scale: Tensor | None = None,
 ) -> Tensor:
     """The epoch's figures, one row per run: loss seen, then train and test loss and error
-    (or, with `target_scale`, RMSE then R²)."""
+    (or, with `target_scale`, RMSE then R²), then the validation set's loss and error (or
+    RMSE and R²) if there is one."""
     train_output = model.forward(train.inputs)
     train_figures = _figures(loss, train_output, train.targets, target_scale)
     if test is None:
@@ -354,6 +386,9 @@ def _epoch_rows(
         test_figures = _figures(loss, model.forward(test.inputs), test.targets, target_scale)
     pairs = [f for pair in zip(train_figures[1:], test_figures[1:], strict=True) for f in pair]
     figures = [loss_value, train_figures[0], test_figures[0], *pairs]
+    if validation is not None:
+        output = model.forward(validation.inputs)
+        figures.extend(_figures(loss, output, validation.targets, target_scale))
     device = train.inputs.device  # gathered there, then read with one wait for the device
     return torch.stack([f.reshape(-1).double().to(device) for f in figures], dim=1).cpu()
 
@@ -366,22 +401,3 @@ def _figures(
     if target_scale is None:
         return [mean_loss, error]
     return [mean_loss, *regression_scores(output, targets, target_scale)]
-
-
-def record_of(epoch: int, figures: Tensor) -> EpochRecord:
-    """The record of a row of figures: loss seen, train and test loss, then train and test
-    error, or train and test RMSE then train and test R²."""
-    values = figures.tolist()
-    if len(values) == 5:
-        return EpochRecord(epoch, *values)
-    loss, train_loss, test_loss, train_rmse, test_rmse, train_r2, test_r2 = values
-    return EpochRecord(
-        epoch,
-        loss,
-        train_loss,
-        test_loss,
-        train_rmse=train_rmse,
-        test_rmse=test_rmse,
-        train_r2=train_r2,
-        test_r2=test_r2,
-    )

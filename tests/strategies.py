@@ -26,6 +26,17 @@ NAMES = st.from_regex(r"[a-z_][a-z0-9_]{0,7}", fullmatch=True).filter(
     lambda n: n not in LAYERS and n not in STATEMENTS and n not in ("let", "true", "false")
 )
 FINITE = dict(allow_nan=False, allow_infinity=False)
+DEPENDENT = (
+    "data.test",
+    "data.split",
+    "schedule.warmup",
+    "train.patience",
+    "data.target",
+    "data.task",
+    "data.categorical",
+    "data.ignore",
+)
+"""Options that a sweep leaves alone: each depends on others (tested on their own)."""
 
 
 def value_strategy(annotation: Any, metadata: list[Any]) -> st.SearchStrategy[Any]:
@@ -40,10 +51,9 @@ def value_strategy(annotation: Any, metadata: list[Any]) -> st.SearchStrategy[An
         return value_strategy(inner, [*metadata, *extra])
     if origin is tuple:
         args = typing.get_args(annotation)
-        if args[-1] is Ellipsis:  # a list of names (`categorical=[a, b]`)
-            least = max([getattr(item, "min_length", 0) or 0 for item in metadata] + [0])
-            names = value_strategy(args[0], [])
-            return st.lists(names, min_size=least, max_size=3, unique=True).map(tuple)
+        if len(args) == 2 and args[1] is Ellipsis:  # a list of column names
+            least = max((m.min_length for m in metadata if isinstance(m, at.MinLen)), default=0)
+            return st.lists(NAMES, min_size=least, max_size=3, unique=True).map(tuple)
         parts = [value_strategy(a, []) for a in args]
         return st.tuples(*parts)
     if annotation is type(None):
@@ -184,6 +194,12 @@ def specs(draw: st.DrawFn) -> ir.Spec:
     schedule = draw(statement_strategy(ir.Schedule))
     if schedule.warmup >= train.epochs:
         schedule = schedule.model_copy(update={"warmup": 0})
+    # The network is flat: data that the spec itself shapes as images would not fit it.
+    data = draw(statement_strategy(*DATA_SOURCES.values()).filter(_flat_data))
+    if train.patience is not None and data.validation is None:  # E260: nothing to watch
+        train = train.model_copy(update={"patience": None})
+    if isinstance(data, ir.CsvData):
+        data = _columns_once(data, loss)
     spec = ir.Spec(
         blocks=tuple(blocks),
         network=network,
@@ -191,24 +207,29 @@ def specs(draw: st.DrawFn) -> ir.Spec:
         optimizer=draw(statement_strategy(*OPTIMIZERS.values())),
         schedule=schedule,
         train=train,
-        # The network is flat: data that the spec itself shapes as images would not fit it.
-        data=_data_for(draw(statement_strategy(*DATA_SOURCES.values()).filter(_flat_data)), loss),
+        data=data,
     )
     sweep = draw(st.none() | sweeps(spec))
     return spec.model_copy(update={"sweep": sweep})
 
 
-def _data_for(data: Any, loss: Any) -> Any:
-    """CSV data that a loss over classes accepts: one target, not `task=regress` (E331)."""
-    if not isinstance(data, ir.CsvData) or loss.name in ("MSE", "L1", "Huber"):
-        return data
-    task = "classify" if data.task == "regress" else data.task
-    return data.model_copy(update={"task": task, "target": data.targets[0]})
-
-
 def _flat_data(data: ir.Node) -> bool:
     image = getattr(data, "image", None)
     return image is None or image() is None
+
+
+def _columns_once(data: ir.CsvData, loss: Any) -> ir.CsvData:
+    """A table's options as the checker takes them: each column named once (E330), and
+    several targets or `task=regress` only with a loss over values (E331)."""
+    targets = data.targets
+    task = data.task
+    if loss.name not in ("MSE", "L1", "Huber"):
+        targets, task = targets[:1], "classify" if task == "regress" else task
+    categorical = tuple(c for c in data.categorical if c not in targets)
+    ignore = tuple(c for c in data.ignore if c not in targets and c not in categorical)
+    target = targets[0] if len(targets) == 1 and isinstance(data.target, str) else targets
+    update = {"target": target, "task": task, "categorical": categorical, "ignore": ignore}
+    return data.model_copy(update=update)
 
 
 @st.composite
@@ -219,7 +240,7 @@ def sweeps(draw: st.DrawFn, spec: ir.Spec) -> ir.Sweep:
     for node in nodes:
         word = next(w for w, s in STATEMENTS.items() if type(node) in s.variants.values())
         for name in option_names(type(node)):
-            if f"{word}.{name}" in ("data.test", "data.split", "schedule.warmup"):
+            if f"{word}.{name}" in DEPENDENT:
                 continue  # these depend on other options; checked in their own tests
             if f"{word}.{name}" in ("data.target", "data.categorical", "data.ignore"):
                 continue  # lists of column names: a sweep's values are scalars or numbers

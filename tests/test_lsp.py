@@ -141,7 +141,8 @@ async def _end_to_end() -> None:
         assert [i.label for i in listing.items] == ["minidl", "torch"]
         client.change(URI, FIXED + "train ")
         listing = await client.request(types.TEXT_DOCUMENT_COMPLETION, at(4, 6))
-        assert [i.label for i in listing.items] == ["epochs", "seed", "backend", "device", "dtype"]
+        train_options = ["epochs", "seed", "backend", "device", "dtype", "patience", "min_delta"]
+        assert [i.label for i in listing.items] == train_options
         client.change(URI, FIXED + "Linear 2->4 | ")
         listing = await client.request(types.TEXT_DOCUMENT_COMPLETION, at(4, 14))
         labels = [i.label for i in listing.items]

@@ -1,9 +1,11 @@
 """Checkpoints: what resuming a run needs, kept atomically in its folder while it trains.
 
 One file, `checkpoint.safetensors`: the weights and state of the model, the optimiser's
-state, the random generator's state, and (as metadata) the epoch and the history so far,
-all as of the end of the same epoch. It is written at most once every `every_s` seconds
-(measured: the seed run pays well under 5 %), and again when the run stops; a killed
+state, the random generator's state, with early stopping the best epoch's weights so far,
+and (as metadata) the epoch and the history so far, all as of the end of the same epoch
+(the patience counter is found again in the history's validation losses). It is written
+at most once every `every_s` seconds (measured: the seed run pays well under 5 %), and
+again when the run stops; a killed
 process loses at most that much work. A finished run's checkpoint is removed.
 """
 
@@ -47,6 +49,8 @@ class Snapshot:
     optimizer: dict[str, torch.Tensor | float]
     generator: torch.Tensor
     history: tuple[EpochRecord, ...]
+    best: tuple[torch.Tensor, ...] = ()
+    """With early stopping, the best epoch's weights so far (the model's tensors in order)."""
 
     def encode(self) -> bytes:
         """The snapshot as one safetensors file (tensors, and JSON metadata for the rest)."""
@@ -58,6 +62,9 @@ class Snapshot:
             else:
                 scalars[key] = value
         tensors["generator"] = self.generator
+        tensors.update(
+            {f"best/{i}": t.detach().cpu().contiguous() for i, t in enumerate(self.best)}
+        )
         metadata = {
             "format_version": str(FORMAT_VERSION),
             "epoch": str(len(self.history)),
@@ -75,6 +82,7 @@ def take(program: Program, history: list[EpochRecord]) -> Snapshot:
         program.optimizer.state_dict(),
         program.generator.get_state(),
         tuple(history),
+        () if program.best is None else tuple(t.clone() for t in program.best.tensors),
     )
 
 
@@ -160,6 +168,9 @@ def restore(program: Program, folder: Path) -> list[EpochRecord]:
     try:
         program.optimizer.load_state_dict(state)
         program.generator.set_state(tensors["generator"])
+        if program.best is not None:
+            count = len(program.best.tensors)
+            program.best.load([tensors[f"best/{i}"].to(device) for i in range(count)])
     except (KeyError, ValueError, TypeError, RuntimeError) as caught:
         raise RunFolderError(path, f"damaged checkpoint ({caught})") from None
     return [figures.record() for figures in meta.history]

@@ -107,6 +107,13 @@ def arguments() -> argparse.ArgumentParser:
         help="with --executor ray, the cluster's head HOST:PORT (default: $RAY_ADDRESS, "
         "else a Ray instance started here)",
     )
+    parser.add_argument(
+        "--log",
+        choices=("tensorboard",),
+        default=None,
+        help="with --train or --resume: also write TensorBoard event files into the run "
+        "folder (needs the extra minidl[tensorboard])",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress, only the final report")
     return parser
 
@@ -140,6 +147,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.predict_all = list(args.predict or [])
     args.predict = args.predict_all[0] if args.predict_all else None
     text = ""
+    if args.log is not None:
+        problem = _log_problem(args)
+        if problem is not None:
+            print(f"minidl: error: {problem}", file=sys.stderr)
+            return EXIT_USAGE
     newest = newest_run(args.spec)
     if newest is not None:
         print(f"minidl: {args.spec}: taking the newest run, {newest}", file=sys.stderr)
@@ -178,6 +190,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+def _log_problem(args: argparse.Namespace) -> str | None:
+    """Why `--log` cannot be honoured (it logs training; it needs its package), or None."""
+    if not (args.train or args.resume):
+        return "--log tensorboard logs training: add --train (or --resume with a run folder)"
+    from minidl.cli.tensorboard_log import require_tensorboard
+
+    return require_tensorboard()
+
+
 def report(diagnostics: Sequence[Diagnostic], text: str) -> None:
     """Print diagnostics (errors, then warnings go with them) to stderr, quoting `text`."""
     if diagnostics:
@@ -206,8 +227,11 @@ def _train(spec: Spec, args: argparse.Namespace) -> int:
                 quiet=args.quiet,
                 executor=args.executor,
                 address=args.address,
+                log=args.log is not None,
             )
-        return train_spec(spec, args.spec.stem, args.out, quiet=args.quiet)
+        return train_spec(
+            spec, args.spec.stem, args.out, quiet=args.quiet, log=args.log is not None
+        )
     except OSError as caught:  # the run folder could not be written (disk full, removed...)
         where = f"{caught.filename}: " if caught.filename else ""
         print(f"minidl: error: {where}{caught.strerror or caught}", file=sys.stderr)

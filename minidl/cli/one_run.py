@@ -37,7 +37,8 @@ from minidl.cli.run_folder import (
     write_weights,
 )
 from minidl.cli.saved_run import SavedRun, open_run, program_of, write_data_description
-from minidl.compiler.program import Program, compile_spec
+from minidl.cli.tensorboard_log import TensorBoardLog, has_events
+from minidl.compiler.program import Program, compile_spec, final_record
 from minidl.lang import Spec, format_spec
 from minidl.lang.registry import statement_word
 from minidl.train import DivergenceError, EpochRecord
@@ -101,19 +102,24 @@ def number(value: float | None, width: int = 0) -> str:
 
 
 def describe(record: EpochRecord) -> str:
-    """One epoch's progress line: loss, train error, test error (or RMSE and R²)."""
+    """One epoch's progress line: loss, train error, validation error (if any), test error
+    (or RMSE and R², the validation set's before the test set's)."""
     if record.regression:
+        val = ""
+        if record.val_rmse is not None:
+            val = f"val rmse {number(record.val_rmse)}  val r2 {number(record.val_r2)}  "
         return (
-            f"loss {record.loss:.4f}  train rmse {number(record.train_rmse)}  "
+            f"loss {record.loss:.4f}  train rmse {number(record.train_rmse)}  {val}"
             f"test rmse {number(record.test_rmse)}  test r2 {number(record.test_r2)}"
         )
+    val = "" if record.val_error is None else f"val error {record.val_error:5.2f} %  "
     return (
-        f"loss {record.loss:.4f}  train error {record.train_error:5.2f} %  "
+        f"loss {record.loss:.4f}  train error {record.train_error:5.2f} %  {val}"
         f"test error {percent(record.test_error, 5)}"
     )
 
 
-def train_spec(spec: Spec, name: str, out: Path, quiet: bool = False) -> int:
+def train_spec(spec: Spec, name: str, out: Path, quiet: bool = False, log: bool = False) -> int:
     """Compile and train `spec`, write its run folder, print the report; return the exit code."""
     started = time.perf_counter()
     program = compile_spec(spec)
@@ -121,10 +127,10 @@ def train_spec(spec: Spec, name: str, out: Path, quiet: bool = False) -> int:
     folder = new_run_folder(out, name)
     write_atomic(folder / "spec.mdl", format_spec(spec).encode())
     write_data_description(folder, program)
-    return _run(program, folder, name, [], started, quiet)
+    return _run(program, folder, name, [], started, quiet, log)
 
 
-def resume_run(folder: Path, quiet: bool = False) -> int:
+def resume_run(folder: Path, quiet: bool = False, log: bool = False) -> int:
     """Continue an interrupted (or killed) run in its folder from its last checkpoint."""
     started = time.perf_counter()
     run = open_run(folder)
@@ -144,7 +150,7 @@ def resume_run(folder: Path, quiet: bool = False) -> int:
     if not quiet:
         print(f"resuming {folder} after epoch {len(history)}", file=sys.stderr)
     name = folder.name.rsplit("-", 1)[0]
-    return _run(program, folder, name, history, started, quiet)
+    return _run(program, folder, name, history, started, quiet, log or has_events(folder))
 
 
 def _epochs(run: SavedRun) -> int:
@@ -158,19 +164,24 @@ def _run(
     history: list[EpochRecord],
     started: float,
     quiet: bool,
+    log: bool = False,
 ) -> int:
-    """Train `program` from `history`'s end, keeping checkpoints; write the results."""
+    """Train `program` from `history`'s end, keeping checkpoints (and, with `log`, a
+    TensorBoard event file); write the results."""
     spec = program.spec
     done = list(history)
     kept = {"weights": weights_of(program.model)}
     checkpoints = Checkpoints(folder, program) if spec.train.backend == "minidl" else None
     progress = Progress(spec.train.epochs, quiet)
+    board = TensorBoardLog(folder, len(history) + 1) if log else None
 
     def on_epoch(record: EpochRecord) -> None:
         history.append(record)
         kept["weights"] = weights_of(program.model)
         if checkpoints is not None:
             checkpoints.epoch_done(history)
+        if board is not None:
+            board.epoch(record, program.schedule.lr_at(record.epoch - 1))
         progress.update(record.epoch, describe(record))
 
     status, code, failure = "completed", EXIT_OK, None
@@ -182,6 +193,10 @@ def _run(
         status, code = "interrupted", EXIT_INTERRUPTED
     finally:
         progress.close()
+        if board is not None:
+            board.close()
+    if status == "completed":  # with early stopping, the best epoch's weights
+        kept["weights"] = weights_of(program.model)
     wall = time.perf_counter() - started
     with deferred_interrupt() as interrupted:
         if checkpoints is not None and status != "completed":
@@ -228,14 +243,18 @@ def _write_results(
 ) -> None:
     write_history(folder / "history.csv", history)
     write_weights(folder / "weights.safetensors", weights)
-    final = history[-1].as_dict() if history else None
+    final = final_record(spec, history) if history else None
+    stopping = {}
+    if spec.train.patience is not None:
+        stopping = {"best_epoch": final and final.epoch, "stopped_epoch": len(history)}
     write_json(
         folder / "metrics.json",
         {
             "format_version": FORMAT_VERSION,
             "status": status,
             "epochs_completed": len(history),
-            "final": final,
+            "final": final and final.as_dict(),
+            **stopping,
             "seed": spec.train.seed,
             "backend": spec.train.backend,
             "device": spec.train.device,
@@ -279,18 +298,27 @@ def _report(
     if status == "interrupted":
         err(f"interrupted after {len(history)} complete epochs")
     if history and (not quiet or status == "completed"):
-        last = history[-1]
+        last = final_record(spec, history)
+        if spec.train.patience is not None:
+            early = "stopped early" if len(history) < spec.train.epochs else "no early stop"
+            print(f"best epoch {last.epoch} of {len(history)} kept ({early})")
         if last.regression:
+            val = ""
+            if last.val_rmse is not None:
+                val = f"   val rmse {number(last.val_rmse)}   val r2 {number(last.val_r2)}"
             print(
-                f"train rmse {number(last.train_rmse)}   test rmse {number(last.test_rmse)}"
+                f"train rmse {number(last.train_rmse)}{val}   test rmse {number(last.test_rmse)}"
                 f"   test r2 {number(last.test_r2)}"
             )
         else:
+            val = "" if last.val_error is None else f"   val error {percent(last.val_error)}"
             print(
-                f"train error {percent(last.train_error)}   test error {percent(last.test_error)}"
+                f"train error {percent(last.train_error)}{val}"
+                f"   test error {percent(last.test_error)}"
             )
         print(
             f"loss {last.loss:.6f} (epoch {last.epoch} mean)   train loss {last.train_loss:.6f}"
-            f"   test loss {'n/a' if math.isnan(last.test_loss) else f'{last.test_loss:.6f}'}"
+            + ("" if last.val_loss is None else f"   val loss {last.val_loss:.6f}")
+            + f"   test loss {'n/a' if math.isnan(last.test_loss) else f'{last.test_loss:.6f}'}"
         )
     print(f"wall time {wall:.1f} s   run folder {folder}")

@@ -33,7 +33,7 @@ def _save(figure: object, path: Path) -> None:
 
 
 def plot_curves(history: Sequence[EpochRecord], path: Path, title: str) -> None:
-    """Loss and error (%) per epoch, train and test, side by side."""
+    """Loss and error (%) per epoch, train and test (and validation), side by side."""
     plt = _pyplot()
     epochs = [r.epoch for r in history]
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
@@ -48,6 +48,10 @@ def plot_curves(history: Sequence[EpochRecord], path: Path, title: str) -> None:
         right.set(xlabel="epoch", ylabel="RMSE", title="root mean squared error")
     else:
         right.set(xlabel="epoch", ylabel="error (%)", title="error")
+    if history and history[0].val_loss is not None:
+        val = "val_rmse" if regression else "val_error"
+        left.plot(epochs, [r.val_loss for r in history], label="validation")
+        right.plot(epochs, [getattr(r, val) for r in history], label="validation")
     for axis in (left, right):
         axis.grid(alpha=0.3)
         axis.legend()

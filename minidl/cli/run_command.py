@@ -50,7 +50,7 @@ def run_folder_command(args: argparse.Namespace) -> int:
         if args.resume:
             from minidl.cli.one_run import resume_run
 
-            return resume_run(args.spec, quiet=args.quiet)
+            return resume_run(args.spec, quiet=args.quiet, log=args.log is not None)
         run = open_run(args.spec)
         if args.predict is None and args.emit is None:
             program_of(run)  # a damaged or mismatched weights file is an error, not a summary
@@ -115,7 +115,7 @@ def _sweep_folder(args: argparse.Namespace) -> int:
     from minidl.lang.summary import summarize
 
     if args.resume:
-        return resume_sweep(args.spec, args.jobs, quiet=args.quiet)
+        return resume_sweep(args.spec, args.jobs, quiet=args.quiet, log=args.log is not None)
     if args.predict is not None or args.emit is not None:
         raise _Usage(
             f"{args.spec}: a sweep's folder takes --resume; predict and export take the folder "
@@ -182,15 +182,26 @@ def summary(run: object) -> str:
     lines = [table, ""]
     epochs = metrics.get("epochs_completed", 0)
     lines.append(f"status {run.status}   epochs {epochs}/{run.spec.train.epochs}")
-    if final and "train_rmse" in final:
+    if "best_epoch" in metrics:
         lines.append(
-            f"train rmse {_number(final.get('train_rmse'))}   "
+            f"early stopping: best epoch {metrics['best_epoch']} kept, "
+            f"stopped after epoch {metrics.get('stopped_epoch')}"
+        )
+    if final and "train_rmse" in final:
+        val = ""
+        if "val_rmse" in final:
+            val = (
+                f"val rmse {_number(final['val_rmse'])}   val r2 {_number(final.get('val_r2'))}   "
+            )
+        lines.append(
+            f"train rmse {_number(final.get('train_rmse'))}   {val}"
             f"test rmse {_number(final.get('test_rmse'))}   "
             f"test r2 {_number(final.get('test_r2'))}   loss {final.get('loss')}"
         )
     elif final:
+        val = "" if "val_error" not in final else f"val error {_percent(final['val_error'])}   "
         lines.append(
-            f"train error {_percent(final.get('train_error'))}   "
+            f"train error {_percent(final.get('train_error'))}   {val}"
             f"test error {_percent(final.get('test_error'))}   loss {final.get('loss')}"
         )
     return "\n".join(lines)

@@ -94,7 +94,8 @@ def write_json(path: Path, value: Any) -> None:
 
 
 def write_history(path: Path, history: Sequence[EpochRecord]) -> None:
-    """Write the per-epoch history as CSV, atomically."""
+    """Write the per-epoch history as CSV, atomically (with `val_` columns where the run has
+    a validation set)."""
     buffer = io.StringIO()
     fields = list(history[0].as_dict()) if history else HISTORY_FIELDS
     writer = csv.DictWriter(buffer, fields, lineterminator="\n")

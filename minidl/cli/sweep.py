@@ -8,11 +8,13 @@ to the run folder.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import multiprocessing
 import os
 import shutil
 import signal
+import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +31,7 @@ from minidl.cli.run_folder import new_run_folder, remove_stale_temporaries, writ
 from minidl.cli.sweep_gpu import run_on_gpu
 from minidl.cli.sweep_grid import Cell, CellResult, Task, cells, tasks
 from minidl.cli.sweep_results import (
+    ranking_figure,
     read_sweep,
     search_table,
     table,
@@ -36,7 +39,7 @@ from minidl.cli.sweep_results import (
     write_source,
 )
 from minidl.cli.sweep_task import run_task
-from minidl.lang import Spec, SpecError, format_spec
+from minidl.lang import Diagnostic, Spec, SpecError, format_spec
 from minidl.train import EpochRecord
 
 __all__ = ["resume_sweep", "run_sweep", "run_task"]
@@ -61,18 +64,23 @@ def run_sweep(
     quiet: bool = False,
     executor: str = "local",
     address: str | None = None,
+    log: bool = False,
 ) -> int:
     """Run every cell of the sweep, print the table, write the run folder; return the exit code.
 
     `executor` is `local` (worker processes) or `ray` (Ray tasks on the cluster at `address`,
-    by default `RAY_ADDRESS` or a Ray instance started here)."""
+    by default `RAY_ADDRESS` or a Ray instance started here). With `log`, each cell's
+    settings and figures also go to TensorBoard (`cell-N` folders, hparams plugin)."""
     if executor == "local":
-        return _sweep(spec, name, out, quiet, lambda work, report: _run_all(work, jobs, report))
+        runner: Runner = lambda work, report: _run_all(work, jobs, report)  # noqa: E731
+        return _sweep(spec, name, out, quiet, runner, log=log)
     from minidl.cli.ray_executor import RayError, cluster, run_tasks
 
     try:
         with cluster(address, jobs) as ray:
-            return _sweep(spec, name, out, quiet, lambda work, rep: run_tasks(ray, work, rep))
+            return _sweep(
+                spec, name, out, quiet, lambda work, rep: run_tasks(ray, work, rep), log=log
+            )
     except RayError as caught:
         print(f"minidl: error: {caught}", file=sys.stderr)
         return EXIT_USAGE
@@ -88,6 +96,7 @@ def _sweep(
     quiet: bool,
     runner: Runner,
     resumed: tuple[Path, dict[int, CellResult]] | None = None,
+    log: bool = False,
 ) -> int:
     """Run the sweep's cells (those not in `resumed`'s results, in its folder, when it
     continues an interrupted sweep), keeping every finished cell on disk as it arrives."""
@@ -115,6 +124,8 @@ def _sweep(
             results[result.index] = result
             print_warnings(result.warnings, shown)  # each cell loads the data: say it once
             keep()
+            if log:
+                _log_cell(folder, grid[result.index], result)
     except KeyboardInterrupt:
         status = "interrupted"
     except SpecError:  # the data's fault, the same in every cell: reported once, by the caller
@@ -136,6 +147,8 @@ def _sweep(
         print(table(finished, ordered, header))
     else:
         print(f"{name}: {len(grid)} configurations × {runs} runs, {spec.train.epochs} epochs")
+        if ranking_figure(ordered).startswith("test_"):
+            _warn_test_ranking(spec)
         print(search_table(finished, ordered))
     failed = [r for r in ordered if r.failure]
     for result in failed:
@@ -233,7 +246,54 @@ def sendable(caught: Exception) -> Exception:
     return caught
 
 
-def resume_sweep(folder: Path, jobs: int | None = None, quiet: bool = False) -> int:
+def _warn_test_ranking(spec: Spec) -> None:
+    """W220: a search without a validation set ranks by test error, which flatters the
+    configuration it puts first."""
+    assert spec.sweep is not None
+    text = ""
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        text = Path(spec.source).read_text(encoding="utf-8") if spec.source else ""
+    warning = Diagnostic.at(
+        spec.sweep.span,
+        "W220",
+        "this search ranks its configurations by test error: the best one's test error "
+        "then overstates how well it will do on new data",
+        "hold out a validation set to rank by, such as `validation=0.2` in the `data` statement",
+        spec.source,
+        "warning",
+    )
+    sys.stdout.flush()
+    print(SpecError([warning], text).render(), file=sys.stderr, flush=True)
+
+
+def _log_cell(folder: Path, cell: Cell, result: CellResult) -> None:
+    """The cell's settings and mean final figures, for TensorBoard's hparams plugin."""
+    from minidl.cli.tensorboard_log import log_cell
+
+    figures = {
+        name: statistics.fmean(values) if (values := result.figures(name)) else None
+        for name in (
+            "train_loss",
+            "train_error",
+            "train_rmse",
+            "train_r2",
+            "val_loss",
+            "val_error",
+            "val_rmse",
+            "val_r2",
+            "test_loss",
+            "test_error",
+            "test_rmse",
+            "test_r2",
+        )
+        if all(getattr(f, name) is not None for f in result.finals if f is not None)
+    }
+    log_cell(folder / f"cell-{cell.index}", dict(cell.settings), figures)
+
+
+def resume_sweep(
+    folder: Path, jobs: int | None = None, quiet: bool = False, log: bool = False
+) -> int:
     """Continue an interrupted or killed sweep in its folder: its finished cells are kept
     (from `results.json`), the others run; the files are then those of a sweep never
     interrupted (but for the wall times they record)."""
@@ -246,4 +306,5 @@ def resume_sweep(folder: Path, jobs: int | None = None, quiet: bool = False) -> 
         print(f"resuming {folder}: {len(done)} cells already complete", file=sys.stderr)
     name = folder.name.rsplit("-", 1)[0]
     runner: Runner = lambda work, report: _run_all(work, jobs, report)  # noqa: E731
-    return _sweep(spec, name, folder.parent, quiet, runner, (folder, done))
+    log = log or any(folder.glob("cell-*"))
+    return _sweep(spec, name, folder.parent, quiet, runner, (folder, done), log)

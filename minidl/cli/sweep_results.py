@@ -18,27 +18,63 @@ from minidl.train import REGRESSION_FIGURES, EpochRecord
 
 __all__ = [
     "REGRESSION_ROWS",
+    "REGRESSION_VAL_ROWS",
     "ROWS",
+    "VAL_ROWS",
+    "figure_rows",
+    "ranking_figure",
+    "regressed",
     "results_rows",
     "rows_of",
     "search_table",
     "table",
+    "validated",
     "write_results",
 ]
 
 ROWS = (("Train Error (%)", "train_error"), ("Test Error (%)", "test_error"))
+VAL_ROWS = (
+    ("Train Error (%)", "train_error"),
+    ("Val Error (%)", "val_error"),
+    ("Test Error (%)", "test_error"),
+)
+"""The figures of a sweep with a validation set: validation error beside train and test."""
 REGRESSION_ROWS = (
     ("Train RMSE", "train_rmse"),
     ("Test RMSE", "test_rmse"),
     ("Train R2", "train_r2"),
     ("Test R2", "test_r2"),
 )
+REGRESSION_VAL_ROWS = (
+    ("Train RMSE", "train_rmse"),
+    ("Val RMSE", "val_rmse"),
+    ("Test RMSE", "test_rmse"),
+    ("Train R2", "train_r2"),
+    ("Val R2", "val_r2"),
+    ("Test R2", "test_r2"),
+)
+"""The figures of values to predict (regression), without and with a validation set."""
 
 
-def rows_of(results: list[CellResult]) -> tuple[tuple[str, str], ...]:
-    """The figures a table shows: error rates, or RMSE and R² for values to predict."""
-    regression = any(f is not None and f.regression for r in results for f in r.finals)
-    return REGRESSION_ROWS if regression else ROWS
+def validated(results: list[CellResult]) -> bool:
+    """Whether the sweep's runs scored a validation set."""
+    return any(f is not None and f.val_loss is not None for r in results for f in r.finals)
+
+
+def regressed(results: list[CellResult]) -> bool:
+    """Whether the sweep's runs predict values (RMSE and R²) rather than classes."""
+    return any(f is not None and f.regression for r in results for f in r.finals)
+
+
+def figure_rows(results: list[CellResult]) -> tuple[tuple[str, str], ...]:
+    """The figures a sweep's table shows: (title, record field): error rates, or RMSE and
+    R² for values to predict; the validation set's beside train and test when there is one."""
+    if regressed(results):
+        return REGRESSION_VAL_ROWS if validated(results) else REGRESSION_ROWS
+    return VAL_ROWS if validated(results) else ROWS
+
+
+rows_of = figure_rows
 
 
 def _digits(name: str) -> int:
@@ -46,10 +82,16 @@ def _digits(name: str) -> int:
 
 
 def table(grid: list[Cell], results: list[CellResult], header: str) -> str:
-    """Mean ± standard deviation per cell, laid out like the report's Table 1."""
+    """Mean ± standard deviation per cell, laid out like the report's Table 1. With a
+    validation set, its error (or RMSE and R²) comes between train and test, and the cells
+    are ranked by it, best first (the grid's order otherwise)."""
+    if validated(results):
+        by = ranking_figure(results)
+        pairs = sorted(zip(grid, results, strict=True), key=lambda p: _rank(p, by))
+        grid, results = [cell for cell, _ in pairs], [result for _, result in pairs]
     columns = [header] + [cell.label for cell in grid]
     rows = []
-    for title, name in rows_of(results):
+    for title, name in figure_rows(results):
         row = [title]
         for result in results:
             values = result.figures(name)
@@ -76,17 +118,20 @@ def _mean_std(values: list[float], digits: int = 2) -> str:
 
 
 def search_table(grid: list[Cell], results: list[CellResult]) -> str:
-    """A search's configurations one per line, best mean test error first."""
+    """A search's configurations one per line, best first: by mean validation error when
+    there is a validation set (the test error beside it), else by mean test error (RMSE
+    for values to predict)."""
     keys = [key for key, _ in grid[0].settings] if grid else []
-    shown = rows_of(results)
+    shown = figure_rows(results)
     columns = ["#", *keys, *(title for title, _ in shown)]
+    by = ranking_figure(results)
     rows = [
         [
             str(cell.index),
             *(_short(value) for _, value in cell.settings),
             *(_mean_std(result.figures(name), _digits(name)) for _, name in shown),
         ]
-        for cell, result in sorted(zip(grid, results, strict=True), key=_rank)
+        for cell, result in sorted(zip(grid, results, strict=True), key=lambda p: _rank(p, by))
     ]
     widths = [max(len(r[c]) for r in [columns, *rows]) for c in range(len(columns))]
     return "\n".join(
@@ -95,12 +140,18 @@ def search_table(grid: list[Cell], results: list[CellResult]) -> str:
     )
 
 
-def _rank(pair: tuple[Cell, CellResult]) -> tuple[float, int]:
-    """Best mean test error (or RMSE) first; diverged and untested configurations last, in
-    draw order."""
+def ranking_figure(results: list[CellResult]) -> str:
+    """What a search ranks by: the validation error if it has a validation set, else the
+    test error (which overstates how good the chosen configuration is); RMSE instead of the
+    error for values to predict."""
+    figure = "rmse" if regressed(results) else "error"
+    return f"val_{figure}" if validated(results) else f"test_{figure}"
+
+
+def _rank(pair: tuple[Cell, CellResult], by: str) -> tuple[float, int]:
+    """Best mean figure `by` first; diverged and unscored configurations last, in draw order."""
     cell, result = pair
-    name = "test_rmse" if any(f is not None and f.regression for f in result.finals) else ""
-    errors = [e for e in result.figures(name or "test_error") if not math.isnan(e)]
+    errors = [e for e in result.figures(by) if not math.isnan(e)]
     return (statistics.fmean(errors) if errors else math.inf, cell.index)
 
 
@@ -109,27 +160,36 @@ def _short(value: object) -> str:
 
 
 CSV_FIGURES = ("epoch", "loss", "train_loss", "test_loss", "train_error", "test_error")
+VAL_FIGURES = ("val_loss", "val_error")
+REGRESSION_CSV_FIGURES = ("epoch", "loss", "train_loss", "test_loss", *REGRESSION_FIGURES)
+REGRESSION_VAL_FIGURES = ("val_loss", "val_rmse", "val_r2")
 
 
 def results_rows(spec: Spec, grid: list[Cell], results: list[CellResult]) -> list[list[str]]:
     """`results.csv`: a header, then one row a run, cell by cell in draw order, run by run;
-    one column per swept key, named by its full dotted path (`sgd.batch`)."""
+    one column per swept key, named by its full dotted path (`sgd.batch`); with a
+    validation set, `val_loss` and `val_error` (regression: `val_loss`, `val_rmse`,
+    `val_r2`) after the test figures (a run's figures are its best epoch's with early
+    stopping)."""
     assert spec.sweep is not None
     keys = [axis.key for axis in spec.sweep.axes]
-    shown: tuple[str, ...] = CSV_FIGURES
-    if rows_of(results) is REGRESSION_ROWS:
-        shown = ("epoch", "loss", "train_loss", "test_loss", *REGRESSION_FIGURES)
-    rows = [["cell", *keys, "run", "seed", "status", *shown]]
+    regression = regressed(results)
+    names: tuple[str, ...] = REGRESSION_CSV_FIGURES if regression else CSV_FIGURES
+    if spec.data.validation is not None or validated(results):
+        names += REGRESSION_VAL_FIGURES if regression else VAL_FIGURES
+    rows = [["cell", *keys, "run", "seed", "status", *names]]
     for cell, result in zip(grid, results, strict=True):
         settings = [_csv_value(value) for _, value in cell.settings]
         for run, final in enumerate(result.finals):
-            figures = ["" for _ in shown] if final is None else [
-                repr(v) for v in final.as_dict().values()
-            ]  # fmt: skip
+            figures = ["" if final is None else _cell(getattr(final, name)) for name in names]
             status = "diverged" if final is None else "completed"
             seed = cell.spec.train.seed + run
             rows.append([str(cell.index), *settings, str(run), str(seed), status, *figures])
     return rows
+
+
+def _cell(value: float | None) -> str:
+    return "" if value is None else repr(value)
 
 
 def _csv_value(value: object) -> str:
@@ -151,7 +211,7 @@ def write_results(
             "settings": dict(cell.settings),
             "seconds": round(result.seconds, 3),
             "failure": result.failure,
-            **{name: _stats(result.figures(name)) for _, name in rows_of(results)},
+            **{name: _stats(result.figures(name)) for _, name in figure_rows(results)},
             "runs": [None if f is None else f.as_dict() for f in result.finals],
         }
         for cell, result in zip(grid, results, strict=True)

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from minidl.cli.sweep_grid import CellResult, Task
-from minidl.compiler.program import compile_ensemble, compile_spec, run_spec
+from minidl.compiler.program import compile_ensemble, compile_spec, final_record, run_spec
 from minidl.lang import Diagnostic
 from minidl.train import DivergenceError, EpochRecord
 
@@ -15,7 +15,8 @@ __all__ = ["run_task"]
 
 
 def run_task(task: Task, report: Any = None) -> CellResult:
-    """Train one task's runs; its `finals` are those runs' final records, in order."""
+    """Train one task's runs; its `finals` are those runs' final records (with early
+    stopping, their best epochs'), in order."""
     started = time.perf_counter()
     spec = task.cell.spec
     done = [0]
@@ -32,13 +33,13 @@ def run_task(task: Task, report: Any = None) -> CellResult:
         if spec.train.backend == "minidl":
             ensemble = compile_ensemble(run_spec(spec, task.first), task.count)
             warnings = tuple(ensemble.warnings)
-            finals = [h[-1] for h in ensemble.fit(callback=tick)]
+            finals = [final_record(spec, h) for h in ensemble.fit(callback=tick)]
         else:
             finals = []
             for run in range(task.first, task.first + task.count):
                 program = compile_spec(run_spec(spec, run))
                 warnings = tuple(program.warnings)
-                finals.append(program.fit(tick)[-1])
+                finals.append(final_record(spec, program.fit(tick)))
     except DivergenceError as diverged:
         finals, failure = [None] * task.count, str(diverged)
     return CellResult(task.first, finals, time.perf_counter() - started, failure, warnings)

@@ -14,11 +14,19 @@ from pathlib import Path
 import torch
 
 from minidl.compiler.image_data import as_images, check_image_shape, load_images
-from minidl.data import DataError, Dataset, Normalizer, disk, read_header, scale_warning
+from minidl.data import (
+    DataError,
+    Dataset,
+    Normalizer,
+    disk,
+    held_out,
+    read_header,
+    scale_warning,
+)
 from minidl.data.csv_sets import CsvSets, LossKind, csv_datasets
 from minidl.data.encoding import Encoding
 from minidl.lang import Diagnostic, Spec, SpecError, ir, resolve
-from minidl.lang.data_preview import file_diagnostic
+from minidl.lang.data_preview import file_diagnostic, option_span
 from minidl.lang.table_checks import column_diagnostics, note_warnings
 
 __all__ = ["DISK_FEATURES", "LoadedData", "data_error", "load_data"]
@@ -37,6 +45,8 @@ class LoadedData:
     labels: tuple[ir.Scalar, ...] | None = None
     normalizer: Normalizer = field(default_factory=Normalizer)
     warnings: list[Diagnostic] = field(default_factory=list)
+    validation: Dataset | None = None
+    """The training rows that `validation=` held out (never trained on)."""
     encoding: Encoding | None = None
     """How each feature column becomes inputs (None for the disk)."""
     targets: tuple[str, ...] = ()
@@ -58,11 +68,13 @@ def load_data(spec: Spec, generator: torch.Generator) -> LoadedData:
         test = disk(data.test, data.radius, generator=generator, dtype=f64)
         if spec.loss.targets == "classes":  # one output per class: targets one-hot
             train, test = _one_hot_disk(train), _one_hot_disk(test)
-        return LoadedData(train, test, DISK_FEATURES, (0, 1))
+        train, validation = _hold_out(spec, train, generator)
+        return LoadedData(train, test, DISK_FEATURES, (0, 1), validation=validation)
     try:
         if isinstance(data, ir.ImagesData):
-            images, held_out, classes = load_images(spec, data, generator)
-            return LoadedData(images, held_out, (), classes)
+            images, tests, classes = load_images(spec, data, generator)
+            images, validation = _hold_out(spec, images, generator)
+            return LoadedData(images, tests, (), classes, validation=validation)
         return _load_csv(spec, data, generator)
     except DataError as caught:
         raise SpecError([data_error(caught, spec)]) from None
@@ -88,6 +100,7 @@ def _load_csv(spec: Spec, data: ir.CsvData, generator: torch.Generator) -> Loade
         ignore=data.ignore,
         missing=data.missing,
         dtype=getattr(torch, spec.train.dtype),
+        validation=data.validation,
     )
     warnings = _scale_warnings(spec, sets) if data.normalize == "none" else []
     warnings += note_warnings(spec, sets.notes.filled, sets.notes.dropped, sets.notes.no_target)
@@ -103,9 +116,29 @@ def _load_csv(spec: Spec, data: ir.CsvData, generator: torch.Generator) -> Loade
         classes,
         sets.normalizer,
         warnings,
+        sets.validation,
         sets.encoding,
         sets.targets,
         sets.target_normalizer if sets.regress else None,
+    )
+
+
+def _hold_out(
+    spec: Spec, train: Dataset, generator: torch.Generator
+) -> tuple[Dataset, Dataset | None]:
+    """The training rows left after `validation=` holds its share out, and those held out."""
+    fraction = spec.data.validation
+    if fraction is None:
+        return train, None
+    try:
+        kept, out = held_out(len(train), fraction, generator)
+    except ValueError as caught:
+        span = option_span(spec, "validation")
+        help = "use a fraction nearer 0.2, or more training rows"
+        raise SpecError([Diagnostic.at(span, "E262", str(caught), help, spec.source)]) from None
+    return (
+        Dataset(train.inputs[kept], train.targets[kept]),
+        Dataset(train.inputs[out], train.targets[out]),
     )
 
 

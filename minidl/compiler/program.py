@@ -5,6 +5,7 @@ Each word is looked up in `minidl.compiler.words`; nothing here names a word.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from minidl.lang.shapes import Carried, Joined, Resolved
 from minidl.nn import Concat, Join, Loss, Module, Sequential, Sum, stack
 from minidl.optim import Optimizer
 from minidl.schedule import Schedule
+from minidl.stopping import BestWeights, EarlyStopping
 from minidl.train import EnsembleCallback, EpochRecord, ProgressCallback, fit, fit_ensemble
 
 __all__ = [
@@ -33,6 +35,8 @@ __all__ = [
     "build_model",
     "compile_ensemble",
     "compile_spec",
+    "early_stopping",
+    "final_record",
     "run_spec",
 ]
 
@@ -56,6 +60,10 @@ class Program:
     """The classes in sorted order, as the data writes them (None: the indices themselves)."""
     normalizer: Normalizer | None = None
     warnings: Sequence[Any] = ()
+    validation: Dataset | None = None
+    """The training rows that `validation=` held out, scored each epoch (never trained on)."""
+    best: BestWeights | None = None
+    """With `patience`, the weights of the best epoch so far (a checkpoint keeps them)."""
     encoding: Encoding | None = None
     """How each feature column becomes inputs (None for the disk)."""
     targets: tuple[str, ...] = ()
@@ -102,6 +110,8 @@ class Program:
                 self.data,
                 self.generator,
                 callback,
+                self.validation,
+                early_stopping(self.spec),
                 self.target_scale,
             )
         return fit(
@@ -116,6 +126,9 @@ class Program:
             callback=callback,
             schedule=self.schedule,
             history=history or (),
+            validation=self.validation,
+            stopping=early_stopping(self.spec),
+            best=self.best,
             target_scale=self.target_scale,
         )
 
@@ -181,6 +194,7 @@ def compile_spec(spec: Spec) -> Program:
     model.to(device, dtype)
     train = train.to(device, dtype)
     test = test.to(device, dtype) if test is not None else None
+    validation = None if loaded.validation is None else loaded.validation.to(device, dtype)
     optimizer = OPTIMIZERS[spec.optimizer.kind].minidl(spec.optimizer, model.param())
     loss = LOSSES[spec.loss.name].minidl(spec.loss)
     return Program(
@@ -195,10 +209,31 @@ def compile_spec(spec: Spec) -> Program:
         loaded.labels,
         loaded.normalizer,
         loaded.warnings,
+        validation,
+        BestWeights(model) if spec.train.patience is not None else None,
         loaded.encoding,
         loaded.targets,
         loaded.target_normalizer,
     )
+
+
+def final_record(spec: Spec, history: Sequence[EpochRecord]) -> EpochRecord:
+    """The record that stands for a run: its best epoch's with early stopping (whose weights
+    it keeps), else its last."""
+    stopping = early_stopping(spec)
+    if stopping is None:
+        return history[-1]
+    losses = [math.nan if r.val_loss is None else r.val_loss for r in history]
+    best_epoch, _ = stopping.state(losses)
+    return history[best_epoch - 1]
+
+
+def early_stopping(spec: Spec) -> EarlyStopping | None:
+    """The spec's early stopping rule (`train patience=N [min_delta=F]`), if any."""
+    settings = spec.train
+    if settings.patience is None:
+        return None
+    return EarlyStopping(settings.patience, settings.min_delta or 0.0)
 
 
 @dataclass
@@ -212,6 +247,7 @@ class Ensemble:
     schedule: Schedule
     data: tuple[Dataset, Dataset | None]
     generators: list[torch.Generator]
+    validation: Dataset | None = None
     target_scale: Tensor | None = None
     warnings: Sequence[Any] = ()
 
@@ -229,6 +265,8 @@ class Ensemble:
             generators=self.generators,
             callback=callback,
             schedule=self.schedule,
+            validation=self.validation,
+            stopping=early_stopping(self.spec),
             target_scale=self.target_scale,
         )
 
@@ -252,9 +290,12 @@ def compile_ensemble(spec: Spec, runs: int) -> Ensemble:
     loss = LOSSES[spec.loss.name].minidl(spec.loss)
     generators = [p.generator for p in programs]
     schedule = build_schedule(spec)
+    held = [p.validation for p in programs if p.validation is not None]
+    validation = stack_datasets(held) if held else None
     scale, warnings = programs[0].target_scale, programs[0].warnings
+    data = (train, test)
     return Ensemble(
-        spec, model, loss, optimizer, schedule, (train, test), generators, scale, warnings
+        spec, model, loss, optimizer, schedule, data, generators, validation, scale, warnings
     )
 
 

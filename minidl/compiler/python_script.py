@@ -30,7 +30,7 @@ from minidl.data import {data_import}
 from minidl.nn import {nn_import}
 from minidl.optim import {optimizer_import}
 from minidl.schedule import Schedule
-from minidl.train import fit
+{stopping_import}from minidl.train import fit
 
 DTYPE = torch.{dtype}
 # One seeded generator draws the data, then the initial weights, then every shuffle.
@@ -40,12 +40,12 @@ model = Sequential([
 {layers}
 ])
 train, test = train.to(dtype=DTYPE), {test_to}
-loss = {loss}
+{validation_to}loss = {loss}
 optimizer = {optimizer}
 schedule = {schedule}
 history = fit(model, loss, optimizer, train, test, epochs={epochs}, batch_size={batch},
-              generator=generator, schedule=schedule{scale})
-final = history[-1]
+              generator=generator, schedule=schedule{scale}{fit_options})
+final = {final}
 {report}
 '''
 
@@ -68,6 +68,14 @@ def emit_python(spec: ir.Spec, name: str) -> str:
         data_import = "disk"
         draw = f"disk({{n}}, radius={data.radius!r}, generator=generator, dtype=torch.float64)"
         data_text = f"train = {draw.format(n=data.train)}\ntest = {draw.format(n=data.test)}"
+        if data.validation is not None:
+            data_import = "Dataset, disk, held_out"
+            data_text += (
+                "\n# `validation=`: a seeded share of the training rows, never trained on.\n"
+                f"kept, held = held_out(len(train), {data.validation!r}, generator)\n"
+                "validation = Dataset(train.inputs[held], train.targets[held])\n"
+                "train = Dataset(train.inputs[kept], train.targets[kept])"
+            )
     else:
         base = Path(spec.source).parent if spec.source else Path.cwd()
         features = csv_features(spec)
@@ -97,7 +105,9 @@ def emit_python(spec: ir.Spec, name: str) -> str:
                 )
                 if value != type(data).model_fields[name].get_default(call_default_factory=True)
             )
+            + ("" if data.validation is None else f"    validation={data.validation!r},\n")
             + ")\ntrain, test = sets.train, sets.test"
+            + ("" if data.validation is None else "\nvalidation = sets.validation")
         )
         regress = _regresses(spec)
         if data.shape is not None:  # each row's features are an image
@@ -139,6 +149,7 @@ def emit_python(spec: ir.Spec, name: str) -> str:
         batch=spec.optimizer.batch,
         scale=",\n              target_scale=sets.target_scale" if regress else "",
         report=REGRESSION_REPORT if regress else CLASSIFICATION_REPORT,
+        **_held_out(spec),
     )
 
 
@@ -155,6 +166,24 @@ def _regresses(spec: ir.Spec) -> bool:
 
     lines = csv_preview(spec)[1]
     return any(line.startswith("  task: regress") for line in lines)
+
+
+def _held_out(spec: ir.Spec) -> dict[str, str]:
+    """The script's lines for a validation set and early stopping (none without them)."""
+    parts = {"stopping_import": "", "validation_to": "", "fit_options": "", "final": "history[-1]"}
+    if spec.data.validation is None:
+        return parts
+    parts["validation_to"] = "validation = validation.to(dtype=DTYPE)\n"
+    parts["fit_options"] = ",\n              validation=validation"
+    train = spec.train
+    if train.patience is not None:
+        rule = f"EarlyStopping({train.patience}, {train.min_delta or 0.0!r})"
+        parts["stopping_import"] = "from minidl.stopping import EarlyStopping\n"
+        parts["fit_options"] += f", stopping={rule}"
+        parts["final"] = (
+            f"history[{rule}.state([r.val_loss for r in history])[0] - 1]  # the best epoch"
+        )
+    return parts
 
 
 JOIN_CLASSES = {"sum": "Sum", "concat": "Concat"}

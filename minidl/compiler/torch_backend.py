@@ -17,6 +17,7 @@ from minidl.data import Dataset, batches
 from minidl.lang import Spec
 from minidl.nn import Concat, Join, Loss, Module, Sequential, Sum
 from minidl.schedule import Schedule
+from minidl.stopping import EarlyStopping
 from minidl.train import (
     DivergenceError,
     EpochRecord,
@@ -99,18 +100,22 @@ def fit_torch(
     data: tuple[Dataset, Dataset | None],
     generator: torch.Generator,
     callback: ProgressCallback | None = None,
+    validation: Dataset | None = None,
+    stopping: EarlyStopping | None = None,
     target_scale: torch.Tensor | None = None,
 ) -> list[EpochRecord]:
     """Train a torch.nn copy of `model` with autograd as `spec` says; copy the result back.
 
     `loss` (the minidl loss of the spec) scores the epochs, as minidl's loop does (RMSE
-    and R² with `target_scale`, for values to predict).
+    and R² with `target_scale`, for values to predict); with `validation` it scores that
+    too, and `stopping` ends early and keeps the best epoch's weights, as minidl's loop does.
     """
     train, test = data
     net = to_torch(model)
     optimizer = OPTIMIZERS[spec.optimizer.kind].torch(spec.optimizer, net.parameters())
     per_sample_loss = LOSSES[spec.loss.name].torch
     history: list[EpochRecord] = []
+    best: dict[str, torch.Tensor] = {}
     for epoch in range(1, spec.train.epochs + 1):
         for group in optimizer.param_groups:
             group["lr"] = schedule.lr_at(epoch - 1)
@@ -128,10 +133,20 @@ def fit_torch(
             seen += float(per_sample.detach().sum())
             optimizer.step()
         net.eval()
-        figures = _figures(net, loss, seen / len(train), train, test, target_scale)
-        history.append(record_of(epoch, figures))
+        figures = _figures(net, loss, seen / len(train), train, test, validation, target_scale)
+        history.append(record_of(epoch, figures, validation is not None))
         if callback is not None:
             callback(history[-1])
+        if stopping is not None:
+            best_epoch, since = stopping.state(
+                [math.nan if r.val_loss is None else r.val_loss for r in history]
+            )
+            if best_epoch == epoch:
+                best = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            if since >= stopping.patience:
+                break
+    if best:
+        net.load_state_dict(best)
     copy_weights_back(net, model)
     return history
 
@@ -143,6 +158,7 @@ def _figures(
     seen: float,
     train: Dataset,
     test: Dataset | None,
+    validation: Dataset | None,
     target_scale: torch.Tensor | None,
 ) -> torch.Tensor:
     """The epoch's figures as minidl's loop orders them (see `minidl.train.record_of`)."""
@@ -157,5 +173,6 @@ def _figures(
     train_figures = scores(train)
     test_figures = scores(test) if test is not None else [f * math.nan for f in train_figures]
     pairs = [f for pair in zip(train_figures[1:], test_figures[1:], strict=True) for f in pair]
-    values = [seen, *(float(f) for f in (train_figures[0], test_figures[0], *pairs))]
+    held = scores(validation) if validation is not None else []
+    values = [seen, *(float(f) for f in (train_figures[0], test_figures[0], *pairs, *held))]
     return torch.tensor(values, dtype=torch.float64)

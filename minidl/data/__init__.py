@@ -35,6 +35,7 @@ __all__ = [
     "describe",
     "disk",
     "encode_labels",
+    "held_out",
     "image_datasets",
     "read_csv",
     "read_header",
@@ -48,7 +49,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from minidl.data.csv_sets import CsvSets, csv_datasets
-    from minidl.data.dataset import Dataset, batches, shuffled, stack_datasets
+    from minidl.data.dataset import Dataset, batches, held_out, shuffled, stack_datasets
     from minidl.data.image_sets import ImageSets, image_datasets
     from minidl.data.images import ImageFolder, read_image_folder, read_images
     from minidl.data.labels import Description, Label, Labels, describe, encode_labels
@@ -59,7 +60,7 @@ if TYPE_CHECKING:
 
 _MODULES = {
     "minidl.data.csv_sets": ("CsvSets", "csv_datasets"),
-    "minidl.data.dataset": ("Dataset", "batches", "shuffled", "stack_datasets"),
+    "minidl.data.dataset": ("Dataset", "batches", "held_out", "shuffled", "stack_datasets"),
     "minidl.data.synthetic": ("DISK_RADIUS", "disk"),
     "minidl.data.images": ("ImageFolder", "read_image_folder", "read_images"),
     "minidl.data.image_sets": ("ImageSets", "image_datasets"),

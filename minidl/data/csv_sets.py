@@ -17,7 +17,6 @@ from pathlib import Path
 
 import torch
 
-from minidl.data.dataset import Dataset
 from minidl.data.encoding import Encoding
 from minidl.data.errors import DataError
 from minidl.data.header import read_header
@@ -30,7 +29,9 @@ from minidl.data.sets import (
     DataNotes,
     MissingKind,
     check_classes,
+    class_sets,
     class_targets,
+    held_rows,
     value_sets,
 )
 from minidl.data.table import Column, Table, split
@@ -67,6 +68,7 @@ def csv_datasets(
     ignore: tuple[str, ...] = (),
     missing: MissingKind = "impute",
     dtype: torch.dtype = torch.float64,
+    validation: float | None = None,
 ) -> CsvSets:
     """Read `train_path` (and `test_path`, or a seeded `split_fraction` of the train file)
     for a network of `outputs` outputs.
@@ -75,7 +77,12 @@ def csv_datasets(
     loss compares values and every target column holds numbers (more than two distinct
     values for MSE) for as many outputs as targets; several targets are values. Otherwise
     they are classes: the train file's labels in sorted order, one-hot for several
-    outputs, 0/1 for one (which needs exactly two labels, E315). Faults are `DataError`s.
+    outputs, 0/1 for one (which needs exactly two labels, E315).
+
+    With `validation`, that share of the training rows (after the split) is held out by a
+    seeded shuffle, after the labels are read and before the normalisers (and the numeric
+    columns' means) learn their statistics from the rows left for training. Faults are
+    `DataError`s.
     """
     targets = (target,) if isinstance(target, str) else tuple(target)
     width_to_outputs = outputs if callable(outputs) else (lambda _: outputs)
@@ -99,6 +106,7 @@ def csv_datasets(
                 split_fraction,
                 normalize,
                 task,
+                validation,
             )
     from minidl.data.tables import table_sets
 
@@ -115,6 +123,7 @@ def csv_datasets(
         categorical=categorical,
         ignore=ignore,
         missing=missing,
+        validation=validation,
     )
 
 
@@ -148,12 +157,16 @@ def _numeric_sets(
     split_fraction: float | None,
     normalize: NormalizeKind,
     task: TaskKind,
+    validation: float | None = None,
 ) -> CsvSets:
     """v2's tables: numbers only, one target, read by the fast reader."""
     if split_fraction is not None:
         table, test_table = split(table, split_fraction, generator)
     width = outputs(len(table.features))
     column = table.target
+    held = held_rows(len(table), validation, generator, table.path)
+    kept_inputs = table.inputs if held is None else table.inputs[held[0]]
+    encoding = Encoding.numeric(table.features, kept_inputs.mean(dim=0).tolist())
     if regresses(task, loss, [_distinct(column)], width):
         _check_values(table, test_table)
         values = table.target.values().unsqueeze(1)
@@ -163,22 +176,29 @@ def _numeric_sets(
             values,
             None if test_table is None else test_table.inputs,
             test_values,
-            Encoding.numeric(table.features, table.inputs.mean(dim=0).tolist()),
+            encoding,
             (column.name,),
             normalize,
+            held=held,
         )
     labels = encode_labels(table, test_table)
     check_classes(labels, width, table)
-    train_targets = class_targets(labels.train, width)
-    test_targets = None if labels.test is None else class_targets(labels.test, width)
-    normalizer = Normalizer(normalize).fit(table.inputs)
-    train = Dataset(normalizer.apply(table.inputs), train_targets)
     test = None
-    if test_table is not None and test_targets is not None:
-        test = Dataset(normalizer.apply(test_table.inputs), test_targets)
-    encoding = Encoding.numeric(table.features, table.inputs.mean(dim=0).tolist())
+    if test_table is not None and labels.test is not None:
+        test = (test_table.inputs, class_targets(labels.test, width))
+    targets = class_targets(labels.train, width)
+    train, test_set, val, normalizer, raw = class_sets(
+        table.inputs, targets, test, Normalizer(normalize).fit, held
+    )
     return CsvSets(
-        train, test, encoding, labels, normalizer, (column.name,), raw_inputs=table.inputs
+        train,
+        test_set,
+        encoding,
+        labels,
+        normalizer,
+        (column.name,),
+        raw_inputs=raw,
+        validation=val,
     )
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-__all__ = ["Dataset", "batches", "shuffled", "stack_datasets"]
+__all__ = ["Dataset", "batches", "held_out", "shuffled", "stack_datasets"]
 
 
 @dataclass(frozen=True)
@@ -74,3 +74,19 @@ def shuffled(n: int, generator: torch.Generator) -> Tensor:
 def batches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[Tensor]:
     """Yield the indices of one epoch's mini-batches, freshly shuffled; the last may be smaller."""
     yield from torch.split(shuffled(n, generator), batch_size)
+
+
+def held_out(rows: int, fraction: float, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """A seeded hold-out of `round(fraction * rows)` of `rows` rows (`validation=`): the
+    indices kept for training and those held out, each in the original order, from one
+    `torch.randperm` drawn from `generator`. Raises `ValueError` when a part would be empty."""
+    held = round(fraction * rows)
+    if held < 1 or held >= rows:
+        part = "validation" if held < 1 else "training"
+        raise ValueError(
+            f"validation={fraction:g} of {rows} training rows leaves no row for {part}"
+        )
+    order = torch.randperm(rows, generator=generator)
+    kept, _ = order[held:].sort()
+    out, _ = order[:held].sort()
+    return kept, out

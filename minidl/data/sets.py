@@ -3,13 +3,14 @@ and the notes of what was filled or left out; the pieces both readers share."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
 from torch import Tensor
 
-from minidl.data.dataset import Dataset
+from minidl.data.dataset import Dataset, held_out
 from minidl.data.encoding import Encoding
 from minidl.data.errors import DataError
 from minidl.data.labels import Labels
@@ -19,14 +20,21 @@ from minidl.data.table import Table
 __all__ = [
     "CsvSets",
     "DataNotes",
+    "Held",
     "MissingKind",
     "check_classes",
+    "class_sets",
     "class_targets",
     "fit_inputs",
+    "held_rows",
+    "hold_out",
     "value_sets",
 ]
 
 MissingKind = Literal["impute", "drop", "error"]
+
+Held = tuple[Tensor, Tensor]
+"""The training rows kept for training and those `validation=` holds out (row indices)."""
 
 
 @dataclass
@@ -55,6 +63,8 @@ class CsvSets:
     notes: DataNotes = field(default_factory=DataNotes)
     raw_inputs: Tensor | None = None
     """The train rows' encoded inputs before normalisation."""
+    validation: Dataset | None = None
+    """The rows `validation=` held out of the training rows (never trained on)."""
 
     @property
     def regress(self) -> bool:
@@ -80,15 +90,21 @@ def value_sets(
     targets: tuple[str, ...],
     normalize: NormalizeKind,
     notes: DataNotes | None = None,
+    held: Held | None = None,
 ) -> CsvSets:
     """Regression sets: inputs and targets normalised with the train rows' statistics
-    (one-hot inputs are left as they are)."""
+    (one-hot inputs are left as they are); with `held`, the rows held out for validation
+    are taken out of the training rows first, and normalised alike."""
+    inputs, values, val = hold_out(inputs, values, held)
     normalizer = fit_inputs(normalize, inputs, encoding)
     target_normalizer = Normalizer(normalize).fit(values)
     train = Dataset(normalizer.apply(inputs), target_normalizer.apply(values))
     test = None
     if test_inputs is not None and test_values is not None:
         test = Dataset(normalizer.apply(test_inputs), target_normalizer.apply(test_values))
+    validation = None
+    if val is not None:
+        validation = Dataset(normalizer.apply(val[0]), target_normalizer.apply(val[1]))
     return CsvSets(
         train,
         test,
@@ -99,7 +115,48 @@ def value_sets(
         target_normalizer,
         notes or DataNotes(),
         inputs,
+        validation,
     )
+
+
+def held_rows(
+    rows: int, fraction: float | None, generator: torch.Generator, path: str
+) -> Held | None:
+    """The seeded hold-out of `validation=` (None without one), drawn after the split; a
+    fraction that leaves a part empty is E262."""
+    if fraction is None:
+        return None
+    try:
+        return held_out(rows, fraction, generator)
+    except ValueError as caught:
+        raise DataError(path, 0, "E262", str(caught), "use a fraction nearer 0.2") from None
+
+
+def hold_out(
+    inputs: Tensor, targets: Tensor, held: Held | None
+) -> tuple[Tensor, Tensor, tuple[Tensor, Tensor] | None]:
+    """The rows trained on, and (with `held`) the inputs and targets held out."""
+    if held is None:
+        return inputs, targets, None
+    kept, out = held
+    return inputs[kept], targets[kept], (inputs[out], targets[out])
+
+
+def class_sets(
+    inputs: Tensor,
+    targets: Tensor,
+    test: tuple[Tensor, Tensor] | None,
+    normalizer: Callable[[Tensor], Normalizer],
+    held: Held | None,
+) -> tuple[Dataset, Dataset | None, Dataset | None, Normalizer, Tensor]:
+    """Classification sets: the train, test and validation sets, normalised with the
+    statistics (`normalizer`) of the rows trained on, the normaliser and those raw rows."""
+    inputs, targets, val = hold_out(inputs, targets, held)
+    fitted = normalizer(inputs)
+    train = Dataset(fitted.apply(inputs), targets)
+    test_set = None if test is None else Dataset(fitted.apply(test[0]), test[1])
+    validation = None if val is None else Dataset(fitted.apply(val[0]), val[1])
+    return train, test_set, validation, fitted, inputs
 
 
 def fit_inputs(normalize: NormalizeKind, inputs: Tensor, encoding: Encoding) -> Normalizer:

@@ -15,7 +15,6 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from minidl.data.dataset import Dataset
 from minidl.data.encoding import (
     ColumnCode,
     Encoded,
@@ -33,10 +32,13 @@ from minidl.data.reader import target_column
 from minidl.data.sets import (
     CsvSets,
     DataNotes,
+    Held,
     MissingKind,
     check_classes,
+    class_sets,
     class_targets,
     fit_inputs,
+    held_rows,
     value_sets,
 )
 from minidl.data.table import Table, split_rows
@@ -77,8 +79,13 @@ def table_sets(
     categorical: tuple[str, ...],
     ignore: tuple[str, ...],
     missing: MissingKind,
+    validation: float | None = None,
 ) -> CsvSets:
-    """The sets of a table (see `minidl.data.csv_sets.csv_datasets`)."""
+    """The sets of a table (see `minidl.data.csv_sets.csv_datasets`).
+
+    With `validation`, the rows held out are encoded as the training rows are (with the
+    categories of the whole train file), but the means that fill gaps, like the
+    normalisers, come from the rows trained on."""
     header = read_header(train_path)
     for name in targets:
         header.target_index(name)  # E302 with the nearest name
@@ -109,6 +116,10 @@ def table_sets(
         test_keys = {name: (codes[test_rows], found) for name, (codes, found) in keys.items()}
         keys = {name: (codes[train_rows], found) for name, (codes, found) in keys.items()}
         whole = [_train_mean(code, train) for code in whole]
+    held = held_rows(len(train.frame), validation, generator, str(train_path))
+    if held is not None:
+        kept = train.take(held[0].numpy())
+        whole = [_train_mean(code, kept) for code in whole]
     encoding = Encoding(tuple(whole))
     encoded = _encode(encoding, train, notes, keys)
     test_encoded = None if test is None else _encode(encoding, test, notes, test_keys)
@@ -120,7 +131,7 @@ def table_sets(
         values = _values(train, targets)
         test_values = None if test is None else _values(test, targets)
         return value_sets(
-            inputs, values, test_inputs, test_values, encoding, targets, normalize, notes
+            inputs, values, test_inputs, test_values, encoding, targets, normalize, notes, held
         )
     if len(targets) > 1:
         raise DataError(
@@ -131,7 +142,7 @@ def table_sets(
             "write `task=regress` (or leave `task` out), or name one target column",
         )
     return _class_sets(
-        train, test, targets[0], inputs, test_inputs, encoding, width, normalize, notes
+        train, test, targets[0], (inputs, test_inputs), encoding, width, normalize, notes, held
     )
 
 
@@ -255,13 +266,14 @@ def _class_sets(
     train: Part,
     test: Part | None,
     target: str,
-    inputs: torch.Tensor,
-    test_inputs: torch.Tensor | None,
+    both_inputs: tuple[torch.Tensor, torch.Tensor | None],
     encoding: Encoding,
     width: int,
     normalize: NormalizeKind,
     notes: DataNotes,
+    held: Held | None,
 ) -> CsvSets:
+    inputs, test_inputs = both_inputs
     names = encoding.input_names()
     table = _table(train, target, inputs, names)
     test_table = (
@@ -269,13 +281,26 @@ def _class_sets(
     )
     labels = encode_labels(table, test_table)
     check_classes(labels, width, table)
-    normalizer = fit_inputs(normalize, inputs, encoding)
-    train_set = Dataset(normalizer.apply(inputs), class_targets(labels.train, width))
     test_set = None
     if test_inputs is not None and labels.test is not None:
-        test_set = Dataset(normalizer.apply(test_inputs), class_targets(labels.test, width))
+        test_set = (test_inputs, class_targets(labels.test, width))
+    train_set, test_data, val, normalizer, raw = class_sets(
+        inputs,
+        class_targets(labels.train, width),
+        test_set,
+        lambda rows: fit_inputs(normalize, rows, encoding),
+        held,
+    )
     return CsvSets(
-        train_set, test_set, encoding, labels, normalizer, (target,), notes=notes, raw_inputs=inputs
+        train_set,
+        test_data,
+        encoding,
+        labels,
+        normalizer,
+        (target,),
+        notes=notes,
+        raw_inputs=raw,
+        validation=val,
     )
 
 

@@ -6,7 +6,7 @@ Names, blocks, repetition and duplicate statements are checked here; options and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from functools import cache
 from typing import Any, Literal
 
@@ -33,7 +33,7 @@ from minidl.lang.syntax import (
     Value,
 )
 
-__all__ = ["Checker", "check", "warmup_problem"]
+__all__ = ["Checker", "check", "stopping_problem", "warmup_problem"]
 
 
 def warmup_problem(schedule: ir.Schedule, train: ir.Train) -> tuple[str, str] | None:
@@ -45,6 +45,22 @@ def warmup_problem(schedule: ir.Schedule, train: ir.Train) -> tuple[str, str] | 
         f"the {train.epochs} to schedule",
         f"use `warmup={max(0, train.epochs - 1)}` or fewer, or train longer",
     )
+
+
+def stopping_problem(
+    train: ir.Train, data: ir.Data, swept: Collection[str] = ()
+) -> tuple[str, str, str, str] | None:
+    """Early stopping that cannot work: `patience` (set, or among the `swept` keys) with no
+    validation set to watch (E260): (code, option, message, help)."""
+    patience = train.patience is not None or "train.patience" in swept
+    if patience and data.validation is None and "data.validation" not in swept:
+        return (
+            "E260",
+            "patience",
+            "`patience` stops on the validation loss, but the data has no `validation` set",
+            "add `validation=0.2` to the `data` statement (or remove `patience`)",
+        )
+    return None
 
 
 def _place(node: Option | Call) -> tuple[int, int]:
@@ -122,7 +138,9 @@ class Checker(OptionChecker):
         return spec
 
     def across_statements(self, fields: dict[str, Any], words: dict[str, Call]) -> None:
-        """Mistakes that involve two statements: a warm-up as long as the training."""
+        """Mistakes that involve two statements: a warm-up as long as the training, a
+        table's columns named twice or a task its loss cannot learn, early stopping without
+        a validation set."""
         schedule, train = fields.get("schedule"), fields.get("train")
         optimizer = fields.get("optimizer")
         overflow = optimizer and overflowing_option(optimizer, (train or ir.Train()).dtype)
@@ -141,6 +159,17 @@ class Checker(OptionChecker):
         if isinstance(data, ir.CsvData) and "data" in words:
             self.columns_once(words["data"])
             self.task_and_loss(data, loss, words["data"])
+        train, sweep = fields.get("train"), fields.get("sweep")
+        if train is None or data is None:
+            return
+        swept = [axis.key for axis in sweep.axes] if sweep is not None else []
+        stopping = stopping_problem(train, data, swept)
+        if stopping is not None:
+            code, name, message, help = stopping
+            calls = [words[w] for w in ("train", "sweep") if w in words]
+            found = [o for c in calls for o in c.options if o.key in (name, f"train.{name}")]
+            where = (found[0].start, found[0].end) if found else (calls[0].start, calls[0].end)
+            self.error(code, message, *where, help)
 
     def columns_once(self, call: Call) -> None:
         """E330: a column named twice among `target`, `categorical` and `ignore`."""

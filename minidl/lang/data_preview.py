@@ -148,6 +148,8 @@ def _counts(path: Path, target: int, data: ir.CsvData) -> str:
         if target < len(row):
             labels[row[target].strip()] += 1
     split = f", split {data.split:g} for training" if data.split is not None else ""
+    if data.validation is not None:
+        split += f", {data.validation:g} of the training rows held out for validation"
     classes = ""
     pairs = _by_value(labels)
     if len(pairs) <= 20:
@@ -190,7 +192,13 @@ def in_file_diagnostic(caught: DataError) -> Diagnostic:
     return dataclasses.replace(found, quote=caught.source_line or "")
 
 
-_OPTIONS = {"E313": "split", "E314": "split", "E337": "missing", "E331": "target"}
+_OPTIONS = {
+    "E313": "split",
+    "E314": "split",
+    "E337": "missing",
+    "E331": "target",
+    "E262": "validation",
+}
 """The option that a fault of a setting (line 0) points at, by code."""
 
 

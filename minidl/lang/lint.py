@@ -26,4 +26,16 @@ def spec_warnings(spec: ir.Spec, resolution: Resolution | None = None) -> list[D
                 "warning",
             )
         )
+    train = spec.train
+    if train.min_delta is not None and train.patience is None:
+        warnings.append(
+            Diagnostic.at(
+                train.span,
+                "W221",
+                "`min_delta` does nothing without `patience`: nothing stops early",
+                "add `patience=10` to stop on the validation loss, or remove `min_delta`",
+                spec.source,
+                "warning",
+            )
+        )
     return warnings

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from lark.exceptions import UnexpectedInput
 
 from minidl.lang import ir
-from minidl.lang.check import warmup_problem
+from minidl.lang.check import stopping_problem, warmup_problem
 from minidl.lang.dtype_limits import overflowing_option
 from minidl.lang.errors import Diagnostic, SpecError, did_you_mean, render
 from minidl.lang.literals import oversized_integers
@@ -74,9 +74,25 @@ def apply_settings(spec: ir.Spec, assignments: Sequence[str]) -> ir.Spec:
             checker.error("E172", message, 0, len(given[-1]), help)
             diagnostics.extend(checker.diagnostics)
             texts.append(given[-1])
+    swept = [axis.key for axis in spec.sweep.axes] if spec.sweep is not None else []
+    stopping = stopping_problem(spec.train, spec.data, swept)
+    if stopping is not None and not diagnostics and assignments:
+        code, _, message, help = stopping
+        text = next(
+            (t for t in reversed(assignments) if t.split("=")[0].strip() in _STOPPING),
+            assignments[-1],
+        )
+        checker = OptionChecker(text, SET_SOURCE)
+        checker.error(code, message, 0, len(text), help)
+        diagnostics.extend(checker.diagnostics)
+        texts.append(text)
     if diagnostics:
         raise SettingsError(diagnostics, texts)
     return spec
+
+
+_STOPPING = ("train.patience", "data.validation", "sweep.train.patience", "sweep.patience")
+"""The keys that early stopping's settings are checked against once every `--set` is applied."""
 
 
 _CROSSED = ("train.epochs", "schedule.warmup")

@@ -5,7 +5,7 @@ description; the word's meaning, the class docstring's first line.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -30,6 +30,7 @@ __all__ = [
     "Schedule",
     "Sgd",
     "Train",
+    "validation_field",
 ]
 
 DEFAULT_RADIUS = 0.3989422804014327
@@ -170,7 +171,7 @@ class Schedule(Node):
 
 
 class Train(Node):
-    """How to train: epochs, seed, backend, device, dtype."""
+    """How to train: epochs, seed, backend, device, dtype, early stopping."""
 
     epochs: int = Field(100, ge=1, le=1_000_000, description="passes over the training data")
     seed: int = Field(0, ge=0, lt=2**63, description="seeds weights, data and shuffling")
@@ -179,6 +180,32 @@ class Train(Node):
     )
     device: Literal["cpu", "cuda"] = Field("cpu", description="where tensors live")
     dtype: Literal["float32", "float64"] = Field("float32", description="floating point type")
+    patience: int | None = Field(
+        None,
+        ge=1,
+        le=1_000_000,
+        description="stop after this many epochs without a better validation loss; "
+        "keep the best epoch's weights (needs `validation=` in `data`)",
+    )
+    min_delta: float | None = Field(
+        None,
+        ge=0,
+        allow_inf_nan=False,
+        description="how much the validation loss must fall to count as better (`patience`; "
+        "default 0)",
+    )
+
+
+def validation_field() -> Any:
+    """`validation=F`, an option of every data source: the share of the training rows held
+    out (a seeded shuffle, after `split`), never trained on, scored each epoch."""
+    return Field(
+        None,
+        gt=0,
+        lt=1,
+        allow_inf_nan=False,
+        description="share of the training rows held out for validation (never trained on)",
+    )
 
 
 class DiskData(Node):
@@ -188,6 +215,7 @@ class DiskData(Node):
     train: int = Field(1000, ge=1, le=10_000_000, description="training points")
     test: int = Field(1000, ge=1, le=10_000_000, description="test points")
     radius: float = Field(DEFAULT_RADIUS, gt=0, allow_inf_nan=False, description="disk radius")
+    validation: float | None = validation_field()
 
 
 class CsvData(Node):
@@ -209,6 +237,7 @@ class CsvData(Node):
     normalize: Literal["none", "standard", "minmax"] = Field(
         "none", description="feature (and regression target) scaling with the train statistics"
     )
+    validation: float | None = validation_field()
     task: Literal["auto", "classify", "regress"] = Field(
         "auto", description="`regress`: numbers to predict; `auto`: decided from loss and target"
     )
@@ -254,6 +283,7 @@ class ImagesData(Node):
     channels: Literal[1, 3] | None = Field(
         None, description="1: grayscale, 3: RGB (default: as the files are)"
     )
+    validation: float | None = validation_field()
 
     def problems(self) -> list[Problem]:
         """Mistakes that involve two options."""
