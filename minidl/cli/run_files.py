@@ -165,8 +165,14 @@ Label = Annotated[str, Field(min_length=1)] | int | float
 class DataFile(_File):
     """`data.json`: what predicting needs without the training data."""
 
-    features: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
-    target: str = Field(min_length=1)
+    features: list[Annotated[str, Field(min_length=1)]]
+    """The feature columns; empty only for a run trained on image folders (`image`)."""
+    image: list[Annotated[int, Field(ge=1, le=1_000_000)]] | None = Field(
+        None, min_length=3, max_length=3
+    )
+    """`[C, H, W]` when each sample is an image."""
+    target: str
+    """The target column; empty only for image folders, whose classes are subfolders."""
     outputs: int = Field(ge=1, le=1_000_000)
     classes: list[Label] | None = Field(None, min_length=2)
     normalize: dict[str, Any] = Field(default_factory=lambda: {"kind": "none"})
@@ -174,6 +180,10 @@ class DataFile(_File):
 
     @model_validator(mode="after")
     def _lengths_agree(self) -> DataFile:
+        if self.image is None and not self.features:
+            raise ValueError("`features` is empty")
+        if self.image is None and not self.target:
+            raise ValueError("`target` is empty")
         if len(set(self.features)) != len(self.features):
             raise ValueError("`features` names a column twice")
         classes = self.classes
