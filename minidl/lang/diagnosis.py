@@ -24,7 +24,7 @@ from minidl.lang.check import Checker
 from minidl.lang.errors import Diagnostic, Reporter, SpecError, sort_diagnostics
 from minidl.lang.ir import Spec
 from minidl.lang.lint import spec_warnings
-from minidl.lang.literals import oversized_integers
+from minidl.lang.literals import literal_problems
 from minidl.lang.lower import lower
 from minidl.lang.parser import (
     MAX_TEXT_BYTES,
@@ -164,7 +164,7 @@ class Diagnoser:
                 tree = parser().parse(text, start="spec")
         except UnexpectedInput:
             return
-        if oversized_integers(tree):
+        if literal_problems(tree):
             return  # each statement alone then reports its own
         with no_garbage_collection():
             statements = iter(lower(tree))
@@ -191,7 +191,7 @@ def _parse_one(chunk: str, last: bool, start: int) -> _Parsed:
         # What follows the statement matters to the message: its `;`, or the end of the file.
         context = chunk if last else chunk + ";"
         return _Parsed(0, None, syntax_error(caught, context, 0, len(chunk)))
-    oversized = oversized_integers(tree)
+    oversized = literal_problems(tree)
     if oversized:
         return _Parsed(0, None, oversized[0])
     statements = lower(tree)

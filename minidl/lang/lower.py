@@ -6,6 +6,7 @@ import re
 
 from lark import Token, Tree
 
+from minidl.lang.literals import ESCAPES
 from minidl.lang.syntax import (
     Bare,
     Call,
@@ -25,8 +26,7 @@ from minidl.lang.syntax import (
 
 __all__ = ["lower", "lower_assignment", "lower_value"]
 
-_ESCAPE = re.compile(r"\\(.)")
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _BOOLEANS = {"true": True, "false": False}
 
 
@@ -127,7 +127,7 @@ def lower_value(tree: Tree[Token]) -> Value:
     if tree.data == "real":
         return Value(float(text), start, end)
     if tree.data == "string":
-        body = _ESCAPE.sub(lambda m: _ESCAPES.get(m[1], m[1]), text[1:-1])
+        body = _ESCAPE.sub(lambda m: ESCAPES.get(m[1], m[1]), text[1:-1])
         return Value(body, start, end)
     if text in _BOOLEANS:
         return Value(_BOOLEANS[text], start, end)

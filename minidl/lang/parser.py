@@ -17,7 +17,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from minidl.lang.errors import Diagnostic, Reporter, SpecError, sort_diagnostics
-from minidl.lang.literals import oversized_integers
+from minidl.lang.literals import literal_problems
 
 __all__ = [
     "MAX_NESTING",
@@ -129,7 +129,7 @@ def parse_tree(text: str, filename: str = "<string>") -> Tree[Token]:
     except UnexpectedInput:
         pass
     else:
-        oversized = oversized_integers(tree)
+        oversized = literal_problems(tree)
         if oversized:
             raise SpecError([reporter.diagnostic(*problem) for problem in oversized], text)
         return tree
@@ -177,6 +177,9 @@ def syntax_error(
             return ("E102", "unterminated string", at, at + 1, 'close it with `"` on the same line')
         if text.startswith("->", at):
             return ("E103", "`->` needs a width after it", at, at + 2, "write `Linear 2->25`")
+        infinite = _signed_non_finite(text, at)
+        if infinite is not None:
+            return infinite
         return ("E101", f"unexpected character `{char}`", at, at + 1, _character_help(char))
     assert isinstance(caught, UnexpectedToken)
     token = caught.token
@@ -244,6 +247,22 @@ def _strip_comments(chunk: str) -> str:
 def is_blank(chunk: str) -> bool:
     """Whether a statement's text holds nothing but comments and white space."""
     return not _strip_comments(chunk).strip()
+
+
+_NON_FINITE = re.compile(r"-(inf|infinity|nan)(?![A-Za-z0-9_])", re.IGNORECASE)
+_KEY_BEFORE = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)[ \t]*=[ \t]*$")
+
+
+def _signed_non_finite(text: str, at: int) -> SyntaxProblem | None:
+    """`lr=-inf` (a sign before `inf` or `nan`): the same diagnostic as `lr=inf`, E131."""
+    found = _NON_FINITE.match(text, at)
+    if found is None:
+        return None
+    value = found.group()
+    key = _KEY_BEFORE.search(text[max(0, at - 200) : at])
+    name = f"`{key.group(1).split('.')[-1]}`" if key else "a value"
+    message = f"{name} must be a finite number, got `{value}`"
+    return ("E131", message, at, found.end(), "write a finite number, such as `0.01`")
 
 
 def _one_of(words: list[str]) -> str:

@@ -10,7 +10,7 @@ from minidl.lang import ir
 from minidl.lang.check import stopping_problem, warmup_problem
 from minidl.lang.dtype_limits import overflowing_option
 from minidl.lang.errors import Diagnostic, SpecError, did_you_mean, render
-from minidl.lang.literals import oversized_integers
+from minidl.lang.literals import literal_problems
 from minidl.lang.lower import lower_assignment
 from minidl.lang.options import OptionChecker, statements_of
 from minidl.lang.parser import parser, syntax_error
@@ -158,7 +158,7 @@ def _parse(text: str, checker: OptionChecker) -> Option | None:
         code, message, start, end, help = syntax_error(caught, text)
         checker.error(code, message, start, end, help)
         return None
-    for code, message, start, end, help in oversized_integers(tree):
+    for code, message, start, end, help in literal_problems(tree):
         checker.error(code, message, start, end, help)
     return None if checker.diagnostics else lower_assignment(tree)
 
