@@ -17,7 +17,14 @@ import numpy as np
 from minidl.data.errors import DataError
 from minidl.data.header import Header
 from minidl.data.missing import NA_WORDS, is_missing_text, na_spellings
-from minidl.data.records import Record, decode_error, find_record, open_text, records
+from minidl.data.records import (
+    Record,
+    decode_error,
+    find_record,
+    long_first_row,
+    open_text,
+    records,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,6 +50,9 @@ def read_frame(path: Path | str, header: Header) -> pd.DataFrame:
 
     path = Path(path)
     exact = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
+    long_row = long_first_row(path, header.names)
+    if long_row is not None:
+        raise long_row
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)

@@ -19,7 +19,7 @@ import torch
 from minidl.data.errors import DataError
 from minidl.data.header import Header, read_header
 from minidl.data.parse import ChunkFault, parse
-from minidl.data.records import TargetKind, decode_error, first_fault, is_number
+from minidl.data.records import TargetKind, decode_error, first_fault, is_number, long_first_row
 from minidl.data.table import Column, Table
 
 __all__ = ["read_csv"]
@@ -44,6 +44,9 @@ def read_csv(path: Path | str, target: str, *, dtype: torch.dtype = torch.float6
     header = read_header(path)
     target_index = header.target_index(target)
     columns = len(header.names)
+    long_row = long_first_row(path, header.names)
+    if long_row is not None:
+        raise long_row
     try:
         parsed = parse(path, columns, target_index, _data_offset(path, header), _DTYPES[dtype])
     except UnicodeDecodeError:

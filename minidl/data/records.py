@@ -243,6 +243,26 @@ def first_fault(
     return None
 
 
+def long_first_row(path: Path, names: tuple[str, ...]) -> DataError | None:
+    """E304 if the first data row has more cells than the header: pandas would take the
+    extra one for a trailing comma and drop it without a word (later rows it refuses)."""
+    with open_text(path) as file:
+        for record in records(file, path):
+            if record.row < 0:
+                continue
+            if len(record.cells) <= len(names):
+                return None
+            return record.error(
+                len(names),
+                "E304",
+                f"line {record.line} has {len(record.cells)} cells, "
+                f"but the header has {len(names)}",
+                "give every line one cell per column (no trailing comma)",
+                str(path),
+            )
+    return None
+
+
 def find_record(path: Path, row: int) -> Record:
     """The record of data row `row` (0-based), read again from the file."""
     with open_text(path) as file:
