@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from minidl.compile import main
+from minidl.data.errors import DataError
+from minidl.data.frame import read_frame
+from minidl.data.header import read_header
+from minidl.data.reader import read_csv
 from minidl.lang import parse
 from minidl.lang.errors import SpecError
 
@@ -21,3 +28,45 @@ def test_a_signed_infinity_is_not_a_finite_number(value: str) -> None:
     [found] = caught.value.diagnostics
     assert found.code == "E131"
     assert "finite number" in found.message and value in found.message
+
+
+def _trailing_comma_file(folder: Path) -> Path:
+    path = folder / "d.csv"
+    path.write_text("a,b,y\n1,2,0,\n3,4,1,\n5,6,0,\n1,1,1,\n", encoding="utf-8")
+    return path
+
+
+def test_trailing_commas_on_data_rows_are_e304_in_the_numeric_reader(tmp_path: Path) -> None:
+    with pytest.raises(DataError) as caught:
+        read_csv(_trailing_comma_file(tmp_path), "y")
+    assert (caught.value.code, caught.value.line, caught.value.column) == ("E304", 2, 7)
+
+
+def test_trailing_commas_on_data_rows_are_e304_in_the_tables_reader(tmp_path: Path) -> None:
+    path = _trailing_comma_file(tmp_path)
+    with pytest.raises(DataError) as caught:
+        read_frame(path, read_header(path))
+    assert (caught.value.code, caught.value.line, caught.value.column) == ("E304", 2, 7)
+
+
+def test_training_on_trailing_commas_is_e304_at_the_cell(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _trailing_comma_file(tmp_path)
+    spec = tmp_path / "s.mdl"
+    spec.write_text(
+        'Linear 2->2;\nloss CrossEntropy;\ndata csv train="d.csv" target=y;\ntrain epochs=1;\n',
+        encoding="utf-8",
+    )
+    assert main([str(spec), "--train", "--quiet", "--out", str(tmp_path / "runs")]) == 2
+    assert "d.csv:2:7: error[E304]" in capsys.readouterr().err
+
+
+def test_a_semicolon_separated_file_gets_a_hint_about_the_separator(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("a;b;y\n1;2;0\n3;4;1\n", encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        read_csv(path, "y")
+    assert caught.value.code == "E302"
+    assert caught.value.help is not None
+    assert "separated by `;`" in caught.value.help and "reads commas" in caught.value.help

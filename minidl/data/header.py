@@ -76,10 +76,25 @@ class Header:
         found = self.source_line.find(name)
         return None if found < 0 else (found + 1, found + 1 + len(name))
 
+    def _separator_help(self) -> str | None:
+        """A header of one column that holds a `;` (or a tab): the file is likely separated
+        by it, and every error about its columns is best explained by that."""
+        if len(self.names) != 1:
+            return None
+        for separator, shown in ((";", "`;`"), ("\t", "tabs")):
+            if separator in self.names[0]:
+                commas = self.names[0].replace(separator, ",")
+                return (
+                    f"the file seems to be separated by {shown}, and minidl reads commas: "
+                    f"write its cells as `{commas}`"
+                )
+        return None
+
     def _error(
         self, code: str, message: str, help: str, cell: tuple[int, int] | None = None
     ) -> DataError:
         column, end = cell or (None, None)
+        help = self._separator_help() or help
         return DataError(
             self.path,
             self.line,
