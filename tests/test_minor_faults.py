@@ -70,3 +70,19 @@ def test_a_semicolon_separated_file_gets_a_hint_about_the_separator(tmp_path: Pa
     assert caught.value.code == "E302"
     assert caught.value.help is not None
     assert "separated by `;`" in caught.value.help and "reads commas" in caught.value.help
+
+
+def test_a_split_names_its_train_rows_not_the_labels_of_the_same_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "d.csv").write_text("a,b,y\n1,2,0\n3,4,1\n", encoding="utf-8")
+    spec = tmp_path / "s.mdl"
+    spec.write_text(
+        'Linear 2->2;\nloss CrossEntropy;\ndata csv train="d.csv" target=y split=0.5;\n'
+        "train epochs=1;\n",
+        encoding="utf-8",
+    )
+    assert main([str(spec), "--train", "--quiet", "--out", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert "error[E312]" in err and "no train row of the split" in err
+    assert "the labels of" not in err and "split's train rows have the labels `0`" in err

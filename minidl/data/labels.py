@@ -92,13 +92,15 @@ def _check_known(
     label = test.target.texts[int(test.target.codes[row])]
     shown = [f"`{_label(key)}`" for key in list(index)[:10]]
     known = ", ".join(shown) + (f" and {len(index) - 10} more" if len(index) > 10 else "")
-    raise test.record(row).error(
-        test.target.position,
-        "E312",
-        f"the label `{label}` is not among the train file's labels",
-        f"the labels of {train.path} are {known}",
-        test.path,
-    )
+    message = f"the label `{label}` is not among the train file's labels"
+    help = f"the labels of {train.path} are {known}"
+    if train.path == test.path:  # a seeded split of one file: its rows, not two files
+        message = f"the label `{label}` of this test row is in no train row of the split"
+        help = (
+            f"the split's train rows have the labels {known}: add rows of label `{label}`, "
+            "or give a larger `split`"
+        )
+    raise test.record(row).error(test.target.position, "E312", message, help, test.path)
 
 
 def _encode(table: Table, keys: Sequence[float | str], index: dict[float | str, int]) -> Tensor:
