@@ -193,11 +193,6 @@ def test_a_feature_too_large_for_float32_is_a_diagnostic_at_its_cell(
     assert compile_spec(wide).data[0].inputs.abs().max() == 1e39  # float64 holds it
 
 
-@pytest.mark.xfail(
-    reason="since the tables' merge --predict encodes through minidl.cli.predict_table, which "
-    "E321 does not reach yet",
-    strict=True,
-)
 def test_predict_refuses_a_feature_too_large_for_the_runs_dtype(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -86,3 +86,19 @@ def test_a_split_names_its_train_rows_not_the_labels_of_the_same_file(
     err = capsys.readouterr().err
     assert "error[E312]" in err and "no train row of the split" in err
     assert "the labels of" not in err and "split's train rows have the labels `0`" in err
+
+
+def test_a_feature_too_large_for_float32_is_e321_on_the_tables_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A text column sends the file to the tables reader, which did not check E321."""
+    rows = ["red,0.1,0", "blue,0.5,1", "red,1e39,0", "blue,0.2,1"]
+    (tmp_path / "d.csv").write_text("c,a,y\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    spec = tmp_path / "s.mdl"
+    spec.write_text(
+        'Linear ->2;\nloss CrossEntropy;\ndata csv train="d.csv" target=y;\ntrain epochs=1;\n',
+        encoding="utf-8",
+    )
+    assert main([str(spec), "--train", "--quiet", "--out", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert "d.csv:4:5: error[E321]: `1e39` is too large for float32 (column `a`)" in err

@@ -142,7 +142,9 @@ def _write_rows(
             with pd.read_csv(data, chunksize=CHUNK_ROWS, **_OPTIONS) as chunks:
                 for chunk in chunks:
                     if program.encoding is not None:
-                        encoded = encode_chunk(program.encoding, chunk, header, data, rows, counts)
+                        encoded = encode_chunk(
+                            program.encoding, chunk, header, data, rows, counts, dtype
+                        )
                         _write_chunk(program, chunk, encoded, file, first)
                         rows, first = rows + len(chunk), False
                         continue

@@ -21,6 +21,7 @@ from minidl.compiler.program import Program
 from minidl.data import DataError, Header
 from minidl.data.encoding import Encoding
 from minidl.data.frame import cell_error, na_spellings
+from minidl.data.limits import too_large
 from minidl.data.records import open_text, records
 
 __all__ = ["Counts", "encode_chunk", "regression_columns", "value_columns", "warn"]
@@ -37,10 +38,17 @@ class Counts:
 
 
 def encode_chunk(
-    encoding: Encoding, chunk: Any, header: Header, data: Path, first_row: int, counts: Counts
+    encoding: Encoding,
+    chunk: Any,
+    header: Header,
+    data: Path,
+    first_row: int,
+    counts: Counts,
+    dtype: str = "float64",
 ) -> npt.NDArray[np.float64]:
     """The network's raw inputs for a chunk of cells read as text (no NA conversion);
-    `first_row` is the chunk's first data row in the file."""
+    `first_row` is the chunk's first data row in the file. A number that the network's
+    `dtype` cannot hold (`1e39` in float32) is E321 at its cell."""
     import pandas as pd
 
     if chunk.shape[1] != len(header.names) or chunk.isna().to_numpy().any():
@@ -63,6 +71,10 @@ def encode_chunk(
                     "numbers in the train file",
                     "write a number, or leave the cell empty to fill it with the train mean",
                 )
+            over = (np.abs(numbers.to_numpy(np.float64)) > np.finfo(dtype).max).nonzero()[0]
+            if len(over):
+                cell = header.names.index(column.name)
+                raise too_large(str(data), first_row + int(over[0]), cell, column.name, dtype)
             frame[column.name] = numbers
         else:
             frame[column.name] = cells.where(~missing, None)

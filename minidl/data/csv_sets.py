@@ -124,6 +124,7 @@ def csv_datasets(
         ignore=ignore,
         missing=missing,
         validation=validation,
+        dtype=dtype,
     )
 
 

@@ -27,6 +27,7 @@ from minidl.data.errors import DataError
 from minidl.data.frame import cell_error, first_missing, first_text, header_error, read_frame
 from minidl.data.header import Header, read_header
 from minidl.data.labels import encode_labels
+from minidl.data.limits import check_fits
 from minidl.data.normalize import NormalizeKind
 from minidl.data.reader import target_column
 from minidl.data.sets import (
@@ -80,6 +81,7 @@ def table_sets(
     ignore: tuple[str, ...],
     missing: MissingKind,
     validation: float | None = None,
+    dtype: torch.dtype = torch.float64,
 ) -> CsvSets:
     """The sets of a table (see `minidl.data.csv_sets.csv_datasets`).
 
@@ -92,12 +94,14 @@ def table_sets(
     features = [n for n in header.names if n not in targets and n not in ignore]
     notes = DataNotes()
     train = _kept(_read(train_path, header), targets, features, missing, notes)
+    _check_fits(train, features, categorical, dtype)
     test = None
     if test_path is not None:
         test_header = read_header(test_path)
         for name in (*targets, *features):
             test_header.target_index(name)
         test = _kept(_read(test_path, test_header), targets, features, missing, notes)
+        _check_fits(test, features, categorical, dtype)
     # Categories come from the whole train file, so that the width is the file's, whatever
     # the split; the means that fill gaps come from the train rows.
     keys = {
@@ -144,6 +148,17 @@ def table_sets(
     return _class_sets(
         train, test, targets[0], (inputs, test_inputs), encoding, width, normalize, notes, held
     )
+
+
+def _check_fits(
+    part: Part, features: list[str], categorical: tuple[str, ...], dtype: torch.dtype
+) -> None:
+    """E321 at the first numeric feature cell that `dtype` cannot hold (`1e39` in float32)."""
+    numeric = [n for n in features if n not in categorical and part.frame[n].dtype.kind in "iuf"]
+    cells = part.frame[numeric].to_numpy(np.float64)
+    name = str(dtype).removeprefix("torch.")
+    largest = torch.finfo(dtype).max
+    check_fits(str(part.path), part.header.names, tuple(numeric), cells, largest, name, part.rows)
 
 
 def _read(path: Path, header: Header) -> Part:
