@@ -102,3 +102,24 @@ def test_a_feature_too_large_for_float32_is_e321_on_the_tables_path(
     assert main([str(spec), "--train", "--quiet", "--out", str(tmp_path / "runs")]) == 2
     err = capsys.readouterr().err
     assert "d.csv:4:5: error[E321]: `1e39` is too large for float32 (column `a`)" in err
+
+
+def test_predict_names_the_line_and_column_of_a_byte_that_is_not_utf8_after_a_chunk(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Past the first chunk of 65,536 rows, --predict said E301 with no place."""
+    (tmp_path / "d.csv").write_text("a,b,y\n0,0,0\n1,1,1\n0,1,0\n1,0,1\n", encoding="utf-8")
+    spec = tmp_path / "s.mdl"
+    spec.write_text(
+        'Linear 2->2;\nloss CrossEntropy;\ndata csv train="d.csv" target=y;\ntrain epochs=1;\n',
+        encoding="utf-8",
+    )
+    assert main([str(spec), "--train", "--quiet", "--out", str(tmp_path / "runs")]) == 0
+    (folder,) = (tmp_path / "runs").iterdir()
+    lines = [b"a,b"] + [b"%d,%d" % (i % 3, i % 2) for i in range(70_000)]
+    lines[68_001] = b"1,\xff"
+    rows = tmp_path / "p.csv"
+    rows.write_bytes(b"\n".join(lines) + b"\n")
+    capsys.readouterr()
+    assert main([str(folder), "--predict", str(rows), "--out", str(tmp_path / "p.out")]) == 2
+    assert f"{rows}:68002:3: error[E309]: the file is not UTF-8 text" in capsys.readouterr().err

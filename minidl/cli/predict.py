@@ -25,7 +25,7 @@ from minidl.compiler.predictions import classes_of, decide, network_outputs
 from minidl.compiler.program import Program
 from minidl.data import DataError, Header, read_header
 from minidl.data.limits import check_fits
-from minidl.data.records import first_fault
+from minidl.data.records import decode_error, first_fault
 
 __all__ = ["CHUNK_ROWS", "output_columns", "predict_csv"]
 
@@ -160,7 +160,7 @@ def _write_rows(
                     _write_chunk(program, chunk, inputs, file, first)
                     rows, first = rows + len(chunk), False
     except UnicodeDecodeError:
-        raise DataError(str(data), 0, "E301", "the file is not UTF-8 text") from None
+        raise decode_error(data) from None  # E309 at its line and column
     except (ValueError, pd.errors.ParserWarning) as caught:
         unused = set(range(len(header.names))) - set(features)
         fault = first_fault(data, header.names, target_index, "text", rows, unused)
