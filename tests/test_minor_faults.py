@@ -123,3 +123,23 @@ def test_predict_names_the_line_and_column_of_a_byte_that_is_not_utf8_after_a_ch
     capsys.readouterr()
     assert main([str(folder), "--predict", str(rows), "--out", str(tmp_path / "p.out")]) == 2
     assert f"{rows}:68002:3: error[E309]: the file is not UTF-8 text" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("network", "loss", "code"),
+    [("Linear 2->2", "CrossEntropy", "E316"), ("Linear 2->1", "BCE", "E315")],
+)
+def test_the_summary_refuses_the_classes_that_training_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], network: str, loss: str, code: str
+) -> None:
+    (tmp_path / "d.csv").write_text("a,b,y\n1,2,0\n3,4,1\n5,6,2\n1,1,1\n", encoding="utf-8")
+    spec = tmp_path / "s.mdl"
+    spec.write_text(
+        f'{network};\nloss {loss};\ndata csv train="d.csv" target=y;\ntrain epochs=1;\n',
+        encoding="utf-8",
+    )
+    assert main([str(spec)]) == 2
+    summary = capsys.readouterr().err
+    assert f"s.mdl:3:16: error[{code}]" in summary
+    assert main([str(spec), "--train", "--quiet", "--out", str(tmp_path / "runs")]) == 2
+    assert capsys.readouterr().err == summary  # the same words as training

@@ -16,6 +16,7 @@ from minidl.data.errors import DataError
 from minidl.data.labels import Labels
 from minidl.data.normalize import NormalizeKind, Normalizer
 from minidl.data.table import Table
+from minidl.data.task import class_count_fault
 
 __all__ = [
     "CsvSets",
@@ -171,24 +172,9 @@ def fit_inputs(normalize: NormalizeKind, inputs: Tensor, encoding: Encoding) -> 
 
 def check_classes(labels: Labels, outputs: int, table: Table) -> None:
     """E315 / E316: classes that one output, or the network's outputs, cannot give."""
-    count = len(labels.classes)
-    if outputs == 1 and count != 2:
-        raise DataError(
-            table.path,
-            0,
-            "E315",
-            f"one output needs two classes, but `{table.target.name}` has {count}",
-            f"end the network with `Linear ->{count}` and use `loss CrossEntropy`, or, for "
-            "values to regress, `loss L1` or `loss Huber`",
-        )
-    if outputs > 1 and count > outputs:
-        raise DataError(
-            table.path,
-            0,
-            "E316",
-            f"the network gives {outputs} outputs, but `{table.target.name}` has {count} classes",
-            f"end the network with `Linear ->{count}`",
-        )
+    fault = class_count_fault(table.target.name, len(labels.classes), outputs)
+    if fault is not None:
+        raise DataError(table.path, 0, *fault)
 
 
 def class_targets(indices: Tensor, outputs: int) -> Tensor:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from minidl.data.errors import DataError
 from minidl.data.header import read_header
-from minidl.data.task import LossKind
+from minidl.data.task import LossKind, class_count_fault, regresses
 from minidl.lang import ir
 from minidl.lang.carried import Carried
 from minidl.lang.column_preview import TablePreview, preview_table, task_line
@@ -87,6 +87,9 @@ def csv_preview(spec: ir.Spec) -> tuple[Carried | None, list[str], list[Diagnost
         lines[0] += " as {}x{}x{} images".format(*data.shape)
     if preview is not None:
         lines.append(_task(spec, preview, width))
+        fault = _class_fault(spec, preview, width, path)
+        if fault is not None:  # what --train would refuse; editors still know the width
+            return width, lines, [file_diagnostic(fault, spec)]
     return width, lines, []
 
 
@@ -101,11 +104,32 @@ def _task(spec: ir.Spec, preview: TablePreview, width: int | None) -> str:
     from minidl.lang.shapes import resolve
 
     outputs = resolve(spec, width).out_features if width is not None else None
+    return task_line(preview, spec.data, _loss_kind(spec), outputs or 1)  # type: ignore[arg-type]
+
+
+def _loss_kind(spec: ir.Spec) -> LossKind:
     if spec.loss.targets == "values":
-        loss: LossKind = "values"
-    else:
-        loss = "mse" if spec.loss.name == "MSE" else "classes"
-    return task_line(preview, spec.data, loss, outputs or 1)  # type: ignore[arg-type]
+        return "values"
+    return "mse" if spec.loss.name == "MSE" else "classes"
+
+
+def _class_fault(
+    spec: ir.Spec, preview: TablePreview, width: int | None, path: Path
+) -> DataError | None:
+    """E315 / E316 when the whole file was read, the task is to classify one target, and
+    the network's outputs cannot give its classes (as training would say)."""
+    from minidl.lang.shapes import resolve
+
+    data = spec.data
+    if not preview.whole or width is None or not isinstance(data, ir.CsvData):
+        return None
+    outputs = resolve(spec, width).out_features or 1
+    if not isinstance(outputs, int) or len(data.targets) != 1:
+        return None
+    if regresses(data.task, _loss_kind(spec), [*preview.targets], outputs):
+        return None
+    fault = class_count_fault(data.targets[0], preview.targets[0][1], outputs)
+    return None if fault is None else DataError(str(path), 0, *fault)
 
 
 def image_shape_fault(spec: ir.Spec, features: int) -> Diagnostic | None:
