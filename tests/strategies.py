@@ -242,7 +242,13 @@ def sweeps(draw: st.DrawFn, spec: ir.Spec) -> ir.Sweep:
         for name in option_names(type(node)):
             if f"{word}.{name}" in DEPENDENT:
                 continue  # these depend on other options; checked in their own tests
-            if f"{word}.{name}" in ("data.target", "data.categorical", "data.ignore"):
+            if f"{word}.{name}" in (
+                "data.target",
+                "data.categorical",
+                "data.ignore",
+                "data.size",
+                "data.shape",
+            ):
                 continue  # lists of column names: a sweep's values are scalars or numbers
             field = type(node).model_fields[name]
             strategy = value_strategy(field.annotation, field.metadata).filter(

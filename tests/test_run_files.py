@@ -259,7 +259,7 @@ def test_json_nested_too_deep_is_refused_before_decoding() -> None:
 
 def test_keys_a_newer_minidl_adds_are_read_and_ignored(seed_run: Path, tmp_path: Path) -> None:
     folder = copy_of(seed_run, tmp_path)
-    edit_json("metrics.json", lambda d: d.update(best_epoch=2, notes={"by": "a newer minidl"}))(
+    edit_json("metrics.json", lambda d: d.update(calibration=0.5, notes={"by": "a newer minidl"}))(
         folder
     )
     edit_json("data.json", lambda d: d.update(encoders={"island": ["a", "b"]}))(folder)

@@ -55,9 +55,10 @@ def check_agreement(
             f"metrics.json says {metrics.epochs_completed}",
         )
     final = metrics.final
-    if final is not None and not ahead and not _same(final.loss, history[-1].loss):
+    kept = history[-1] if metrics.best_epoch is None else history[metrics.best_epoch - 1]
+    if final is not None and not ahead and not _same(final.loss, kept.loss):
         raise RunFolderError(
-            history_path, "damaged: its last epoch's loss is not the one metrics.json holds"
+            history_path, "damaged: its kept epoch's loss is not the one metrics.json holds"
         )
 
 

@@ -107,6 +107,10 @@ class Figures(BaseModel):
     test_rmse: Annotated[float, Field(ge=0)] | None = None
     train_r2: float | None = None
     test_r2: float | None = None
+    val_loss: float | None = None
+    val_error: Percent | None = None
+    val_rmse: Annotated[float, Field(ge=0)] | None = None
+    val_r2: float | None = None
 
     def record(self) -> EpochRecord:
         """The figures as the training loop's record (null as NaN where the record has
@@ -133,6 +137,10 @@ FIGURE_NAMES = (
     "test_rmse",
     "train_r2",
     "test_r2",
+    "val_loss",
+    "val_error",
+    "val_rmse",
+    "val_r2",
 )
 
 
@@ -148,13 +156,21 @@ class MetricsFile(_File):
     dtype: str | None = None
     wall_time_s: float | None = Field(None, ge=0)
     versions: dict[str, str] | None = None
+    best_epoch: int | None = Field(None, ge=1)
+    """With early stopping: the epoch whose weights and figures the run kept."""
+    stopped_epoch: int | None = Field(None, ge=1)
+    """With early stopping: the last epoch trained."""
 
     @model_validator(mode="after")
-    def _final_is_the_last_epoch(self) -> MetricsFile:
+    def _final_is_the_kept_epoch(self) -> MetricsFile:
         last = 0 if self.final is None else self.final.epoch
-        if last != self.epochs_completed:
+        kept = self.epochs_completed if self.best_epoch is None else self.best_epoch
+        if last != kept:
+            which = "`epochs_completed`" if self.best_epoch is None else "`best_epoch`"
+            raise ValueError(f"`final` is epoch {last}, but {which} is {kept}")
+        if self.best_epoch is not None and self.best_epoch > self.epochs_completed:
             raise ValueError(
-                f"`final` is epoch {last}, but `epochs_completed` is {self.epochs_completed}"
+                f"`best_epoch` {self.best_epoch} is after the last epoch, {self.epochs_completed}"
             )
         return self
 

@@ -130,7 +130,7 @@ def open_run(folder: Path | str) -> SavedRun:
     return SavedRun(
         folder,
         spec,
-        None if metrics is None else metrics.model_dump(),
+        None if metrics is None else metrics.model_dump(exclude_unset=True),
         data.model_dump(),
     )
 
