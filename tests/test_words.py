@@ -39,16 +39,15 @@ def test_every_word_has_a_meaning_and_every_option_one() -> None:
 TOY = """
 import torch
 from minidl.lang import ir
-from minidl.lang.layer_words import LayerWord
+from minidl.lang.layer_words import LAYERS, LayerWord
 from typing import Literal
 
-# The language side: one entry.
+# The language side: one entry, registered where it is defined.
+@LAYERS.register
 class Swish(LayerWord):
     \"\"\"x * sigmoid(beta x), element-wise.\"\"\"
     kind: Literal["Swish"] = "Swish"
     beta: float = 1.0
-
-ir.add_layer_word(Swish)
 
 # The framework side: its module.
 from minidl.nn import Module
@@ -63,8 +62,10 @@ class SwishModule(Module):
         return g * (s + self.beta * self.x * s * (1 - s))
 
 # The compiler side: one line.
-from minidl.compiler.words import LAYERS, LayerEntry
-LAYERS["Swish"] = LayerEntry(lambda w, b: SwishModule(w.beta), lambda m: torch.nn.SiLU(), "Swish()")
+from minidl.compiler import words
+words.LAYERS["Swish"] = words.LayerEntry(
+    lambda w, b: SwishModule(w.beta), lambda m: torch.nn.SiLU(), "Swish()"
+)
 
 from minidl.lang import parse, format_spec, format_text
 from minidl.lang.summary import summarize

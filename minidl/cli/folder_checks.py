@@ -19,10 +19,7 @@ from minidl.cli.run_folder import RunFolderError
 from minidl.lang import Spec, ir
 from minidl.train import EpochRecord
 
-__all__ = ["DISK_FEATURES", "DISK_TARGET", "check_agreement", "check_finite"]
-
-DISK_FEATURES = ("x1", "x2")
-DISK_TARGET = "label"
+__all__ = ["check_agreement", "check_finite"]
 
 
 def check_agreement(
@@ -63,12 +60,12 @@ def check_agreement(
 
 
 def _data_fits(spec_path: Path, spec: Spec, data: DataFile) -> None:
-    if isinstance(spec.data, ir.DiskData):
-        if tuple(data.features) != DISK_FEATURES or data.target != DISK_TARGET:
+    if isinstance(spec.data, ir.SeededData):
+        if tuple(data.features) != spec.data.features or data.target != spec.data.target:
             raise RunFolderError(
                 spec_path,
-                "does not match data.json: it trains on the disk, data.json describes "
-                f"columns {', '.join(data.features)} -> {data.target}",
+                f"does not match data.json: it trains on `data {spec.data.kind}`, data.json "
+                f"describes columns {', '.join(data.features)} -> {data.target}",
             )
         return
     targets = getattr(spec.data, "targets", None) or [getattr(spec.data, "target", None)]

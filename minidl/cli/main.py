@@ -26,6 +26,7 @@ from minidl.lang import (
     read_source,
 )
 from minidl.lang.errors import render_all, sort_diagnostics
+from minidl.lang.ir import spec_schema
 from minidl.lang.settings import SettingsError, apply_settings
 from minidl.lang.summary import summarize
 
@@ -134,7 +135,7 @@ def emit(spec: Spec, form: str, name: str, text: str, settings: Sequence[str]) -
     if form == "ir":
         return spec.model_dump_json(indent=2)
     if form == "schema":
-        return json.dumps(Spec.model_json_schema(), indent=2)
+        return json.dumps(spec_schema(), indent=2)
     from minidl.compiler.python_script import emit_python
 
     return emit_python(spec, name)

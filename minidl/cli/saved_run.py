@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from minidl.cli.folder_checks import DISK_FEATURES, DISK_TARGET, check_agreement, check_finite
+from minidl.cli.folder_checks import check_agreement, check_finite
 from minidl.cli.run_files import DataFile, MetricsFile, read_history, read_model
 from minidl.cli.run_folder import (
     FORMAT_VERSION,
@@ -41,12 +41,10 @@ def is_run_folder(path: Path) -> bool:
 def data_description(program: Program) -> dict[str, Any]:
     """What `data.json` keeps of a compiled program's data."""
     spec, (train, _) = program.spec, program.data
-    features, target = tuple(program.feature_names), DISK_TARGET
-    if isinstance(spec.data, ir.DiskData):
-        features = features or DISK_FEATURES
-    elif isinstance(spec.data, ir.ImagesData):
-        target = ""
-    else:
+    features, target = tuple(program.feature_names), ""
+    if isinstance(spec.data, ir.SeededData):
+        features, target = features or spec.data.features, spec.data.target
+    elif isinstance(spec.data, ir.CsvData):
         target = spec.data.targets[0]
         if not features:
             base = Path(spec.source).parent if spec.source else Path.cwd()

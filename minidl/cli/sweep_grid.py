@@ -35,7 +35,7 @@ class Cell:
     @property
     def cost(self) -> int:
         """Mini-batch steps per run: what the cell's wall time grows with."""
-        n = self.spec.data.train if isinstance(self.spec.data, ir.DiskData) else 1000
+        n = self.spec.data.train if isinstance(self.spec.data, ir.SeededData) else 1000
         return math.ceil(n / self.spec.optimizer.batch) * self.spec.train.epochs
 
 

@@ -8,8 +8,10 @@ such as `split=`, is the spec's mistake and points at the spec's own option.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -29,10 +31,7 @@ from minidl.lang import Diagnostic, Spec, SpecError, ir, resolve
 from minidl.lang.data_preview import file_diagnostic, option_span
 from minidl.lang.table_checks import column_diagnostics, note_warnings
 
-__all__ = ["DISK_FEATURES", "LoadedData", "data_error", "load_data"]
-
-DISK_FEATURES = ("x1", "x2")
-"""The disk's two input columns, as predictions and exports name them."""
+__all__ = ["DATA_SOURCES", "DataEntry", "LoadedData", "data_error", "load_data", "seeded"]
 
 
 @dataclass
@@ -59,23 +58,50 @@ class LoadedData:
         return self.target_normalizer is not None
 
 
-def load_data(spec: Spec, generator: torch.Generator) -> LoadedData:
-    """The spec's data: drawn from `generator` (the disk), or read from CSV files."""
-    data = spec.data
-    if isinstance(data, ir.DiskData):
-        f64 = torch.float64
-        train = disk(data.train, data.radius, generator=generator, dtype=f64)
-        test = disk(data.test, data.radius, generator=generator, dtype=f64)
+Load = Callable[[Spec, Any, torch.Generator], LoadedData]
+
+
+@dataclass(frozen=True)
+class DataEntry:
+    """What stands behind a data source word: `load(spec, word, generator)` gives its sets.
+
+    A seeded source (`ir.SeededData`) also says how `--emit python` draws its points: the
+    call `python` (`{n}` and the word's options filled in) and the import line it needs.
+    """
+
+    load: Load
+    python: str = ""
+    python_import: str = ""
+
+
+def seeded(
+    draw: Callable[[Any, int, torch.Generator], Dataset], python: str, imports: str
+) -> DataEntry:
+    """The record of a source drawn from the seed: `draw(word, n, generator)` gives `n`
+    points (float64 inputs `(n, F)`, labels 0 or 1 `(n, 1)`); the train points are drawn
+    first, then the test points, then `validation=` holds its share of the train points out.
+    """
+
+    def load(spec: Spec, data: Any, generator: torch.Generator) -> LoadedData:
+        train, test = draw(data, data.train, generator), draw(data, data.test, generator)
         if spec.loss.targets == "classes":  # one output per class: targets one-hot
-            train, test = _one_hot_disk(train), _one_hot_disk(test)
+            train, test = _one_hot(train), _one_hot(test)
         train, validation = _hold_out(spec, train, generator)
-        return LoadedData(train, test, DISK_FEATURES, (0, 1), validation=validation)
+        return LoadedData(train, test, data.features, (0, 1), validation=validation)
+
+    return DataEntry(load, python, imports)
+
+
+def _load_images(spec: Spec, data: ir.ImagesData, generator: torch.Generator) -> LoadedData:
+    images, tests, classes = load_images(spec, data, generator)
+    images, validation = _hold_out(spec, images, generator)
+    return LoadedData(images, tests, (), classes, validation=validation)
+
+
+def load_data(spec: Spec, generator: torch.Generator) -> LoadedData:
+    """The spec's data, as its source's record loads them (drawn, or read from files)."""
     try:
-        if isinstance(data, ir.ImagesData):
-            images, tests, classes = load_images(spec, data, generator)
-            images, validation = _hold_out(spec, images, generator)
-            return LoadedData(images, tests, (), classes, validation=validation)
-        return _load_csv(spec, data, generator)
+        return DATA_SOURCES[spec.data.kind].load(spec, spec.data, generator)
     except DataError as caught:
         raise SpecError([data_error(caught, spec)]) from None
 
@@ -149,7 +175,7 @@ def loss_kind(spec: Spec) -> LossKind:
     return "mse" if spec.loss.name == "MSE" else "classes"
 
 
-def _one_hot_disk(data: Dataset) -> Dataset:
+def _one_hot(data: Dataset) -> Dataset:
     classes = data.targets[:, 0].long()
     return Dataset(data.inputs, torch.nn.functional.one_hot(classes, 2).to(data.inputs.dtype))
 
@@ -182,6 +208,18 @@ def _scale_warnings(spec: Spec, sets: CsvSets) -> list[Diagnostic]:
             "warning",
         )
     ]
+
+
+DATA_SOURCES: dict[str, DataEntry] = {
+    "disk": seeded(
+        lambda word, n, generator: disk(n, word.radius, generator=generator, dtype=torch.float64),
+        "disk({n}, radius={radius!r}, generator=generator, dtype=torch.float64)",
+        "from minidl.data import disk",
+    ),
+    "csv": DataEntry(lambda spec, word, generator: _load_csv(spec, word, generator)),
+    "images": DataEntry(lambda spec, word, generator: _load_images(spec, word, generator)),
+}
+"""Every data source word's record, by its word (`data disk`); a new source adds one."""
 
 
 def data_error(caught: DataError, spec: Spec) -> Diagnostic:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from minidl.compiler.data import DATA_SOURCES
 from minidl.compiler.words import LAYERS, LOSSES, OPTIMIZERS, Build
 from minidl.lang import ir
 from minidl.lang.format import format_spec
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from minidl.data import {data_import}
+{data_import}
 from minidl.nn import {nn_import}
 from minidl.optim import {optimizer_import}
 from minidl.schedule import Schedule
@@ -64,12 +65,13 @@ def emit_python(spec: ir.Spec, name: str) -> str:
     data = spec.data
     features = None
     regress = False
-    if isinstance(data, ir.DiskData):
-        data_import = "disk"
-        draw = f"disk({{n}}, radius={data.radius!r}, generator=generator, dtype=torch.float64)"
+    if isinstance(data, ir.SeededData):
+        entry = DATA_SOURCES[data.kind]
+        data_import = entry.python_import
+        draw = entry.python.format(n="{n}", **data.options())
         data_text = f"train = {draw.format(n=data.train)}\ntest = {draw.format(n=data.test)}"
         if data.validation is not None:
-            data_import = "Dataset, disk, held_out"
+            data_import += "\nfrom minidl.data import Dataset, held_out"
             data_text += (
                 "\n# `validation=`: a seeded share of the training rows, never trained on.\n"
                 f"kept, held = held_out(len(train), {data.validation!r}, generator)\n"
@@ -79,12 +81,12 @@ def emit_python(spec: ir.Spec, name: str) -> str:
     else:
         base = Path(spec.source).parent if spec.source else Path.cwd()
         features = csv_features(spec)
-        data_import = "csv_datasets"
+        data_import = "from minidl.data import csv_datasets"
     resolution = resolve(spec, features)
     layers = resolution.layers
     outputs = resolution.out_features
     if isinstance(data, ir.ImagesData):
-        data_import = "image_datasets"
+        data_import = "from minidl.data import image_datasets"
         data_text = _images_text(data, base, outputs)
     elif isinstance(data, ir.CsvData):
         test = None if data.test is None else str((base / data.test).resolve())
@@ -116,7 +118,7 @@ def emit_python(spec: ir.Spec, name: str) -> str:
                 f"\ntest = None if test is None else Dataset("
                 f"test.inputs.reshape(-1, *{data.shape!r}), test.targets)"
             )
-            data_import = "Dataset, csv_datasets"
+            data_import = "from minidl.data import Dataset, csv_datasets"
     loss = _call(LOSSES[spec.loss.name].python, spec.loss.options())
     options = {k: v for k, v in spec.optimizer.options().items() if k != "batch"}
     optimizer = _call(OPTIMIZERS[spec.optimizer.kind].python, options, "model.param()")

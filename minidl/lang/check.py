@@ -128,7 +128,7 @@ class Checker(OptionChecker):
         self.diagnostics.extend(self.resolution.diagnostics)
         features = data_shape(spec)[0]
         if (
-            isinstance(spec.data, ir.DiskData)
+            isinstance(spec.data, ir.SeededData)
             and isinstance(features, int)
             and not self.diagnostics
         ):

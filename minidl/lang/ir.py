@@ -9,17 +9,21 @@ ignore spans, so that two spellings of the same spec compare equal. The words th
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from minidl.lang.layer_words import LAYERS, LayerWord, Linear, ShapedWord
+from minidl.lang.lookup import WordSchema, WordTable
 from minidl.lang.nodes import MAX_PARAMETERS, MAX_REPEAT, MAX_WIDTH, Node, Scalar, Span
 from minidl.lang.statement_words import (
     BCE,
+    DATA_SOURCES,
     DEFAULT_RADIUS,
     L1,
+    LOSSES,
     MSE,
+    OPTIMIZERS,
     Adam,
     AdamW,
     CrossEntropy,
@@ -28,6 +32,7 @@ from minidl.lang.statement_words import (
     Huber,
     ImagesData,
     Schedule,
+    SeededData,
     Sgd,
     Train,
 )
@@ -41,6 +46,7 @@ __all__ = [
     "MAX_REPEAT",
     "MAX_WIDTH",
     "MSE",
+    "STAGES",
     "Adam",
     "AdamW",
     "Block",
@@ -61,6 +67,7 @@ __all__ = [
     "Repeat",
     "Scalar",
     "Schedule",
+    "SeededData",
     "Sgd",
     "ShapedWord",
     "Span",
@@ -70,9 +77,22 @@ __all__ = [
     "SweepAxis",
     "Train",
     "add_layer_word",
+    "spec_schema",
 ]
 
 
+STAGES: WordTable[Node] = WordTable("stage", "kind", LAYERS)
+"""The structural stages (a block's use, a group, a repeat, a join); a stage field also takes
+every word of `LAYERS`, looked up when validated."""
+
+if not TYPE_CHECKING:  # each field looks its word up when validated (see `lookup`)
+    Stage = STAGES.field()
+    Loss = LOSSES.field()
+    Optimizer = OPTIMIZERS.field()
+    Data = DATA_SOURCES.field()
+
+
+@STAGES.register
 class BlockRef(Node):
     """A use of a block defined earlier with `let`."""
 
@@ -80,6 +100,7 @@ class BlockRef(Node):
     name: str
 
 
+@STAGES.register
 class Group(Node):
     """`( STAGE | ... )`."""
 
@@ -87,6 +108,7 @@ class Group(Node):
     stages: tuple[Stage, ...] = Field(min_length=1)
 
 
+@STAGES.register
 class Repeat(Node):
     """`STAGE * N`: N copies in a row."""
 
@@ -95,14 +117,7 @@ class Repeat(Node):
     count: Annotated[int, Field(ge=1, le=MAX_REPEAT)]
 
 
-def _stage_union() -> Any:
-    """The union of every layer word of `LAYERS` and the structural stages, by `kind`."""
-    return Annotated[
-        Union[(*LAYERS.values(), BlockRef, Group, Repeat, Join)],
-        Field(discriminator="kind"),
-    ]
-
-
+@STAGES.register
 class Join(Node):
     """`A + B + ...` (`op="sum"`) or `A & B & ...` (`op="concat"`): branches that all take
     the stage's input; their outputs are added (equal widths) or concatenated."""
@@ -117,19 +132,6 @@ if TYPE_CHECKING:
     Loss = MSE | L1 | Huber | CrossEntropy | BCE
     Optimizer = Sgd | Adam | AdamW
     Data = DiskData | CsvData | ImagesData
-else:
-    # The union of every layer word of `LAYERS` and the structural stages, by `kind`.
-    Stage = Annotated[
-        Union[(*LAYERS.values(), BlockRef, Group, Repeat, Join)],
-        Field(discriminator="kind"),
-    ]
-    Loss = Annotated[MSE | L1 | Huber | CrossEntropy | BCE, Field(discriminator="name")]
-    Optimizer = Annotated[Sgd | Adam | AdamW, Field(discriminator="kind")]
-    Data = Annotated[DiskData | CsvData | ImagesData, Field(discriminator="kind")]
-
-Group.model_rebuild()
-Repeat.model_rebuild()
-Join.model_rebuild()
 
 
 class Block(Node):
@@ -201,22 +203,12 @@ def _content(spec: Spec) -> dict[str, Any]:
 
 
 def add_layer_word(word: type[LayerWord]) -> None:
-    """Make a new layer word known to the language (a plug-in, or a test's toy word).
+    """Make a new layer word known to the language: the same as `@LAYERS.register` on its
+    class (kept for plug-ins written before the decorator). Its compiler record is
+    `minidl.compiler.words.LAYERS[kind] = LayerEntry(...)`."""
+    LAYERS.register(word)
 
-    The word's class is its whole entry; the IR's stage union is rebuilt to accept it. The
-    compiler side needs one line too: `minidl.compiler.words.LAYERS[kind] = LayerEntry(...)`.
-    """
-    global Stage
-    LAYERS[word.model_fields["kind"].default] = word
-    Stage = _stage_union()
-    branch = Annotated[tuple[Stage, ...], Field(min_length=1)]
-    annotations: dict[tuple[type[Node], str], Any] = {
-        (Group, "stages"): tuple[Stage, ...],
-        (Repeat, "stage"): Stage,
-        (Join, "branches"): tuple[branch, ...],
-        (Block, "stages"): tuple[Stage, ...],
-        (Spec, "network"): tuple[Stage, ...],
-    }
-    for (model, name), annotation in annotations.items():
-        model.model_fields[name].annotation = annotation
-        model.model_rebuild(force=True)
+
+def spec_schema() -> dict[str, Any]:
+    """The JSON Schema of a `Spec`, every registered word in it (`--emit schema`)."""
+    return Spec.model_json_schema(schema_generator=WordSchema)

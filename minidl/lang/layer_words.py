@@ -1,8 +1,9 @@
 """The layer words of MDL, one entry each: its options (type, range, default, meaning),
 how it changes the width, and how many parameters it has.
 
-Adding a layer word is one class here (and its minidl module and compiler line): the
-checker, suggestions, summary, formatter, `--emit` and the docs all read these entries.
+Adding a layer word is one class here, registered with `@LAYERS.register` (and its record
+on the compiler's side, `minidl.compiler.words`): the checker, suggestions, summary,
+formatter, `--emit` and the docs all read these entries.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from minidl.lang.carried import Carried, ShapeFault, channels, describe, size, window_output
+from minidl.lang.lookup import WordTable
 from minidl.lang.nodes import Node, Width
 
 __all__ = [
@@ -66,6 +68,12 @@ class ShapedWord(LayerWord):
     out_features: Width
 
 
+LAYERS: WordTable[LayerWord] = WordTable("layer word", "kind")
+"""Every layer word by name, in the order the docs list them; a word joins with
+`@LAYERS.register` (a plug-in's too: nothing else needs rebuilding)."""
+
+
+@LAYERS.register
 class Linear(ShapedWord):
     """Affine layer `x W^T + b`."""
 
@@ -112,6 +120,93 @@ def _windows(
     return c, window_output(h, kernel, stride, padding), window_output(w, kernel, stride, padding)
 
 
+@LAYERS.register
+class ReLU(LayerWord):
+    """max(0, x), element-wise."""
+
+    kind: Literal["ReLU"] = "ReLU"
+
+
+@LAYERS.register
+class Tanh(LayerWord):
+    """tanh(x), element-wise."""
+
+    kind: Literal["Tanh"] = "Tanh"
+
+
+@LAYERS.register
+class Sigmoid(LayerWord):
+    """1 / (1 + exp(-x)), element-wise."""
+
+    kind: Literal["Sigmoid"] = "Sigmoid"
+
+
+@LAYERS.register
+class Identity(LayerWord):
+    """Passes its input on (a residual branch's skip)."""
+
+    kind: Literal["Identity"] = "Identity"
+
+
+@LAYERS.register
+class Dropout(LayerWord):
+    """While training, zeroes each value with probability p and scales the rest by 1/(1-p)."""
+
+    kind: Literal["Dropout"] = "Dropout"
+    p: float = Field(0.5, ge=0, lt=1, allow_inf_nan=False, description="drop probability")
+
+
+@LAYERS.register
+class LayerNorm(LayerWord):
+    """Normalises each sample over its features, then a learnt scale and shift."""
+
+    kind: Literal["LayerNorm"] = "LayerNorm"
+    eps: float = Field(1e-5, gt=0, allow_inf_nan=False, description="added to the variance")
+    affine: bool = Field(True, description="learn a scale and a shift per feature")
+
+    def parameters(self, width_in: Carried, width_out: Carried) -> int:
+        return 2 * size(width_in) if self.affine else 0
+
+
+@LAYERS.register
+class BatchNorm(LayerWord):
+    """Normalises each feature over the mini-batch; running statistics for evaluation."""
+
+    kind: Literal["BatchNorm"] = "BatchNorm"
+    batch_statistics: ClassVar[bool] = True
+    eps: float = Field(1e-5, gt=0, allow_inf_nan=False, description="added to the variance")
+    momentum: float = Field(
+        0.1, ge=0, le=1, allow_inf_nan=False, description="weight of a batch in the running stats"
+    )
+    affine: bool = Field(True, description="learn a scale and a shift per feature")
+
+    def parameters(self, width_in: Carried, width_out: Carried) -> int:
+        return 2 * channels(width_in) if self.affine else 0
+
+
+@LAYERS.register
+class LeakyReLU(LayerWord):
+    """x where x > 0, else slope * x, element-wise."""
+
+    kind: Literal["LeakyReLU"] = "LeakyReLU"
+    slope: float = Field(0.01, allow_inf_nan=False, description="the slope for x < 0")
+
+
+@LAYERS.register
+class GELU(LayerWord):
+    """x * Phi(x) (the exact, erf form), element-wise."""
+
+    kind: Literal["GELU"] = "GELU"
+
+
+@LAYERS.register
+class Softmax(LayerWord):
+    """exp(x) / sum(exp(x)) over the features."""
+
+    kind: Literal["Softmax"] = "Softmax"
+
+
+@LAYERS.register
 class Conv2d(ShapedWord):
     """2-D convolution: OUT filters of IN x K x K slid over the image (torch.nn.Conv2d)."""
 
@@ -130,6 +225,7 @@ class Conv2d(ShapedWord):
         return self.out_features * (channels(width_in) * self.kernel**2 + int(self.bias))
 
 
+@LAYERS.register
 class MaxPool(LayerWord):
     """The largest value of each K x K window, per channel (torch.nn.MaxPool2d)."""
 
@@ -142,6 +238,7 @@ class MaxPool(LayerWord):
         return _windows("MaxPool", value, self.kernel, self.stride or self.kernel, 0)
 
 
+@LAYERS.register
 class AvgPool(LayerWord):
     """The mean of each K x K window, per channel (torch.nn.AvgPool2d)."""
 
@@ -154,6 +251,7 @@ class AvgPool(LayerWord):
         return _windows("AvgPool", value, self.kernel, self.stride or self.kernel, 0)
 
 
+@LAYERS.register
 class Flatten(LayerWord):
     """An image (C, H, W) as the width C*H*W, channel by channel, row by row."""
 
@@ -168,102 +266,3 @@ class Flatten(LayerWord):
                 "remove `Flatten`: the values are flat already",
             )
         return size(value)
-
-
-class ReLU(LayerWord):
-    """max(0, x), element-wise."""
-
-    kind: Literal["ReLU"] = "ReLU"
-
-
-class Tanh(LayerWord):
-    """tanh(x), element-wise."""
-
-    kind: Literal["Tanh"] = "Tanh"
-
-
-class Sigmoid(LayerWord):
-    """1 / (1 + exp(-x)), element-wise."""
-
-    kind: Literal["Sigmoid"] = "Sigmoid"
-
-
-class Identity(LayerWord):
-    """Passes its input on (a residual branch's skip)."""
-
-    kind: Literal["Identity"] = "Identity"
-
-
-class Dropout(LayerWord):
-    """While training, zeroes each value with probability p and scales the rest by 1/(1-p)."""
-
-    kind: Literal["Dropout"] = "Dropout"
-    p: float = Field(0.5, ge=0, lt=1, allow_inf_nan=False, description="drop probability")
-
-
-class LayerNorm(LayerWord):
-    """Normalises each sample over its features, then a learnt scale and shift."""
-
-    kind: Literal["LayerNorm"] = "LayerNorm"
-    eps: float = Field(1e-5, gt=0, allow_inf_nan=False, description="added to the variance")
-    affine: bool = Field(True, description="learn a scale and a shift per feature")
-
-    def parameters(self, width_in: Carried, width_out: Carried) -> int:
-        return 2 * size(width_in) if self.affine else 0
-
-
-class BatchNorm(LayerWord):
-    """Normalises each feature over the mini-batch; running statistics for evaluation."""
-
-    kind: Literal["BatchNorm"] = "BatchNorm"
-    batch_statistics: ClassVar[bool] = True
-    eps: float = Field(1e-5, gt=0, allow_inf_nan=False, description="added to the variance")
-    momentum: float = Field(
-        0.1, ge=0, le=1, allow_inf_nan=False, description="weight of a batch in the running stats"
-    )
-    affine: bool = Field(True, description="learn a scale and a shift per feature")
-
-    def parameters(self, width_in: Carried, width_out: Carried) -> int:
-        return 2 * channels(width_in) if self.affine else 0
-
-
-class LeakyReLU(LayerWord):
-    """x where x > 0, else slope * x, element-wise."""
-
-    kind: Literal["LeakyReLU"] = "LeakyReLU"
-    slope: float = Field(0.01, allow_inf_nan=False, description="the slope for x < 0")
-
-
-class GELU(LayerWord):
-    """x * Phi(x) (the exact, erf form), element-wise."""
-
-    kind: Literal["GELU"] = "GELU"
-
-
-class Softmax(LayerWord):
-    """exp(x) / sum(exp(x)) over the features."""
-
-    kind: Literal["Softmax"] = "Softmax"
-
-
-LAYERS: dict[str, type[LayerWord]] = {
-    word.model_fields["kind"].default: word
-    for word in (
-        Linear,
-        ReLU,
-        Tanh,
-        Sigmoid,
-        Identity,
-        Dropout,
-        LayerNorm,
-        BatchNorm,
-        LeakyReLU,
-        GELU,
-        Softmax,
-        Conv2d,
-        MaxPool,
-        AvgPool,
-        Flatten,
-    )
-}
-"""Every layer word by name, in the order the docs list them."""

@@ -1,12 +1,14 @@
 """The table of MDL's words, gathered from their entries (`layer_words`, `statement_words`).
 
-The checker, the "did you mean" suggestions, `--set` and sweep keys, the summary, the
-formatter and the docs read it; nothing else names a word.
+Each table is filled where its words are defined (`@LAYERS.register`, `@LOSSES.register`,
+`@OPTIMIZERS.register`, `@DATA_SOURCES.register`). The checker, the "did you mean"
+suggestions, `--set` and sweep keys, the summary, the formatter and the docs read them;
+nothing else names a word.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from minidl.lang.layer_words import LAYERS, LayerWord
@@ -57,17 +59,35 @@ class Statement:
         return self.tag is not None
 
 
-STATEMENTS: dict[str, Statement] = {
-    "loss": Statement("loss", LOSSES, "name", "loss"),
-    **{
-        word: Statement("optimizer", {"": model}, None, "optimiser")
-        for word, model in OPTIMIZERS.items()
-    },
-    "schedule": Statement("schedule", {"": Schedule}, "kind", "schedule"),
-    "train": Statement("train", {"": Train}, None, "training statement"),
-    "data": Statement("data", DATA_SOURCES, "kind", "data source"),
-    "sweep": Statement("sweep", {}, None, "sweep"),
-}
+class _Statements(Mapping[str, Statement]):
+    """Every statement word, read from the word tables when asked, so that an optimiser, loss
+    or data source registered by a plug-in is a statement at once. `let` and the network are
+    the grammar's own."""
+
+    def _now(self) -> dict[str, Statement]:
+        return {
+            "loss": Statement("loss", LOSSES, "name", "loss"),
+            **{
+                word: Statement("optimizer", {"": model}, None, "optimiser")
+                for word, model in OPTIMIZERS.items()
+            },
+            "schedule": Statement("schedule", {"": Schedule}, "kind", "schedule"),
+            "train": Statement("train", {"": Train}, None, "training statement"),
+            "data": Statement("data", DATA_SOURCES, "kind", "data source"),
+            "sweep": Statement("sweep", {}, None, "sweep"),
+        }
+
+    def __getitem__(self, word: str) -> Statement:
+        return self._now()[word]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._now())
+
+    def __len__(self) -> int:
+        return len(self._now())
+
+
+STATEMENTS: Mapping[str, Statement] = _Statements()
 """Every statement word; `let` and the network are the grammar's own."""
 
 SHORT_KEYS = {"batch": "batch", "lr": "lr", "backend": "train.backend"}

@@ -101,14 +101,15 @@ class Resolution:
 
 def data_shape(spec: ir.Spec) -> tuple[Carried | None, int | None]:
     """Features and targets that the spec's data gives, when known without reading files:
-    the disk has 2 features and 2 classes, one output each for a loss over classes; data
-    with `shape=[C, H, W]`, or images of a given `size` and `channels`, give that image."""
-    image = spec.data.image() if hasattr(spec.data, "image") else None
+    seeded data (the disk) has its named features and 2 classes, one output each for a loss
+    over classes; data with `shape=[C, H, W]`, or images of a given `size` and `channels`,
+    give that image."""
+    image = spec.data.image()
     if image is not None:
         return image, None
-    if not isinstance(spec.data, ir.DiskData):
+    if not isinstance(spec.data, ir.SeededData):
         return None, None
-    return 2, (2 if spec.loss.targets == "classes" else 1)
+    return len(spec.data.features), (2 if spec.loss.targets == "classes" else 1)
 
 
 def resolve(

@@ -5,10 +5,11 @@ description; the word's meaning, the class docstring's first line.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
+from minidl.lang.lookup import WordTable
 from minidl.lang.nodes import MAX_WIDTH, Node
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "ImagesData",
     "Problem",
     "Schedule",
+    "SeededData",
     "Sgd",
     "Train",
     "validation_field",
@@ -52,7 +54,11 @@ _REDUCTION = "`sum` adds the per-sample losses of a batch, `mean` averages them"
 
 # -- losses (`loss NAME [options]`) ------------------------------------------------------
 
+LOSSES: WordTable[Node] = WordTable("loss", "name")
+"""Every loss by name; a loss joins with `@LOSSES.register`."""
 
+
+@LOSSES.register
 class MSE(Node):
     """Mean squared error over the output features, per sample."""
 
@@ -62,6 +68,7 @@ class MSE(Node):
     reduction: Reduction = Field("sum", description=_REDUCTION)
 
 
+@LOSSES.register
 class L1(Node):
     """Mean absolute error over the output features, per sample."""
 
@@ -71,6 +78,7 @@ class L1(Node):
     reduction: Reduction = Field("sum", description=_REDUCTION)
 
 
+@LOSSES.register
 class Huber(Node):
     """Huber loss (quadratic within delta, linear beyond), mean over the output features."""
 
@@ -81,6 +89,7 @@ class Huber(Node):
     delta: float = Field(1.0, gt=0, allow_inf_nan=False, description="where it turns linear")
 
 
+@LOSSES.register
 class CrossEntropy(Node):
     """Softmax cross-entropy of K >= 2 logits against a class; predicts the arg-max."""
 
@@ -91,6 +100,7 @@ class CrossEntropy(Node):
     reduction: Reduction = Field("sum", description=_REDUCTION)
 
 
+@LOSSES.register
 class BCE(Node):
     """Binary cross-entropy of one logit against 0 or 1; predicts 1 when the logit > 0."""
 
@@ -100,22 +110,17 @@ class BCE(Node):
     reduction: Reduction = Field("sum", description=_REDUCTION)
 
 
-LOSSES: dict[str, type[Node]] = {
-    "MSE": MSE,
-    "L1": L1,
-    "Huber": Huber,
-    "CrossEntropy": CrossEntropy,
-    "BCE": BCE,
-}
-
-
 # -- optimisers (`sgd ...`, `adam ...`, `adamw ...`) ---------------------------------------
+
+OPTIMIZERS: WordTable[Node] = WordTable("optimiser", "kind")
+"""Every optimiser by its statement word; one joins with `@OPTIMIZERS.register`."""
 
 _LR = "the learning rate"
 _BATCH = "samples per mini-batch"
 Beta = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
 
 
+@OPTIMIZERS.register
 class Sgd(Node):
     """Mini-batch SGD, as torch.optim.SGD: `p <- p - lr * g`."""
 
@@ -133,6 +138,7 @@ class Sgd(Node):
         return []
 
 
+@OPTIMIZERS.register
 class Adam(Node):
     """Adam, as torch.optim.Adam."""
 
@@ -144,6 +150,7 @@ class Adam(Node):
     weight_decay: float = Field(0.0, ge=0, allow_inf_nan=False, description="L2 penalty")
 
 
+@OPTIMIZERS.register
 class AdamW(Node):
     """AdamW (decoupled weight decay), as torch.optim.AdamW."""
 
@@ -153,9 +160,6 @@ class AdamW(Node):
     betas: tuple[Beta, Beta] = Field((0.9, 0.999), description="decay of the moment averages")
     eps: float = Field(1e-8, gt=0, allow_inf_nan=False, description="added to the denominator")
     weight_decay: float = Field(0.01, ge=0, allow_inf_nan=False, description="decoupled decay")
-
-
-OPTIMIZERS: dict[str, type[Node]] = {"sgd": Sgd, "adam": Adam, "adamw": AdamW}
 
 
 # -- the schedule, training, data ------------------------------------------------------------
@@ -208,9 +212,36 @@ def validation_field() -> Any:
     )
 
 
-class DiskData(Node):
+DATA_SOURCES: WordTable[Node] = WordTable("data source", "kind")
+"""Every data source by its word (`data csv`); one joins with `@DATA_SOURCES.register`."""
+
+
+class SeededData(Node):
+    """Base of a data source drawn from the run's seed, without files: `train` and `test`
+    points (each source declares the two fields) with the named `features`, two classes.
+
+    What the checker, the summary and run folders need is here; the compiler's record of the
+    source (`minidl.compiler.data.DATA_SOURCES`) draws the points.
+    """
+
+    features: ClassVar[tuple[str, ...]]
+    """The input columns' names, as `--predict` files and exports name them."""
+    target: ClassVar[str] = "label"
+
+    if TYPE_CHECKING:  # each source declares them as fields, with its own limits and meaning
+        train: int
+        test: int
+
+    def image(self) -> tuple[int, int, int] | None:
+        """Seeded points are never images."""
+        return None
+
+
+@DATA_SOURCES.register
+class DiskData(SeededData):
     """The seed report's disk: points in [0,1]^2, label 1 inside the centred disk."""
 
+    features: ClassVar[tuple[str, ...]] = ("x1", "x2")
     kind: Literal["disk"] = "disk"
     train: int = Field(1000, ge=1, le=10_000_000, description="training points")
     test: int = Field(1000, ge=1, le=10_000_000, description="test points")
@@ -218,6 +249,7 @@ class DiskData(Node):
     validation: float | None = validation_field()
 
 
+@DATA_SOURCES.register
 class CsvData(Node):
     """CSV files with a header; paths relative to the spec file."""
 
@@ -268,6 +300,7 @@ class CsvData(Node):
         return self.shape
 
 
+@DATA_SOURCES.register
 class ImagesData(Node):
     """Image files (PNG, JPEG) in one subfolder per class; paths relative to the spec file."""
 
@@ -296,6 +329,3 @@ class ImagesData(Node):
         if self.size is None or self.channels is None:
             return None
         return (self.channels, *self.size)
-
-
-DATA_SOURCES: dict[str, type[Node]] = {"disk": DiskData, "csv": CsvData, "images": ImagesData}
