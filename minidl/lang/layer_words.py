@@ -30,6 +30,7 @@ __all__ = [
     "LeakyReLU",
     "Linear",
     "MaxPool",
+    "PoolWord",
     "ReLU",
     "ShapedWord",
     "Sigmoid",
@@ -225,30 +226,29 @@ class Conv2d(ShapedWord):
         return self.out_features * (channels(width_in) * self.kernel**2 + int(self.bias))
 
 
+class PoolWord(LayerWord):
+    """Base of the pools: a K x K window moved by a stride, per channel."""
+
+    needs_image: ClassVar[bool] = True
+    kernel: Width = Field(description="the side K of the window")
+    stride: Width | None = Field(None, description="the step between windows (default K)")
+
+    def output(self, value: Carried) -> Carried | ShapeFault:
+        return _windows(self.kind, value, self.kernel, self.stride or self.kernel, 0)
+
+
 @LAYERS.register
-class MaxPool(LayerWord):
+class MaxPool(PoolWord):
     """The largest value of each K x K window, per channel (torch.nn.MaxPool2d)."""
 
     kind: Literal["MaxPool"] = "MaxPool"
-    needs_image: ClassVar[bool] = True
-    kernel: Width = Field(description="the side K of the window")
-    stride: Width | None = Field(None, description="the step between windows (default K)")
-
-    def output(self, value: Carried) -> Carried | ShapeFault:
-        return _windows("MaxPool", value, self.kernel, self.stride or self.kernel, 0)
 
 
 @LAYERS.register
-class AvgPool(LayerWord):
+class AvgPool(PoolWord):
     """The mean of each K x K window, per channel (torch.nn.AvgPool2d)."""
 
     kind: Literal["AvgPool"] = "AvgPool"
-    needs_image: ClassVar[bool] = True
-    kernel: Width = Field(description="the side K of the window")
-    stride: Width | None = Field(None, description="the step between windows (default K)")
-
-    def output(self, value: Carried) -> Carried | ShapeFault:
-        return _windows("AvgPool", value, self.kernel, self.stride or self.kernel, 0)
 
 
 @LAYERS.register
