@@ -1,8 +1,10 @@
 """minidl: a small deep-learning framework whose every gradient is written by hand.
 
-`from minidl import compile_spec` builds a checked MDL spec into a `Program`. The framework
-lives in `minidl.nn`, `minidl.optim`, `minidl.data` and `minidl.train`; the language in
-`minidl.lang`, which never imports torch (nor does `import minidl`).
+`from minidl import compile_spec` builds a checked MDL spec into a `Program`, and
+`minidl.load(RUN_DIR)` the trained `Program` of a run folder. The framework lives in
+`minidl.nn`, `minidl.optim`, `minidl.data` and `minidl.train`; the language in `minidl.lang`,
+which never imports torch (nor does `import minidl`); run folders in `minidl.runs`. Neither
+`import minidl` nor `load` imports the command line, `minidl.cli` (import-linter checks it).
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ def load(run_dir: str | os.PathLike[str]) -> Program:
     """The `Program` of a run folder that `--train` wrote, with its trained weights, in
     evaluation mode; `program.predict(raw_features)` gives labels as `--predict` writes them.
 
-    Raises `minidl.cli.run_folder.RunFolderError` (naming the file) for a damaged folder.
+    Raises `minidl.runs.run_folder.RunFolderError` (naming the file) for a damaged folder.
     """
-    from minidl.cli.saved_run import load_program
+    from minidl.runs.saved_run import load_program
 
     return load_program(os.fspath(run_dir))
 

@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from minidl import compile_spec
-from minidl.cli.run_folder import load_weights
 from minidl.compile import main
 from minidl.lang import Spec, parse, parse_file
+from minidl.runs.run_folder import load_weights
 
 ROOT = Path(__file__).parents[1]
 SPECS = sorted((ROOT / "specs").glob("*.mdl"))

@@ -12,12 +12,12 @@ import pytest
 
 from minidl.cli.main import UsageError
 from minidl.cli.ray_executor import RayError
-from minidl.cli.run_folder import RunFolderError
 from minidl.cli.sweep import sendable
 from minidl.data import DataError
 from minidl.data.parse import ChunkFault
 from minidl.lang import Diagnostic, SpecError
 from minidl.lang.settings import SettingsError
+from minidl.runs.run_folder import RunFolderError
 from minidl.train import DivergenceError, EpochRecord
 
 DIAGNOSTIC = Diagnostic("E303", "`abc` is not a number", 3, 5, 3, 8, "numbers only", "d.csv")

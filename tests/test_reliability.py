@@ -21,9 +21,9 @@ from cli_cases import cli_cases
 from hypothesis import given, settings
 
 import minidl
-from minidl.cli.run_folder import load_weights, remove_stale_temporaries
 from minidl.compile import main
 from minidl.lang import SpecError, parse
+from minidl.runs.run_folder import load_weights, remove_stale_temporaries
 
 ROOT = Path(__file__).parents[1]
 SEED = ROOT / "specs" / "seed.mdl"
@@ -119,7 +119,7 @@ def test_ctrl_c_during_a_sweep(tmp_path: Path) -> None:
 WRITER = """
 import sys
 from pathlib import Path
-from minidl.cli.run_folder import write_atomic
+from minidl.runs.run_folder import write_atomic
 target = Path(sys.argv[1])
 blobs = [bytes([i]) * 8_000_000 for i in (1, 2)]
 print("ready", flush=True)

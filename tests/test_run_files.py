@@ -14,10 +14,10 @@ import pytest
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from minidl.cli import checkpoint
-from minidl.cli.checkpoint import CHECKPOINT
 from minidl.cli.main import main
-from minidl.cli.run_folder import MAX_DEPTH, RunFolderError, bounded_json
+from minidl.runs import checkpoint
+from minidl.runs.checkpoint import CHECKPOINT
+from minidl.runs.run_folder import MAX_DEPTH, RunFolderError, bounded_json
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "specs" / "seed.mdl"

@@ -18,9 +18,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 import minidl
-from minidl.cli.checkpoint import CHECKPOINT
 from minidl.cli.main import main
-from minidl.cli.run_folder import RunFolderError, write_json
+from minidl.runs.checkpoint import CHECKPOINT
+from minidl.runs.run_folder import RunFolderError, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "specs" / "seed.mdl"

@@ -15,8 +15,8 @@ import pytest
 from safetensors import safe_open
 from test_validation import disk_spec, history_rows, run, train
 
-from minidl.cli.checkpoint import CHECKPOINT
 from minidl.cli.one_run import Progress
+from minidl.runs.checkpoint import CHECKPOINT
 
 ROOT = Path(__file__).resolve().parent.parent
 

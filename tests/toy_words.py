@@ -164,7 +164,7 @@ def _swish_onnx(m: SwishModule, g: Any, x: str) -> str:
 
 
 def register_onnx_form() -> None:
-    from minidl.cli.onnx_export import EXPORTS
+    from minidl.export.onnx_graph import EXPORTS
 
     EXPORTS[SwishModule] = _swish_onnx
 
@@ -186,7 +186,7 @@ def main(folder: Path) -> None:
 
     from minidl import compile_spec, load
     from minidl.cli.main import main as command
-    from minidl.cli.onnx_export import to_onnx
+    from minidl.export.onnx_graph import to_onnx
     from minidl.lang import format_spec, format_text, parse
     from minidl.lang.ir import spec_schema
     from minidl.lang.summary import summarize

@@ -22,10 +22,14 @@ from typing import Any, TextIO
 import torch
 
 import minidl
-from minidl.cli.checkpoint import Checkpoints, restore
 from minidl.cli.data_warnings import print_warnings
 from minidl.cli.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK
-from minidl.cli.run_folder import (
+from minidl.cli.tensorboard_log import TensorBoardLog, has_events
+from minidl.compiler.program import Program, compile_spec, final_record
+from minidl.lang import Spec, format_spec
+from minidl.lang.registry import statement_word
+from minidl.runs.checkpoint import Checkpoints, restore
+from minidl.runs.run_folder import (
     FORMAT_VERSION,
     RunFolderError,
     new_run_folder,
@@ -36,11 +40,7 @@ from minidl.cli.run_folder import (
     write_json,
     write_weights,
 )
-from minidl.cli.saved_run import SavedRun, open_run, program_of, write_data_description
-from minidl.cli.tensorboard_log import TensorBoardLog, has_events
-from minidl.compiler.program import Program, compile_spec, final_record
-from minidl.lang import Spec, format_spec
-from minidl.lang.registry import statement_word
+from minidl.runs.saved_run import SavedRun, open_run, program_of, write_data_description
 from minidl.train import DivergenceError, EpochRecord
 
 __all__ = ["Progress", "deferred_interrupt", "resume_run", "train_spec", "versions"]

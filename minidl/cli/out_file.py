@@ -72,7 +72,7 @@ def copy_into(source: Path, out: Path) -> None:
 
 def write_out(out: Path, data: bytes) -> None:
     """Write `data` to `--out out`: atomically where that is safe, else into it directly."""
-    from minidl.cli.run_folder import write_atomic
+    from minidl.runs.run_folder import write_atomic
 
     target = atomic_target(out)
     if target is None:

@@ -9,9 +9,9 @@ from typing import Any
 
 import torch
 
-from minidl.cli.run_folder import write_atomic
 from minidl.data import Dataset
 from minidl.nn import Sequential
+from minidl.runs.run_folder import write_atomic
 from minidl.train import EpochRecord
 
 __all__ = ["plot_boundary", "plot_curves", "plot_search", "plot_sweep"]

@@ -15,12 +15,12 @@ import sys
 from pathlib import Path
 
 from minidl.cli.predict import output_columns
-from minidl.cli.run_folder import write_atomic
 from minidl.compiler.predictions import classes_of, decide, network_outputs
 from minidl.compiler.program import Program
 from minidl.data import DataError, read_images
 from minidl.data.images import IMAGE_SUFFIXES, image_files
 from minidl.lang import ir
+from minidl.runs.run_folder import write_atomic
 
 __all__ = ["image_inputs", "predict_images"]
 

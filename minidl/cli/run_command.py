@@ -14,18 +14,18 @@ from pathlib import Path
 
 from minidl.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from minidl.cli.out_file import OutFileError, check_out_file, write_out
-from minidl.cli.run_folder import RunFolderError
 from minidl.data import DataError
 from minidl.lang import SpecError
 from minidl.lang.data_preview import in_file_diagnostic
 from minidl.lang.errors import render
+from minidl.runs.run_folder import RunFolderError
 
 __all__ = ["run_folder_command", "summary"]
 
 
 def run_folder_command(args: argparse.Namespace) -> int:
     """Serve the command line for a run folder; return the exit code."""
-    from minidl.cli.saved_run import open_run, program_of
+    from minidl.runs.saved_run import open_run, program_of
 
     chosen = [
         flag
@@ -70,7 +70,7 @@ def run_folder_command(args: argparse.Namespace) -> int:
             known = (*program.targets, *_ignored(run.spec)) or (str(run.data.get("target", "")),)
             predict_csv(program, tuple(str(name) for name in known), args.predict, args.out)
             return EXIT_OK
-        from minidl.cli.onnx_export import to_onnx
+        from minidl.export.onnx_graph import to_onnx
 
         try:
             data = to_onnx(program, args.spec.name).SerializeToString()
@@ -99,7 +99,7 @@ def run_folder_command(args: argparse.Namespace) -> int:
         print("minidl: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as caught:  # the optional onnx package, and nothing else expected
-        from minidl.cli.onnx_export import OnnxMissing
+        from minidl.export.onnx_graph import OnnxMissing
 
         if isinstance(caught, OnnxMissing):
             print(f"minidl: error: {caught}", file=sys.stderr)
@@ -169,8 +169,8 @@ def _render(error: DataError) -> str:
 
 def summary(run: object) -> str:
     """The spec summary, the status and the final figures of a run folder."""
-    from minidl.cli.saved_run import SavedRun
     from minidl.lang.summary import summarize
+    from minidl.runs.saved_run import SavedRun
 
     assert isinstance(run, SavedRun)
     metrics = run.metrics or {}

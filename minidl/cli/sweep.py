@@ -27,7 +27,6 @@ import torch
 from minidl.cli.data_warnings import print_warnings
 from minidl.cli.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from minidl.cli.one_run import Progress, deferred_interrupt
-from minidl.cli.run_folder import new_run_folder, remove_stale_temporaries, write_atomic
 from minidl.cli.sweep_gpu import run_on_gpu
 from minidl.cli.sweep_grid import Cell, CellResult, Task, cells, tasks
 from minidl.cli.sweep_results import (
@@ -40,6 +39,7 @@ from minidl.cli.sweep_results import (
 )
 from minidl.cli.sweep_task import run_task
 from minidl.lang import Diagnostic, Spec, SpecError, format_spec
+from minidl.runs.run_folder import new_run_folder, remove_stale_temporaries, write_atomic
 from minidl.train import EpochRecord
 
 __all__ = ["resume_sweep", "run_sweep", "run_task"]

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from minidl.cli.one_run import versions
-from minidl.cli.run_folder import RunFolderError, read_json, write_atomic, write_json
 from minidl.cli.sweep_grid import Cell, CellResult
 from minidl.lang import Spec, SpecError, parse
 from minidl.lang.format import format_value
+from minidl.runs.run_folder import RunFolderError, read_json, write_atomic, write_json
 from minidl.train import REGRESSION_FIGURES, EpochRecord
 
 __all__ = [

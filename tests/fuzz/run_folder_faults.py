@@ -393,10 +393,10 @@ def main() -> int:
     # Imported once here, so that each forked child starts at once.
     import minidl.cli.main
     import minidl.cli.one_run
-    import minidl.cli.onnx_export
     import minidl.cli.predict
     import minidl.cli.run_command
-    import minidl.cli.saved_run  # noqa: F401
+    import minidl.export.onnx_graph
+    import minidl.runs.saved_run  # noqa: F401
 
     tmp = Path(tempfile.mkdtemp(prefix="minidl-faults-"))
     seed = ROOT / "specs" / "seed.mdl"

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import torch
 
-from minidl.cli.run_files import DataFile, MetricsFile
-from minidl.cli.run_folder import RunFolderError
 from minidl.lang import Spec, ir
+from minidl.runs.run_files import DataFile, MetricsFile
+from minidl.runs.run_folder import RunFolderError
 from minidl.train import EpochRecord
 
 __all__ = ["check_agreement", "check_finite"]

@@ -22,9 +22,10 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from safetensors.torch import save as save_safetensors
 
-from minidl.cli.folder_checks import check_finite
-from minidl.cli.run_files import Figures, validated
-from minidl.cli.run_folder import (
+from minidl.compiler.program import Program
+from minidl.runs.folder_checks import check_finite
+from minidl.runs.run_files import Figures, validated
+from minidl.runs.run_folder import (
     FORMAT_VERSION,
     RunFolderError,
     bounded_json,
@@ -33,7 +34,6 @@ from minidl.cli.run_folder import (
     weights_of,
     write_atomic,
 )
-from minidl.compiler.program import Program
 from minidl.train import EpochRecord
 
 __all__ = ["CHECKPOINT", "Checkpoints", "Snapshot", "restore"]

@@ -5,7 +5,7 @@ minidl writes, checked BEFORE decoding, so that no file can drive the decoder in
 recursion limit), then a pydantic model (types, ranges, lengths). Whatever fails is one
 `RunFolderError` naming the file and the first thing wrong, which the command line prints
 as one line, exit 2. How the files agree with each other and with `spec.mdl` is checked in
-`minidl.cli.folder_checks`.
+`minidl.runs.folder_checks`.
 
 Extending a file: add one optional field with a default to its model (`val_loss: float |
 None = None`); older folders, which lack it, still read. Keys that a model does not name are
@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from minidl.cli.run_folder import (
+from minidl.runs.run_folder import (
     FORMAT_VERSION,
     HISTORY_FIELDS,
     MAX_JSON_BYTES,

@@ -14,21 +14,21 @@ from typing import Any
 
 import torch
 
-from minidl.cli.folder_checks import check_agreement, check_finite
-from minidl.cli.run_files import DataFile, MetricsFile, read_history, read_model
-from minidl.cli.run_folder import (
-    FORMAT_VERSION,
-    RunFolderError,
-    load_into,
-    load_weights,
-    write_json,
-)
 from minidl.compiler.program import DTYPES, Program, build_model, build_schedule
 from minidl.compiler.words import LOSSES, OPTIMIZERS
 from minidl.data import Dataset, Normalizer, read_header
 from minidl.data.encoding import Encoding
 from minidl.lang import Spec, SpecError, diagnose, ir
 from minidl.lang.carried import Carried
+from minidl.runs.folder_checks import check_agreement, check_finite
+from minidl.runs.run_files import DataFile, MetricsFile, read_history, read_model
+from minidl.runs.run_folder import (
+    FORMAT_VERSION,
+    RunFolderError,
+    load_into,
+    load_weights,
+    write_json,
+)
 
 __all__ = ["SavedRun", "data_description", "is_run_folder", "load_program", "open_run"]
 
@@ -96,7 +96,7 @@ class SavedRun:
 
 def open_run(folder: Path | str) -> SavedRun:
     """Read and check a run folder's spec, data description, metrics and history, each
-    through its model (`minidl.cli.run_files`), and that they agree with each other."""
+    through its model (`minidl.runs.run_files`), and that they agree with each other."""
     folder = Path(folder)
     if not folder.is_dir():
         raise RunFolderError(folder, "not a folder")

@@ -181,7 +181,7 @@ def to_onnx(program: Program, name: str = "minidl") -> Any:
         raise OnnxMissing(
             '--emit onnx needs the onnx package: pip install "minidl[onnx]"'
         ) from None
-    from minidl.cli.onnx_inputs import ML_DOMAIN, encoded_inputs
+    from minidl.export.onnx_inputs import ML_DOMAIN, encoded_inputs
 
     g = _Graph(helper, numpy_helper)
     image = program.data[0].shape
