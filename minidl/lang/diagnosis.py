@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from lark.exceptions import UnexpectedInput
 
-from minidl.lang.check import Checker
+from minidl.lang.check import check_spec
 from minidl.lang.errors import Diagnostic, Reporter, SpecError, sort_diagnostics
 from minidl.lang.ir import Spec
 from minidl.lang.lint import spec_warnings
@@ -92,12 +92,12 @@ def diagnose_statements(statements: Sequence[Statement], text: str, filename: st
 
     The expanded network that checking works out is handed to the linter, not worked out twice.
     """
-    checker = Checker(text, filename)
+    reporter = Reporter(text, filename)
     with no_garbage_collection():
-        spec = checker.spec(statements)
-    if checker.diagnostics or spec is None:
-        return None, sort_diagnostics(checker.diagnostics)
-    return spec, spec_warnings(spec, checker.resolution)
+        spec, resolution = check_spec(statements, reporter)
+    if reporter.diagnostics or spec is None:
+        return None, sort_diagnostics(reporter.diagnostics)
+    return spec, spec_warnings(spec, resolution)
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,20 @@ from collections.abc import Sequence
 from lark.exceptions import UnexpectedInput
 
 from minidl.lang import ir
-from minidl.lang.check import stopping_problem, warmup_problem
+from minidl.lang.across_statements import stopping_problem, warmup_problem
 from minidl.lang.dtype_limits import overflowing_option
-from minidl.lang.errors import Diagnostic, SpecError, did_you_mean, render
+from minidl.lang.errors import Diagnostic, Reporter, SpecError, did_you_mean, render
 from minidl.lang.literals import literal_problems
 from minidl.lang.lower import lower_assignment
-from minidl.lang.options import OptionChecker, statements_of
 from minidl.lang.parser import parser, syntax_error
 from minidl.lang.registry import STATEMENTS, full_key, settable_keys
+from minidl.lang.setting_values import check_setting, statements_of
+from minidl.lang.sweep_axes import (
+    check_runs,
+    check_samples,
+    distributions_need_samples,
+    sweep_axis,
+)
 from minidl.lang.syntax import Call, Option
 
 __all__ = ["SettingsError", "apply_settings", "with_setting"]
@@ -36,22 +42,22 @@ def apply_settings(spec: ir.Spec, assignments: Sequence[str]) -> ir.Spec:
     bad one, not only the first."""
     diagnostics: list[Diagnostic] = []
     texts: list[str] = []
-    last: tuple[OptionChecker, Option] | None = None  # the latest that swept a distribution
+    last: tuple[Reporter, Option] | None = None  # the latest that swept a distribution
     for text in assignments:
-        checker = OptionChecker(text, SET_SOURCE)
-        option = _parse(text, checker)
+        reporter = Reporter(text, SET_SOURCE)
+        option = _parse(text, reporter)
         if option is not None:
-            spec = _apply(spec, option, checker)
+            spec = _apply(spec, option, reporter)
             drawn = spec.sweep is not None and any(a.distribution for a in spec.sweep.axes)
             if drawn and spec.sweep is not None and spec.sweep.samples is None:
-                last = (checker, option)
-        diagnostics.extend(checker.diagnostics)
-        texts.extend(text for _ in checker.diagnostics)
+                last = (reporter, option)
+        diagnostics.extend(reporter.diagnostics)
+        texts.extend(text for _ in reporter.diagnostics)
     if last is not None and spec.sweep is not None and spec.sweep.samples is None:
-        checker, option = last
-        checker.distributions_need_samples(_head(option))
-        diagnostics.extend(checker.diagnostics[-1:])
-        texts.append(checker.text)
+        reporter, option = last
+        distributions_need_samples(reporter, _head(option))
+        diagnostics.extend(reporter.diagnostics[-1:])
+        texts.append(reporter.text)
     if not diagnostics and assignments:
         diagnostics.extend(_contradictions(spec, assignments, texts))
     problem = warmup_problem(spec.schedule, spec.train)
@@ -60,9 +66,9 @@ def apply_settings(spec: ir.Spec, assignments: Sequence[str]) -> ir.Spec:
             (t for t in reversed(assignments) if t.split("=")[0].strip() in _CROSSED),
             assignments[-1],
         )
-        checker = OptionChecker(text, SET_SOURCE)
-        checker.error("E136", problem[0], 0, len(text), problem[1])
-        diagnostics.extend(checker.diagnostics)
+        reporter = Reporter(text, SET_SOURCE)
+        reporter.error("E136", problem[0], 0, len(text), problem[1])
+        diagnostics.extend(reporter.diagnostics)
         texts.append(text)
     overflow = overflowing_option(spec.optimizer, spec.train.dtype)
     if overflow is not None and not diagnostics and assignments:
@@ -70,9 +76,9 @@ def apply_settings(spec: ir.Spec, assignments: Sequence[str]) -> ir.Spec:
         keys = (f".{name}", "train.dtype")
         given = [t for t in assignments if t.split("=")[0].strip().endswith(keys)]
         if given:  # else the file wrote it, and its check said so
-            checker = OptionChecker(given[-1], SET_SOURCE)
-            checker.error("E172", message, 0, len(given[-1]), help)
-            diagnostics.extend(checker.diagnostics)
+            reporter = Reporter(given[-1], SET_SOURCE)
+            reporter.error("E172", message, 0, len(given[-1]), help)
+            diagnostics.extend(reporter.diagnostics)
             texts.append(given[-1])
     swept = [axis.key for axis in spec.sweep.axes] if spec.sweep is not None else []
     stopping = stopping_problem(spec.train, spec.data, swept)
@@ -82,9 +88,9 @@ def apply_settings(spec: ir.Spec, assignments: Sequence[str]) -> ir.Spec:
             (t for t in reversed(assignments) if t.split("=")[0].strip() in _STOPPING),
             assignments[-1],
         )
-        checker = OptionChecker(text, SET_SOURCE)
-        checker.error(code, message, 0, len(text), help)
-        diagnostics.extend(checker.diagnostics)
+        reporter = Reporter(text, SET_SOURCE)
+        reporter.error(code, message, 0, len(text), help)
+        diagnostics.extend(reporter.diagnostics)
         texts.append(text)
     if diagnostics:
         raise SettingsError(diagnostics, texts)
@@ -135,16 +141,16 @@ def _contradictions(
                 if key.split(".", 1)[0] in words
             ]
             text = assignments[max(ranked)[1]] if ranked else assignments[-1]
-            checker = OptionChecker(text, SET_SOURCE)
-            checker.error("E137", message, 0, len(text), help)
-            found.extend(checker.diagnostics)
-            texts.extend(text for _ in checker.diagnostics)
+            reporter = Reporter(text, SET_SOURCE)
+            reporter.error("E137", message, 0, len(text), help)
+            found.extend(reporter.diagnostics)
+            texts.extend(text for _ in reporter.diagnostics)
     return found
 
 
-def _parse(text: str, checker: OptionChecker) -> Option | None:
+def _parse(text: str, reporter: Reporter) -> Option | None:
     if "=" not in text:
-        checker.error(
+        reporter.error(
             "E230",
             f"`{text}` is not `KEY=VALUE`",
             0,
@@ -156,52 +162,50 @@ def _parse(text: str, checker: OptionChecker) -> Option | None:
         tree = parser().parse(text, start="assignment")
     except UnexpectedInput as caught:
         code, message, start, end, help = syntax_error(caught, text)
-        checker.error(code, message, start, end, help)
+        reporter.error(code, message, start, end, help)
         return None
     for code, message, start, end, help in literal_problems(tree):
-        checker.error(code, message, start, end, help)
-    return None if checker.diagnostics else lower_assignment(tree)
+        reporter.error(code, message, start, end, help)
+    return None if reporter.diagnostics else lower_assignment(tree)
 
 
-def _apply(spec: ir.Spec, option: Option, checker: OptionChecker) -> ir.Spec:
+def _apply(spec: ir.Spec, option: Option, reporter: Reporter) -> ir.Spec:
     fields = statements_of({n: getattr(spec, n) for n in type(spec).model_fields})
     if option.key.startswith("sweep."):
-        return _apply_sweep(spec, option, checker, fields)
+        return _apply_sweep(spec, option, reporter, fields)
     key = full_key(option.key, fields)
     keys = settable_keys(fields)
     if key not in keys:
         guess = did_you_mean(option.key, [*keys, "sweep.runs"])
         help = f"did you mean `{guess}`?" if guess else "keys: " + ", ".join(keys)
         message = f"unknown key `{option.key}`"
-        checker.error("E220", message, option.start, option.key_end, help, replacement=guess)
+        reporter.error("E220", message, option.start, option.key_end, help, replacement=guess)
         return spec
-    value = checker.setting(key, option.value, fields)
+    value = check_setting(reporter, key, option.value, fields)
     return spec if value is None else with_setting(spec, key, value)
 
 
 def _apply_sweep(
-    spec: ir.Spec, option: Option, checker: OptionChecker, fields: dict[str, ir.Node]
+    spec: ir.Spec, option: Option, reporter: Reporter, fields: dict[str, ir.Node]
 ) -> ir.Spec:
     sweep = spec.sweep or ir.Sweep()
     name = option.key.removeprefix("sweep.")
     if name == "runs":
-        runs = checker.validate(
-            ir.Sweep, {"runs": option.value.plain()}, _head(option), {"runs": option}
-        )
+        runs = check_runs(reporter, option, _head(option))
         return (
             spec
-            if not isinstance(runs, ir.Sweep)
-            else spec.model_copy(update={"sweep": sweep.model_copy(update={"runs": runs.runs})})
+            if runs is None
+            else spec.model_copy(update={"sweep": sweep.model_copy(update={"runs": runs})})
         )
     if name == "samples":
-        samples = checker.validate_samples(option, _head(option))
+        samples = check_samples(reporter, option, _head(option))
         return (
             spec
             if samples is None
             else spec.model_copy(update={"sweep": sweep.model_copy(update={"samples": samples})})
         )
     key = full_key(name, fields)
-    axis = checker.sweep_axis(option, key, settable_keys(fields), fields)
+    axis = sweep_axis(reporter, option, key, settable_keys(fields), fields)
     if axis is None:
         return spec
     axes = [a for a in sweep.axes if a.key != key] + [axis]
