@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 
 from minidl import compile_spec
-from minidl.compiler.program import run_spec
+from minidl.compiler.program import with_run_seed
 from minidl.data.frame import read_frame
 from minidl.data.header import read_header
 from minidl.data.table import split_rows
@@ -89,7 +89,7 @@ def sklearn_scores(spec_path: Path, seed: int) -> dict[str, float]:
 
 def minidl_scores(spec_path: Path, seed: int) -> dict[str, float]:
     spec = parse_file(spec_path)
-    spec = run_spec(spec, seed - spec.train.seed)
+    spec = with_run_seed(spec, seed - spec.train.seed)
     final = compile_spec(spec).fit()[-1]
     if final.regression:
         return {"r2": final.test_r2 or 0.0, "rmse": final.test_rmse or 0.0}

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minidl.cli.main import main
-from minidl.compiler.program import compile_ensemble, compile_spec, final_record, run_spec
+from minidl.compiler.program import compile_ensemble, compile_spec, final_record, with_run_seed
 from minidl.data import held_out
 from minidl.lang import SpecError, format_spec, parse
 from minidl.stopping import EarlyStopping, model_tensors
@@ -241,7 +241,7 @@ def test_each_stacked_run_stops_by_itself_as_it_would_alone() -> None:
     assert len(trained) == max(lengths) < 150  # the cell ends when its last run stops
     assert trained == [sum(n >= e for n in lengths) for e in range(1, max(lengths) + 1)]
     for r, history in enumerate(histories):
-        alone = compile_spec(run_spec(spec, r))
+        alone = compile_spec(with_run_seed(spec, r))
         solo = alone.fit()
         assert [h.epoch for h in history] == [h.epoch for h in solo]
         for mine, theirs in zip(history, solo, strict=True):

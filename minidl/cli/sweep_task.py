@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from minidl.cli.sweep_grid import CellResult, Task
-from minidl.compiler.program import compile_ensemble, compile_spec, final_record, run_spec
+from minidl.compiler.program import compile_ensemble, compile_spec, final_record, with_run_seed
 from minidl.lang import Diagnostic
 from minidl.train import DivergenceError, EpochRecord
 
@@ -31,13 +31,13 @@ def run_task(task: Task, report: Any = None) -> CellResult:
     warnings: tuple[Diagnostic, ...] = ()
     try:
         if spec.train.backend == "minidl":
-            ensemble = compile_ensemble(run_spec(spec, task.first), task.count)
+            ensemble = compile_ensemble(with_run_seed(spec, task.first), task.count)
             warnings = tuple(ensemble.warnings)
             finals = [final_record(spec, h) for h in ensemble.fit(callback=tick)]
         else:
             finals = []
             for run in range(task.first, task.first + task.count):
-                program = compile_spec(run_spec(spec, run))
+                program = compile_spec(with_run_seed(spec, run))
                 warnings = tuple(program.warnings)
                 finals.append(final_record(spec, program.fit(tick)))
     except DivergenceError as diverged:

@@ -10,7 +10,7 @@ from minidl.compiler.program import (
     Program,
     compile_ensemble,
     compile_spec,
-    run_spec,
+    with_run_seed,
 )
 
-__all__ = ["Ensemble", "Program", "compile_ensemble", "compile_spec", "run_spec"]
+__all__ = ["Ensemble", "Program", "compile_ensemble", "compile_spec", "with_run_seed"]

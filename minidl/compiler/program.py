@@ -37,7 +37,7 @@ __all__ = [
     "compile_spec",
     "early_stopping",
     "final_record",
-    "run_spec",
+    "with_run_seed",
 ]
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -277,7 +277,7 @@ def compile_ensemble(spec: Spec, runs: int) -> Ensemble:
     Run r draws its data, initial weights and shuffles from its own generator seeded
     S + r, in the same order as `compile_spec`, so it computes what that run would alone.
     """
-    programs = [compile_spec(run_spec(spec, r)) for r in range(runs)]
+    programs = [compile_spec(with_run_seed(spec, r)) for r in range(runs)]
     model = stack([p.model for p in programs])
     train = stack_datasets([p.data[0] for p in programs])
     tests = [p.data[1] for p in programs]
@@ -299,7 +299,7 @@ def compile_ensemble(spec: Spec, runs: int) -> Ensemble:
     )
 
 
-def run_spec(spec: Spec, run: int) -> Spec:
+def with_run_seed(spec: Spec, run: int) -> Spec:
     """The spec of run `run` of a cell: the same, with seed S + run."""
     train = spec.train.model_copy(update={"seed": spec.train.seed + run})
     return spec.model_copy(update={"train": train})
