@@ -2,7 +2,8 @@
 
 A straight chain of the pipeline's stages: read → parse → check → `--set` → then a summary,
 an emitted form, or build → train. Exit codes: 0 success; 2 the spec, its data or the
-command line is wrong; 1 training failed (diverged); 130 interrupted.
+command line is wrong; 1 training failed (diverged, out of memory, a sweep's cell failed);
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from minidl.cli.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from minidl.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_TRAINING_FAILED, EXIT_USAGE
 from minidl.cli.newest_run import newest_run
 from minidl.lang import (
     Diagnostic,
@@ -54,8 +55,9 @@ def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="minidl",
         description="Compile an MDL spec: check it and print a summary, emit it, or train it.",
-        epilog="exit codes: 0 success, 1 training failed (diverged), 2 bad spec, data or "
-        "command line, 130 interrupted. Docs: docs/LANGUAGE.md",
+        epilog="exit codes: 0 success, 1 training failed (diverged, out of memory, a sweep's "
+        "cell failed), 2 bad spec, data or command line, 130 interrupted. "
+        "Docs: docs/LANGUAGE.md",
     )
     parser.add_argument("spec", type=Path, help="the .mdl file, or a run folder that --train wrote")
     parser.add_argument("--train", action="store_true", help="train it (a sweep runs its grid)")
@@ -243,7 +245,7 @@ def _train(spec: Spec, args: argparse.Namespace) -> int:
             " a smaller batch, or fewer runs",
             file=sys.stderr,
         )
-        return EXIT_DIVERGED
+        return EXIT_TRAINING_FAILED
 
 
 def torch_out_of_memory() -> type[Exception]:

@@ -23,7 +23,7 @@ import torch
 
 import minidl
 from minidl.cli.data_warnings import print_warnings
-from minidl.cli.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK
+from minidl.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_TRAINING_FAILED
 from minidl.cli.tensorboard_log import TensorBoardLog, has_events
 from minidl.compiler.program import Program, compile_spec, final_record
 from minidl.lang import Spec, format_spec
@@ -188,7 +188,7 @@ def _run(
     try:
         program.fit(callback=on_epoch, history=done)
     except DivergenceError as diverged:
-        status, code, failure = "diverged", EXIT_DIVERGED, diverged
+        status, code, failure = "diverged", EXIT_TRAINING_FAILED, diverged
     except KeyboardInterrupt:
         status, code = "interrupted", EXIT_INTERRUPTED
     finally:

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from minidl.cli.data_warnings import print_warnings
-from minidl.cli.exits import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from minidl.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_TRAINING_FAILED, EXIT_USAGE
 from minidl.cli.one_run import Progress, deferred_interrupt
 from minidl.cli.sweep_gpu import run_on_gpu
 from minidl.cli.sweep_grid import Cell, CellResult, Task, cells, tasks
@@ -158,7 +158,7 @@ def _sweep(
     print(f"wall time {wall:.1f} s   run folder {folder}")
     if status == "interrupted":
         return EXIT_INTERRUPTED
-    return EXIT_DIVERGED if failed else EXIT_OK
+    return EXIT_TRAINING_FAILED if failed else EXIT_OK
 
 
 def _execute(
