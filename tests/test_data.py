@@ -20,7 +20,7 @@ from minidl.data import (
     DataError,
     Normalizer,
     Table,
-    describe,
+    describe_table,
     encode_labels,
     read_csv,
     read_header,
@@ -281,7 +281,7 @@ def test_a_test_label_unknown_to_the_train_file_is_an_error(tmp_path: Path) -> N
 
 def test_describe_counts_the_classes(tmp_path: Path) -> None:
     table = labelled(tmp_path, "d.csv", ["b", "a", "b", "b"])
-    description = describe(table)
+    description = describe_table(table)
     assert (description.rows, description.features, description.target) == (4, ("x",), "label")
     assert description.classes == (("a", 1), ("b", 3))
 

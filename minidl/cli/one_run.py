@@ -101,7 +101,7 @@ def number(value: float | None, width: int = 0) -> str:
     return f"{value:{width}.6g}"
 
 
-def describe(record: EpochRecord) -> str:
+def describe_epoch(record: EpochRecord) -> str:
     """One epoch's progress line: loss, train error, validation error (if any), test error
     (or RMSE and R², the validation set's before the test set's)."""
     if record.regression:
@@ -182,7 +182,7 @@ def _run(
             checkpoints.epoch_done(history)
         if board is not None:
             board.epoch(record, program.schedule.lr_at(record.epoch - 1))
-        progress.update(record.epoch, describe(record))
+        progress.update(record.epoch, describe_epoch(record))
 
     status, code, failure = "completed", EXIT_OK, None
     try:

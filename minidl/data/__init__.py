@@ -32,7 +32,7 @@ __all__ = [
     "Table",
     "batches",
     "csv_datasets",
-    "describe",
+    "describe_table",
     "disk",
     "encode_labels",
     "held_out",
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from minidl.data.dataset import Dataset, batches, held_out, shuffled, stack_datasets
     from minidl.data.image_sets import ImageSets, image_datasets
     from minidl.data.images import ImageFolder, read_image_folder, read_images
-    from minidl.data.labels import Description, Label, Labels, describe, encode_labels
+    from minidl.data.labels import Description, Label, Labels, describe_table, encode_labels
     from minidl.data.normalize import NORMALIZATIONS, NormalizeKind, Normalizer, scale_warning
     from minidl.data.reader import read_csv
     from minidl.data.synthetic import DISK_RADIUS, disk
@@ -64,7 +64,7 @@ _MODULES = {
     "minidl.data.synthetic": ("DISK_RADIUS", "disk"),
     "minidl.data.images": ("ImageFolder", "read_image_folder", "read_images"),
     "minidl.data.image_sets": ("ImageSets", "image_datasets"),
-    "minidl.data.labels": ("Description", "Label", "Labels", "describe", "encode_labels"),
+    "minidl.data.labels": ("Description", "Label", "Labels", "describe_table", "encode_labels"),
     "minidl.data.normalize": ("NORMALIZATIONS", "NormalizeKind", "Normalizer", "scale_warning"),
     "minidl.data.reader": ("read_csv",),
     "minidl.data.table": ("Column", "Table", "split"),

@@ -10,7 +10,7 @@ from torch import Tensor
 
 from minidl.data.table import Table
 
-__all__ = ["Description", "Label", "Labels", "describe", "encode_labels"]
+__all__ = ["Description", "Label", "Labels", "describe_table", "encode_labels"]
 
 Label = int | float | str
 """A class as the data writes it: a number (an int when whole) or a text label."""
@@ -68,7 +68,7 @@ class Description:
     classes: tuple[tuple[Label, int], ...]
 
 
-def describe(table: Table) -> Description:
+def describe_table(table: Table) -> Description:
     """Rows, features and classes with their counts, for the summary."""
     labels = encode_labels(table)
     counts = torch.bincount(labels.train, minlength=len(labels.classes)).tolist()

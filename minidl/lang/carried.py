@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["Carried", "Image", "ShapeFault", "channels", "describe", "size", "window_output"]
+__all__ = ["Carried", "Image", "ShapeFault", "channels", "describe_shape", "size", "window_output"]
 
 Image = tuple[int, int, int]
 """An image's channels, height and width."""
@@ -38,7 +38,7 @@ def channels(value: Carried) -> int:
     return value if isinstance(value, int) else value[0]
 
 
-def describe(value: Carried) -> str:
+def describe_shape(value: Carried) -> str:
     """As the summary prints it: `64` (with thousands separators) or `8x6x6`."""
     return f"{value:,}" if isinstance(value, int) else "x".join(str(v) for v in value)
 

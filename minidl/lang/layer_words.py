@@ -12,7 +12,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from minidl.lang.carried import Carried, ShapeFault, channels, describe, size, window_output
+from minidl.lang.carried import Carried, ShapeFault, channels, describe_shape, size, window_output
 from minidl.lang.lookup import WordTable
 from minidl.lang.nodes import Node, Width
 
@@ -85,7 +85,7 @@ class Linear(ShapedWord):
         if not isinstance(value, int):
             return ShapeFault(
                 "E270",
-                f"Linear takes a width, but it receives the image {describe(value)}",
+                f"Linear takes a width, but it receives the image {describe_shape(value)}",
                 f"put `Flatten` before it (`Flatten | Linear ->{self.out_features}`)",
             )
         return self.out_features

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from minidl.lang import ir
-from minidl.lang.carried import Carried, Image, ShapeFault, channels, describe
+from minidl.lang.carried import Carried, Image, ShapeFault, channels, describe_shape
 from minidl.lang.errors import Diagnostic
 from minidl.lang.parser import MAX_NESTING, MAX_STAGES
 from minidl.lang.walk import Blocks, expand, measure
@@ -213,7 +213,7 @@ def _infer(
     if last is not None and width is not None and not isinstance(width, int):
         error(
             "E275",
-            f"the network ends with the image {describe(width)}, but the loss needs a width",
+            f"the network ends with the image {describe_shape(width)}, but the loss needs a width",
             last.span,
             "end the network with `Flatten | Linear ->K`",
         )
@@ -316,12 +316,15 @@ class _Inference:
         if len(known) == len(outs):
             total = self.concat(join, known) if join.op == "concat" else known[0]
         if join.op == "sum" and len(set(known)) > 1:
-            listed = ", ".join(describe(w) for w in known[:-1]) + f" and {describe(known[-1])}"
+            listed = (
+                ", ".join(describe_shape(w) for w in known[:-1])
+                + f" and {describe_shape(known[-1])}"
+            )
             which = "both branches" if len(outs) == 2 else "every branch"
             fix = (
                 f"`+` adds equal widths: end {which} with `Linear ->{known[0]}`"
                 if all(isinstance(w, int) for w in known)
-                else f"`+` adds equal shapes: make {which} give {describe(known[0])}"
+                else f"`+` adds equal shapes: make {which} give {describe_shape(known[0])}"
             )
             noun = "widths" if all(isinstance(w, int) for w in known) else "shapes"
             self.error(
@@ -337,7 +340,9 @@ class _Inference:
         images = [w for w in outs if not isinstance(w, int)]
         sizes = {image[1:] for image in images}
         if len(widths) or len(sizes) > 1:
-            listed = ", ".join(describe(w) for w in outs[:-1]) + f" and {describe(outs[-1])}"
+            listed = (
+                ", ".join(describe_shape(w) for w in outs[:-1]) + f" and {describe_shape(outs[-1])}"
+            )
             self.error(
                 "E274",
                 f"`&` joins images of one height and width along their channels, but its "

@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterator
 
 from minidl.lang import ir
-from minidl.lang.carried import Carried, channels, describe
+from minidl.lang.carried import Carried, channels, describe_shape
 from minidl.lang.data_preview import csv_preview
 from minidl.lang.errors import SpecError
 from minidl.lang.format import format_stage, format_statement, format_sweep
@@ -61,7 +61,7 @@ def _rows(stages: list[Resolved], depth: int, numbers: Iterator[int]) -> list[tu
     rows: list[tuple[str, ...]] = []
     for stage in stages:
         if isinstance(stage, Layer):
-            cells = (_describe(stage), _count(stage.out_features), _count(stage.parameters))
+            cells = (_describe_layer(stage), _count(stage.out_features), _count(stage.parameters))
             rows.append((str(next(numbers)), indent + cells[0], *cells[1:]))
             continue
         symbol = "+" if stage.op == "sum" else "&"
@@ -74,7 +74,7 @@ def _rows(stages: list[Resolved], depth: int, numbers: Iterator[int]) -> list[tu
     return rows
 
 
-def _describe(layer: Layer) -> str:
+def _describe_layer(layer: Layer) -> str:
     word = layer.word
     if isinstance(word, ir.ShapedWord) and layer.in_features is not None:
         word = word.model_copy(update={"in_features": channels(layer.in_features)})
@@ -83,7 +83,7 @@ def _describe(layer: Layer) -> str:
 
 
 def _count(value: Carried | None) -> str:
-    return "?" if value is None else describe(value)
+    return "?" if value is None else describe_shape(value)
 
 
 def _settings(spec: ir.Spec) -> list[str]:

@@ -9,7 +9,7 @@ from itertools import islice
 from lsprotocol import types
 
 from minidl.lang import SpecError, format_text
-from minidl.lang.carried import Carried, describe
+from minidl.lang.carried import Carried, describe_shape
 from minidl.lang.format import format_stage
 from minidl.lang.registry import LAYERS, STATEMENTS, option_names
 from minidl.lang.walk import expand, measure
@@ -129,7 +129,7 @@ def _stage_widths(analysis: Analysis, token: Token) -> str | None:
 
 
 def _count(value: Carried | None) -> str:
-    return "?" if value is None else describe(value)
+    return "?" if value is None else describe_shape(value)
 
 
 def _block_text(analysis: Analysis, name: str) -> str:
