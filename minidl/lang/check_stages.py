@@ -13,7 +13,7 @@ from minidl.lang import ir
 from minidl.lang.errors import Reporter, did_you_mean
 from minidl.lang.layer_arguments import check_layer, no_arguments
 from minidl.lang.registry import LAYERS, STATEMENTS
-from minidl.lang.syntax import Call, Group, Join, Let, Pipeline, RepeatStage, SyntaxStage
+from minidl.lang.syntax import Call, Group, JoinStage, Let, Pipeline, RepeatStage, SyntaxStage
 
 __all__ = ["FIRST", "StageChecker"]
 
@@ -93,7 +93,7 @@ class StageChecker:
         """One stage: a word, a block, a group, a join or a repetition."""
         if isinstance(node, Call):
             return self._call_stage(node, blocks, defining, later)
-        if isinstance(node, Join):
+        if isinstance(node, JoinStage):
             return self._join(node, blocks, defining, later)
         span = self.reporter.span(node.start, node.end)
         if isinstance(node, Group):
@@ -108,7 +108,7 @@ class StageChecker:
 
     def _join(
         self,
-        node: Join,
+        node: JoinStage,
         blocks: dict[str, ir.Block],
         defining: str | None,
         later: Sequence[Let],

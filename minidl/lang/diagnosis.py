@@ -40,8 +40,8 @@ from minidl.lang.syntax import (
     Call,
     Distribution,
     Group,
-    Join,
     JoinOp,
+    JoinStage,
     Let,
     Option,
     Pipeline,
@@ -225,10 +225,10 @@ def _pipeline(pipeline: Pipeline, by: int) -> Pipeline:
 def _stage(stage: SyntaxStage, by: int) -> SyntaxStage:
     if isinstance(stage, Call):
         return _call(stage, by)
-    if isinstance(stage, Join):
+    if isinstance(stage, JoinStage):
         branches = tuple(_operand(b, by) for b in stage.branches)
         ops = tuple(JoinOp(op.symbol, op.start + by, op.end + by) for op in stage.ops)
-        return Join(branches, ops, stage.start + by, stage.end + by)
+        return JoinStage(branches, ops, stage.start + by, stage.end + by)
     return _operand(stage, by)
 
 

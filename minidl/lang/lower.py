@@ -12,8 +12,8 @@ from minidl.lang.syntax import (
     Call,
     Distribution,
     Group,
-    Join,
     JoinOp,
+    JoinStage,
     Let,
     Option,
     Pipeline,
@@ -59,7 +59,7 @@ def _stage(tree: Tree[Token]) -> SyntaxStage:
         ops = tuple(
             JoinOp(str(t), _start(t), _end(t)) for t in tree.children if isinstance(t, Token)
         )
-        return Join(branches, ops, *_span(tree))
+        return JoinStage(branches, ops, *_span(tree))
     if tree.data == "repeat":
         term, _, count = tree.children
         assert isinstance(term, Tree) and isinstance(count, Token)
@@ -89,7 +89,7 @@ def _operand(tree: Tree[Token]) -> Call | Group | RepeatStage:
     if tree.data == "empty":
         return Group((), *_span(tree))
     operand = _stage(tree)
-    assert not isinstance(operand, Join)
+    assert not isinstance(operand, JoinStage)
     return operand
 
 

@@ -31,7 +31,7 @@ from minidl.lang.syntax import (
     Call,
     Distribution,
     Group,
-    Join,
+    JoinStage,
     Let,
     Option,
     RepeatStage,
@@ -160,7 +160,7 @@ class _Renderer:
             self.stage(stage.stage)
             self.add("*", "STAR")
             self.add(str(stage.count), "INT")
-        elif isinstance(stage, Join):
+        elif isinstance(stage, JoinStage):
             for position, branch in enumerate(stage.branches):
                 if position:
                     op = stage.ops[position - 1].symbol

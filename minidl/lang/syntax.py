@@ -13,8 +13,8 @@ __all__ = [
     "Call",
     "Distribution",
     "Group",
-    "Join",
     "JoinOp",
+    "JoinStage",
     "Let",
     "Option",
     "Pipeline",
@@ -120,7 +120,7 @@ class JoinOp:
 
 
 @dataclass(frozen=True, slots=True)
-class Join:
+class JoinStage:
     """`A + B + ...` or `A & B & ...`: branches that take the same input, then joined.
 
     The syntax keeps every operator as written (a mix of `+` and `&` is the checker's to
@@ -133,7 +133,7 @@ class Join:
     end: int
 
 
-SyntaxStage = Call | Group | RepeatStage | Join
+SyntaxStage = Call | Group | RepeatStage | JoinStage
 
 
 @dataclass(frozen=True, slots=True)
