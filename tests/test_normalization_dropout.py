@@ -1,7 +1,9 @@
-"""The v2 stages against float64 autograd, central differences and their own solo runs.
+"""Normalisation, dropout and the activations past ReLU/Tanh/Sigmoid against float64
+autograd, central differences and their own solo runs.
 
 Identity, LeakyReLU, GELU, Softmax, Dropout, LayerNorm and BatchNorm; train()/eval(); and
-`stack` over all of them.
+`stack` over all of them. (Once `tests/test_nn_v2.py`, named after the delivery that added
+these modules.)
 """
 
 from __future__ import annotations
