@@ -1,10 +1,11 @@
-"""The editor features, as plain functions of an `Analysis` and an LSP position."""
+"""The editor features, as plain functions of an `Analysis` and an LSP position.
+
+Hover, formatting and the blocks' definition, references and symbols live here;
+completion in `minidl.lsp.completion`, re-exported so that the server finds every feature
+in one place.
+"""
 
 from __future__ import annotations
-
-import bisect
-from collections.abc import Iterator
-from itertools import islice
 
 from lsprotocol import types
 
@@ -14,46 +15,14 @@ from minidl.lang.format import format_stage
 from minidl.lang.registry import LAYERS, STATEMENTS, option_names
 from minidl.lang.walk import expand, measure
 from minidl.lsp.analysis import Analysis
+from minidl.lsp.completion import completion
+from minidl.lsp.cursor import defined_blocks, model_of, token_at
 from minidl.lsp.outline import Statement, Token
-from minidl.lsp.words import (
-    describe_option,
-    describe_word,
-    enumeration,
-    variant_names,
-    word_model,
-)
+from minidl.lsp.words import describe_option, describe_word
 
 __all__ = ["completion", "definition", "formatting", "hover", "references", "symbols"]
 
 _EXPANSION_SHOWN = 12
-
-
-# -- where the cursor is ------------------------------------------------------------------
-
-
-def _token_at(analysis: Analysis, offset: int) -> tuple[Statement, int] | None:
-    """The statement and token index under `offset` (a cursor just after a word counts)."""
-    for statement in analysis.statements:
-        if statement.start <= offset <= statement.end:
-            for index, token in enumerate(statement.tokens):
-                if token.start <= offset <= token.end:
-                    return statement, index
-    return None
-
-
-def _model_of(statement: Statement, head: Token) -> type | None:
-    variant = statement.tokens[1].text if len(statement.tokens) > 1 else None
-    return word_model(head.text, variant if statement.kind == "statement" else None)
-
-
-def _blocks(analysis: Analysis) -> dict[str, Token]:
-    """Each `let` block's name token, by name (the first definition wins)."""
-    found: dict[str, Token] = {}
-    for statement in analysis.statements:
-        name = statement.block_name()
-        if name is not None:
-            found.setdefault(name.text, name)
-    return found
 
 
 # -- hover --------------------------------------------------------------------------------
@@ -62,7 +31,7 @@ def _blocks(analysis: Analysis) -> dict[str, Token]:
 def hover(analysis: Analysis, position: types.Position) -> types.Hover | None:
     """A stage's widths and parameters; a block's expansion; a word's or option's meaning."""
     offset = analysis.lines.offset(position)
-    found = _token_at(analysis, offset)
+    found = token_at(analysis, offset)
     if found is None:
         return None
     statement, index = found
@@ -84,7 +53,7 @@ def _hover_text(analysis: Analysis, statement: Statement, index: int) -> str | N
     token = statement.tokens[index]
     if statement.is_key(index):
         head = statement.head_before(index)
-        model = _model_of(statement, head) if head else None
+        model = model_of(statement, head) if head else None
         if model is None or token.text not in option_names(model):
             return None
         return describe_option(model, token.text)
@@ -95,7 +64,7 @@ def _hover_text(analysis: Analysis, statement: Statement, index: int) -> str | N
             widths = _stage_widths(analysis, token)
             meaning = describe_word(token.text) or ""
             return f"{widths}\n\n{meaning}" if widths else meaning
-        if token.text in _blocks(analysis):
+        if token.text in defined_blocks(analysis):
             return _block_text(analysis, token.text)
         if statement.kind == "statement":
             variant = statement.tokens[1].text if len(statement.tokens) > 1 else None
@@ -147,97 +116,6 @@ def _block_text(analysis: Analysis, name: str) -> str:
     return f"**{name}** = `{written}`\n\nexpands to {total:,} {stages}: `{listed}{more}`"
 
 
-# -- completion ---------------------------------------------------------------------------
-
-
-def completion(analysis: Analysis, position: types.Position) -> list[types.CompletionItem]:
-    """What may be written at the cursor: layers and blocks, statements, options, values."""
-    offset = analysis.lines.offset(position)
-    context = Statement()
-    for token in _statement_tokens(analysis, offset):
-        if token.start >= offset:
-            break
-        if token.end > offset or (token.end == offset and token.kind in ("comment", "string")):
-            if token.kind in ("comment", "string"):
-                return []
-            break  # the word being typed: not context
-        if token.end == offset and token.kind in ("name", "number"):
-            break
-        if token.kind == "comment":
-            continue
-        context.tokens = [] if token.text == ";" else [*context.tokens, token]
-    index = len(context.tokens)
-    last = context.tokens[-1].text if context.tokens else ""
-    if last == "=" and index >= 2 and context.is_key(index - 2):
-        head = context.head_before(index - 2)
-        model = _model_of(context, head) if head else None
-        values = enumeration(model, context.tokens[index - 2].text) if model else None
-        return [_item(v, types.CompletionItemKind.EnumMember) for v in values or []]
-    if context.kind == "statement" and index == 1 and variant_names(context.word):
-        return [
-            _item(v, types.CompletionItemKind.EnumMember, describe_word(context.word, v))
-            for v in variant_names(context.word)
-        ]
-    if context.is_head(index):
-        items = _stage_items(analysis)
-        if index == 0:
-            items += [
-                _item(w, types.CompletionItemKind.Keyword, describe_word(w))
-                for w in ("let", *STATEMENTS)
-            ]
-        return items
-    head = context.head_before(index)
-    model = _model_of(context, head) if head else None
-    if model is None:
-        return []
-    return [
-        types.CompletionItem(
-            label=name,
-            kind=types.CompletionItemKind.Property,
-            insert_text=f"{name}=",
-            documentation=_markdown(describe_option(model, name)),
-        )
-        for name in option_names(model)
-    ]
-
-
-def _statement_tokens(analysis: Analysis, offset: int) -> Iterator[Token]:
-    """The tokens from the start of the statement at `offset` on: the context of a completion
-    is its own statement, and reading from the top of a long document would cost each request
-    a pass over all of it."""
-    every = analysis.tokens
-    first = bisect.bisect_left(every, offset, key=lambda token: token.start)
-    while first > 0 and not (every[first - 1].kind == "punct" and every[first - 1].text == ";"):
-        first -= 1
-    return islice(every, first, None)
-
-
-def _stage_items(analysis: Analysis) -> list[types.CompletionItem]:
-    layers = [_item(w, types.CompletionItemKind.Class, describe_word(w)) for w in LAYERS]
-    blocks = [
-        _item(name, types.CompletionItemKind.Function, None, "block") for name in _blocks(analysis)
-    ]
-    return layers + blocks
-
-
-def _item(
-    label: str,
-    kind: types.CompletionItemKind,
-    documentation: str | None = None,
-    detail: str | None = None,
-) -> types.CompletionItem:
-    return types.CompletionItem(
-        label=label,
-        kind=kind,
-        detail=detail,
-        documentation=_markdown(documentation) if documentation else None,
-    )
-
-
-def _markdown(text: str) -> types.MarkupContent:
-    return types.MarkupContent(kind=types.MarkupKind.Markdown, value=text)
-
-
 # -- formatting ---------------------------------------------------------------------------
 
 
@@ -259,14 +137,14 @@ def formatting(analysis: Analysis) -> list[types.TextEdit]:
 
 
 def _block_under(analysis: Analysis, position: types.Position) -> str | None:
-    found = _token_at(analysis, analysis.lines.offset(position))
+    found = token_at(analysis, analysis.lines.offset(position))
     if found is None:
         return None
     statement, index = found
     token = statement.tokens[index]
     is_definition = statement.block_name() is token
     if token.kind == "name" and (is_definition or statement.is_head(index)):
-        return token.text if token.text in _blocks(analysis) else None
+        return token.text if token.text in defined_blocks(analysis) else None
     return None
 
 
@@ -283,7 +161,7 @@ def definition(analysis: Analysis, position: types.Position) -> list[types.Locat
     name = _block_under(analysis, position)
     if name is None:
         return []
-    return [_location(analysis, _blocks(analysis)[name])]
+    return [_location(analysis, defined_blocks(analysis)[name])]
 
 
 def references(
