@@ -13,13 +13,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from minidl.compiler.build_checks import check_device, check_dtype_range, check_last_batch
 from minidl.compiler.data import load_data
 from minidl.compiler.words import LAYERS, LOSSES, OPTIMIZERS, Build
 from minidl.data import Dataset, Normalizer, stack_datasets
 from minidl.data.encoding import Encoding
 from minidl.lang import Spec, SpecError, resolve
-from minidl.lang.dtype_limits import overflowing_option
-from minidl.lang.errors import Diagnostic
 from minidl.lang.memory import memory_problem
 from minidl.lang.shapes import Carried, Joined, Resolved
 from minidl.nn import Concat, Join, Loss, Module, Sequential, Sum, stack
@@ -179,8 +178,8 @@ def compile_spec(spec: Spec) -> Program:
     each epoch's shuffle (and dropout masks): the same spec and seed give bit-identical
     results.
     """
-    _check_device(spec)
-    _check_dtype_range(spec)
+    check_device(spec)
+    check_dtype_range(spec)
     generator = torch.Generator().manual_seed(spec.train.seed)
     loaded = load_data(spec, generator)
     train, test = loaded.train, loaded.test
@@ -189,7 +188,7 @@ def compile_spec(spec: Spec) -> Program:
     if problem is not None:  # before the network's tensors exist
         raise SpecError([problem])
     model = build_model(spec, train.shape, train.outputs, generator)
-    _check_last_batch(spec, len(train))
+    check_last_batch(spec, len(train))
     device, dtype = torch.device(spec.train.device), DTYPES[spec.train.dtype]
     model.to(device, dtype)
     train = train.to(device, dtype)
@@ -303,43 +302,3 @@ def with_run_seed(spec: Spec, run: int) -> Spec:
     """The spec of run `run` of a cell: the same, with seed S + run."""
     train = spec.train.model_copy(update={"seed": spec.train.seed + run})
     return spec.model_copy(update={"train": train})
-
-
-def _check_last_batch(spec: Spec, rows: int) -> None:
-    """A stage with batch statistics (BatchNorm) cannot train on a last mini-batch of one."""
-    batch = spec.optimizer.batch
-    if rows % batch != 1 or not any(
-        layer.word.batch_statistics for layer in resolve(spec, None, None).layers
-    ):
-        return
-    diagnostic = Diagnostic.at(
-        spec.optimizer.span,
-        "E317",
-        f"{rows} training rows in batches of {batch} leave a last batch of one sample, "
-        "and BatchNorm needs two",
-        f"use `batch={batch + 1}` or `batch={batch - 1}`" if batch > 2 else "use a larger batch",
-        spec.source,
-    )
-    raise SpecError([diagnostic])
-
-
-def _check_dtype_range(spec: Spec) -> None:
-    """An optimiser value the dtype cannot hold (a sweep's `lr=1e300` with float32): E172."""
-    overflow = overflowing_option(spec.optimizer, spec.train.dtype)
-    if overflow is not None:
-        _, message, help = overflow
-        raise SpecError([Diagnostic.at(spec.optimizer.span, "E172", message, help, spec.source)])
-
-
-def _check_device(spec: Spec) -> None:
-    """`device=cuda` without a CUDA device is the spec's mistake: say so where it is written."""
-    if spec.train.device != "cuda" or torch.cuda.is_available():
-        return
-    diagnostic = Diagnostic.at(
-        spec.train.span,
-        "E150",
-        "device=cuda, but torch sees no CUDA device here",
-        "use `train device=cpu` (or `--set train.device=cpu`), or a CUDA build of torch",
-        spec.source,
-    )
-    raise SpecError([diagnostic])
