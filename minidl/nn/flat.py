@@ -3,18 +3,19 @@
 Then zeroing the gradients, an optimiser's update, or a check that no gradient is NaN is one
 torch call each instead of one per tensor: on small networks the number of calls is the cost.
 The model, the optimiser and the training loop share one `FlatParameters` object; the model
-hands it out with its `(value, grad)` pairs as `Parameters.flat`.
+hands it out with its `(value, grad)` pairs as `Parameters.flat` (`Parameters` lives in
+`minidl.nn.module`, which walks the model's tree; it is exported here too).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from itertools import accumulate
 
 import torch
 from torch import Tensor
 
-from minidl.nn.module import Module, Parameter
+from minidl.nn.module import Module, Parameter, Parameters
 
 __all__ = ["FlatParameters", "Parameters", "flatten_parameters"]
 
@@ -91,30 +92,21 @@ class FlatParameters:
         )
 
 
-class Parameters(list[Parameter]):
-    """The `(value, grad)` pairs of a model, with the `FlatParameters` they are views into.
-
-    `Sequential.param()` returns one: an optimiser built from it updates `flat.values` in
-    one call. `flat` is None for pairs that do not tile one buffer (a plain list behaves the
-    same).
-    """
-
-    def __init__(
-        self, params: Iterable[Parameter] = (), flat: FlatParameters | None = None
-    ) -> None:
-        super().__init__(params)
-        self.flat = flat
-
-
 def flatten_parameters(model: Module) -> FlatParameters:
     """Move `model`'s parameters and gradients into one `FlatParameters`, bind `model` to it.
 
-    Not needed for a `Sequential`, whose `param()` does this itself; for any other module,
-    pass the result to the optimiser (`SGD(flatten_parameters(layer), lr=...)`).
+    From then on `model.param()` hands the buffer out with its pairs, so that an optimiser
+    built from them (`SGD(layer.param(), lr=...)`, or from the result) steps in one call.
+    A `Sequential` does this itself when it is built and after `to()`.
     """
     flat = FlatParameters(model.param())
     model.bind(Parameters(flat.params, flat))
     return flat
+
+
+def one_kind(params: Sequence[Parameter]) -> bool:
+    """Whether `params` share one dtype and one device (so that they can be flattened)."""
+    return len({(t.dtype, t.device) for pair in params for t in pair}) <= 1
 
 
 def _check_one_kind(params: Sequence[Parameter]) -> None:
