@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 
 import torch
@@ -33,6 +34,7 @@ class Sequential(Module):
             if not isinstance(module, Module):
                 raise TypeError(f"Sequential takes minidl modules, got {type(module).__name__}")
             self.modules.append(module)
+        self._runs_of_children()
         self._flatten_if_one_kind()
 
     def forward(self, *input: Tensor) -> Tensor:
@@ -85,10 +87,8 @@ class Sequential(Module):
         optimiser steps tensor by tensor, as it would for a plain list)."""
         pairs = self.param()
         if pairs.flat is None and one_kind(pairs):
-            try:
+            with contextlib.suppress(ValueError):
                 self.flatten()
-            except ValueError:
-                pass
 
     def children(self) -> list[Module]:
         return list(self.modules)

@@ -3,21 +3,22 @@
 Then zeroing the gradients, an optimiser's update, or a check that no gradient is NaN is one
 torch call each instead of one per tensor: on small networks the number of calls is the cost.
 The model, the optimiser and the training loop share one `FlatParameters` object; the model
-hands it out with its `(value, grad)` pairs as `Parameters.flat` (`Parameters` lives in
-`minidl.nn.module`, which walks the model's tree; it is exported here too).
+hands it out with its `(value, grad)` pairs as `Parameters.flat`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import accumulate
+from typing import Protocol
 
 import torch
 from torch import Tensor
 
-from minidl.nn.module import Module, Parameter, Parameters
+__all__ = ["FlatParameters", "Parameter", "Parameters", "flatten_parameters", "one_kind"]
 
-__all__ = ["FlatParameters", "Parameters", "flatten_parameters"]
+Parameter = tuple[Tensor, Tensor]
+"""A parameter as `Module.param()` returns it: the value and its accumulated gradient."""
 
 
 class FlatParameters:
@@ -92,7 +93,31 @@ class FlatParameters:
         )
 
 
-def flatten_parameters(model: Module) -> FlatParameters:
+class Parameters(list[Parameter]):
+    """The `(value, grad)` pairs of a model, with the `FlatParameters` they are views into.
+
+    `param()` returns one: for a model whose parameters were flattened (`Sequential` does
+    it when built and after `to()`; `flatten_parameters` for any module), an
+    optimiser built from it updates `flat.values` in one call. `flat` is None for pairs that
+    do not tile one buffer (a plain list behaves the same).
+    """
+
+    def __init__(
+        self, params: Iterable[Parameter] = (), flat: FlatParameters | None = None
+    ) -> None:
+        super().__init__(params)
+        self.flat = flat
+
+
+class _Bindable(Protocol):
+    """What `flatten_parameters` needs of a module (`minidl.nn.Module` has it)."""
+
+    def param(self) -> Sequence[Parameter]: ...
+
+    def bind(self, params: list[Parameter]) -> None: ...
+
+
+def flatten_parameters(model: _Bindable) -> FlatParameters:
     """Move `model`'s parameters and gradients into one `FlatParameters`, bind `model` to it.
 
     From then on `model.param()` hands the buffer out with its pairs, so that an optimiser

@@ -28,6 +28,7 @@ class Join(Module):
         for branch in self.branches:
             if not isinstance(branch, Module):
                 raise TypeError(f"{type(self).__name__} takes minidl modules")
+        self._runs_of_children()
 
     def outputs(self, x: Tensor) -> list[Tensor]:
         """Each branch's output for `x`."""

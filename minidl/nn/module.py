@@ -9,37 +9,17 @@ tensors rather than the computation: `param()`, `bind()`, `buffers()`, `to()`,
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import ClassVar, TypeVar
 
 import torch
 from torch import Tensor
 
-if TYPE_CHECKING:
-    from minidl.nn.flat import FlatParameters
+from minidl.nn.flat import FlatParameters, Parameter, Parameters
 
 __all__ = ["Module", "Parameter", "Parameters", "StateDictError"]
 
-Parameter = tuple[Tensor, Tensor]
-"""A parameter as `param()` returns it: the value and its accumulated gradient."""
-
 _M = TypeVar("_M", bound="Module")
-
-
-class Parameters(list[Parameter]):
-    """The `(value, grad)` pairs of a model, with the `FlatParameters` they are views into.
-
-    `param()` returns one: for a model whose parameters were flattened (`Sequential` does
-    it when built and after `to()`; `minidl.nn.flatten_parameters` for any module), an
-    optimiser built from it updates `flat.values` in one call. `flat` is None for pairs that
-    do not tile one buffer (a plain list behaves the same).
-    """
-
-    def __init__(
-        self, params: Iterable[Parameter] = (), flat: FlatParameters | None = None
-    ) -> None:
-        super().__init__(params)
-        self.flat = flat
 
 
 class StateDictError(ValueError):
@@ -260,6 +240,14 @@ class Module:
     def extra_repr(self) -> str:
         """Return the arguments shown between the parentheses of `repr`."""
         return ""
+
+    def _runs_of_children(self) -> None:
+        """A container's `runs`: that of its stacked children (built by hand from stacked
+        layers, it computes their runs too). `stack` sets it anyway."""
+        found = {child.runs for child in self.children()} - {None}
+        if len(found) > 1:
+            raise ValueError(f"{type(self).__name__}: children stack different runs {found}")
+        self.runs = found.pop() if found else None
 
     def _runs_repr(self) -> str:
         """`runs=R, ` for a stacked module, else nothing: the start of its `extra_repr`."""
