@@ -11,7 +11,6 @@ import pytest
 import torch
 from torch import Tensor
 
-from minidl.cli.run_folder import RunFolderError, load_into, weights_of
 from minidl.compiler.program import build_model
 from minidl.lang import parse
 from minidl.nn import (
@@ -32,6 +31,7 @@ from minidl.nn import (
     stack,
 )
 from minidl.optim import SGD
+from minidl.runs.run_folder import RunFolderError, load_into, weights_of
 
 F64 = torch.float64
 
