@@ -108,11 +108,11 @@ class GraphEpochs:
     ) -> None:
         self.model, self.loss, self.optimizer, self.data = model, loss, optimizer, train
         self.batch_size, self.capture, self.device_scalars = batch_size, capture, device_scalars
-        self.stacked = train.stacked
+        self.stacked = model.runs is not None
         self.samples = len(train)
         self.full, self.rest = divmod(self.samples, batch_size)
         device = train.inputs.device
-        runs = train.inputs.shape[0] if self.stacked else 1
+        runs = 1 if model.runs is None else model.runs
         shape = (runs, self.samples) if self.stacked else (self.samples,)
         self.order = torch.empty(shape, dtype=torch.long, device=device)
         self.staging = torch.empty(shape, dtype=torch.long, pin_memory=device.type == "cuda")

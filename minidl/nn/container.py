@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 
 import torch
 from torch import Tensor
 
 from minidl.nn.activation import ReLU
-from minidl.nn.flat import FlatParameters, Parameters
+from minidl.nn.flat import FlatParameters, flatten_parameters, one_kind
 from minidl.nn.linear import Linear
-from minidl.nn.module import Module, Parameter
+from minidl.nn.module import Module
 
 __all__ = ["Sequential", "stack"]
 
@@ -19,8 +20,8 @@ class Sequential(Module):
     """Applies `modules` in order; backward runs them in reverse.
 
     Takes a list, as in the seed report (`Sequential([Linear(2, 25), ReLU()])`), or the
-    modules as separate arguments. `param()` keeps the parameters in one flat buffer
-    (`FlatParameters`) that it hands to the optimiser with them.
+    modules as separate arguments. Building it (and `to()`) gathers the parameters into one
+    flat buffer (`flatten`), which `param()` hands to the optimiser with them.
 
     Shape: input as the first module takes it, output as the last one gives it.
     """
@@ -33,7 +34,8 @@ class Sequential(Module):
             if not isinstance(module, Module):
                 raise TypeError(f"Sequential takes minidl modules, got {type(module).__name__}")
             self.modules.append(module)
-        self._flat: FlatParameters | None = None
+        self._runs_of_children()
+        self._flatten_if_one_kind()
 
     def forward(self, *input: Tensor) -> Tensor:
         (x,) = input
@@ -62,50 +64,37 @@ class Sequential(Module):
             grad = module.backward(grad)
         self.modules[0].backward_params(grad)
 
+    def flatten(self) -> FlatParameters:
+        """Gather the layers' parameters and gradients into one flat buffer and bind the
+        layers to its views (`flatten_parameters`): from then on `param()` hands the buffer
+        out, and an optimiser built from it steps in one call. Done when the model is built
+        and after `to()`; call it again after replacing a layer's tensors."""
+        return flatten_parameters(self)
+
     def to(
         self, device: torch.device | str | None = None, dtype: torch.dtype | None = None
     ) -> Sequential:
-        for module in self.modules:
-            module.to(device, dtype)
-        self._flat = None  # the layers hold new tensors: param() gathers them again
+        """Move the tree (`Module.to`), then gather the moved parameters in a new flat
+        buffer: the seed report's `SGD(model.param())` keeps its one-call step."""
+        super().to(device, dtype)
+        self._flatten_if_one_kind()
         return self
 
-    def param(self) -> Parameters:
-        """The layers' `(value, grad)` pairs, as views into one flat buffer (`.flat`).
-
-        The first call, and the first after `to()` or after a layer's tensors were replaced,
-        copies the parameters into a new `FlatParameters` and binds the layers to its views;
-        later calls return the same views and buffer.
-        """
-        pairs = [p for module in self.modules for p in module.param()]
-        if self._flat is None or not self._flat.holds(pairs):
-            flat = FlatParameters(pairs)
-            self.bind(Parameters(flat.params, flat))
-        assert self._flat is not None
-        return Parameters(self._flat.params, self._flat)
-
-    def bind(self, params: list[Parameter]) -> None:
-        """Bind the layers to `params`; `Parameters` with a flat buffer make it this model's.
-
-        Plain pairs are used as given until the next `param()`, which copies them into a
-        new flat buffer.
-        """
-        flat = params.flat if isinstance(params, Parameters) else None
-        start = 0
-        for module in self.modules:
-            count = len(module.param())
-            part = params[start : start + count]
-            module.bind(part if flat is None else Parameters(part, flat.part(start, start + count)))
-            start += count
-        if start != len(params):
-            raise ValueError(f"Sequential.bind: got {len(params)} parameters, expected {start}")
-        self._flat = flat
+    def _flatten_if_one_kind(self) -> None:
+        """Flatten unless the parameters already are this model's buffer, or they mix
+        dtypes or devices (a model being assembled; its `to()` flattens it), or a module
+        lists parameters that it cannot `bind` (then `param()` has no flat buffer and an
+        optimiser steps tensor by tensor, as it would for a plain list)."""
+        pairs = self.param()
+        if pairs.flat is None and one_kind(pairs):
+            with contextlib.suppress(ValueError):
+                self.flatten()
 
     def children(self) -> list[Module]:
         return list(self.modules)
 
     @classmethod
-    def stacked(cls, modules: Sequence[Module]) -> Sequential:
+    def _stack(cls, modules: Sequence[Module]) -> Sequential:
         """Nested Sequentials stack as whole models do (see `stack`)."""
         return stack(cls._alike(modules))
 
@@ -138,5 +127,7 @@ def stack(models: list[Sequential]) -> Sequential:
         first = group[0]
         if any(type(m) is not type(first) for m in group):
             raise ValueError(f"stack: the models differ at layer {position}")
-        layers.append(type(first).stacked(group))
-    return Sequential(layers).train(models[0].training)
+        layers.append(type(group[0]).stacked(group))
+    model = Sequential(layers).train(models[0].training)
+    model.runs = len(models)
+    return model

@@ -9,12 +9,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from minidl.nn.module import Module, Parameter
+from minidl.nn.module import Module
+from minidl.nn.weighted import WeightAndBias
 
 __all__ = ["Conv2d"]
 
 
-class Conv2d(Module):
+class Conv2d(WeightAndBias):
     """y = W * x + b over each K x K window (cross-correlation, as torch.nn.Conv2d).
 
     The weight `(OUT, IN, K, K)` and bias `(OUT,)` start as torch's defaults,
@@ -61,9 +62,7 @@ class Conv2d(Module):
         self._set_tensors(weight, b)
 
     def _set_tensors(self, weight: Tensor, bias: Tensor | None) -> None:
-        self.weight, self.bias = weight, bias
-        self.weight_grad = torch.zeros_like(weight)
-        self.bias_grad = None if bias is None else torch.zeros_like(bias)
+        super()._set_tensors(weight, bias)
         self.columns: Tensor | None = None
         self.input_shape: torch.Size | None = None
 
@@ -82,7 +81,7 @@ class Conv2d(Module):
 
     def _runs(self) -> int:
         """R for a stacked layer (weight `(R, OUT, IN, K, K)`), else 1."""
-        return self.weight.shape[0] if self.weight.dim() == 5 else 1
+        return 1 if self.runs is None else self.runs
 
     def forward(self, *input: Tensor) -> Tensor:
         (x,) = input
@@ -128,42 +127,18 @@ class Conv2d(Module):
             dx = dx[:, :, p : h - p, p : w - p]
         return dx.reshape(shape)
 
-    def to(
-        self, device: torch.device | str | None = None, dtype: torch.dtype | None = None
-    ) -> Conv2d:
-        bias = None if self.bias is None else self.bias.to(device, dtype)
-        self._set_tensors(self.weight.to(device, dtype), bias)
-        return self
-
-    def param(self) -> list[Parameter]:
-        params = [(self.weight, self.weight_grad)]
-        if self.bias is not None and self.bias_grad is not None:
-            params.append((self.bias, self.bias_grad))
-        return params
-
-    def bind(self, params: list[Parameter]) -> None:
-        if len(params) != len(self.param()):
-            raise ValueError(f"Conv2d.bind: expected {len(self.param())} parameters")
-        self.weight, self.weight_grad = params[0]
-        if self.bias is not None:
-            self.bias, self.bias_grad = params[1]
-
     @classmethod
-    def stacked(cls, modules: Sequence[Module]) -> Conv2d:
+    def _stack(cls, modules: Sequence[Module]) -> Conv2d:
         """One layer over a leading run axis: the runs' weights copied into `(R, ...)`."""
-        convs = cls._alike(modules)
+        first = cls._alike(modules)[0]
         layer = cls.__new__(cls)
-        layer.stride, layer.padding = convs[0].stride, convs[0].padding
-        biases = [m.bias for m in convs if m.bias is not None]
-        layer._set_tensors(
-            torch.stack([m.weight for m in convs]), torch.stack(biases) if biases else None
-        )
-        layer.training = convs[0].training
+        layer.stride, layer.padding = first.stride, first.padding
+        layer._set_tensors(*cls._stacked_tensors(modules))
+        layer.training = first.training
         return layer
 
     def extra_repr(self) -> str:
-        runs = f"runs={self.weight.shape[0]}, " if self.weight.dim() == 5 else ""
         return (
-            f"{runs}{self.in_channels}, {self.out_channels}, kernel={self.kernel}, "
+            f"{self._runs_repr()}{self.in_channels}, {self.out_channels}, kernel={self.kernel}, "
             f"stride={self.stride}, padding={self.padding}, bias={self.bias is not None}"
         )

@@ -76,7 +76,7 @@ class Dropout(Module):
         return torch.stack(draws) >= self.p
 
     @classmethod
-    def stacked(cls, modules: Sequence[Module]) -> Dropout:
+    def _stack(cls, modules: Sequence[Module]) -> Dropout:
         """One Dropout over a leading run axis that draws run r's masks from run r's generator.
 
         Either every run has its own generator or none has (then the stacked module draws

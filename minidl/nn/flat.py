@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from itertools import accumulate
+from typing import Protocol
 
 import torch
 from torch import Tensor
 
-from minidl.nn.module import Module, Parameter
+__all__ = ["FlatParameters", "Parameter", "Parameters", "flatten_parameters", "one_kind"]
 
-__all__ = ["FlatParameters", "Parameters", "flatten_parameters"]
+Parameter = tuple[Tensor, Tensor]
+"""A parameter as `Module.param()` returns it: the value and its accumulated gradient."""
 
 
 class FlatParameters:
@@ -94,9 +96,10 @@ class FlatParameters:
 class Parameters(list[Parameter]):
     """The `(value, grad)` pairs of a model, with the `FlatParameters` they are views into.
 
-    `Sequential.param()` returns one: an optimiser built from it updates `flat.values` in
-    one call. `flat` is None for pairs that do not tile one buffer (a plain list behaves the
-    same).
+    `param()` returns one: for a model whose parameters were flattened (`Sequential` does
+    it when built and after `to()`; `flatten_parameters` for any module), an
+    optimiser built from it updates `flat.values` in one call. `flat` is None for pairs that
+    do not tile one buffer (a plain list behaves the same).
     """
 
     def __init__(
@@ -106,15 +109,29 @@ class Parameters(list[Parameter]):
         self.flat = flat
 
 
-def flatten_parameters(model: Module) -> FlatParameters:
+class _Bindable(Protocol):
+    """What `flatten_parameters` needs of a module (`minidl.nn.Module` has it)."""
+
+    def param(self) -> Sequence[Parameter]: ...
+
+    def bind(self, params: list[Parameter]) -> None: ...
+
+
+def flatten_parameters(model: _Bindable) -> FlatParameters:
     """Move `model`'s parameters and gradients into one `FlatParameters`, bind `model` to it.
 
-    Not needed for a `Sequential`, whose `param()` does this itself; for any other module,
-    pass the result to the optimiser (`SGD(flatten_parameters(layer), lr=...)`).
+    From then on `model.param()` hands the buffer out with its pairs, so that an optimiser
+    built from them (`SGD(layer.param(), lr=...)`, or from the result) steps in one call.
+    A `Sequential` does this itself when it is built and after `to()`.
     """
     flat = FlatParameters(model.param())
     model.bind(Parameters(flat.params, flat))
     return flat
+
+
+def one_kind(params: Sequence[Parameter]) -> bool:
+    """Whether `params` share one dtype and one device (so that they can be flattened)."""
+    return len({(t.dtype, t.device) for pair in params for t in pair}) <= 1
 
 
 def _check_one_kind(params: Sequence[Parameter]) -> None:

@@ -8,8 +8,7 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import Tensor
 
-from minidl.nn.flat import Parameters
-from minidl.nn.module import Module, Parameter
+from minidl.nn.module import Module
 
 __all__ = ["Concat", "Join", "Sum"]
 
@@ -18,8 +17,8 @@ class Join(Module):
     """The common part of `Sum` and `Concat`: branches run on one input.
 
     Every branch gets the same input, so the input's gradient is the sum of the branches'
-    input gradients. `param()` lists the branches' parameters in order, depth first, so
-    that an enclosing `Sequential` can gather them into its flat buffer and `bind` them.
+    input gradients. The branches are its `children()`: `param()`, `bind()`, `to()` and
+    `state_dict()` walk them in order, depth first (`Module`).
     """
 
     def __init__(self, branches: Iterable[Module]) -> None:
@@ -29,6 +28,7 @@ class Join(Module):
         for branch in self.branches:
             if not isinstance(branch, Module):
                 raise TypeError(f"{type(self).__name__} takes minidl modules")
+        self._runs_of_children()
 
     def outputs(self, x: Tensor) -> list[Tensor]:
         """Each branch's output for `x`."""
@@ -41,32 +41,11 @@ class Join(Module):
             total = total + branch.backward(grad)
         return total
 
-    def param(self) -> list[Parameter]:
-        return [p for branch in self.branches for p in branch.param()]
-
-    def bind(self, params: list[Parameter]) -> None:
-        flat = params.flat if isinstance(params, Parameters) else None
-        start = 0
-        for branch in self.branches:
-            count = len(branch.param())
-            part = params[start : start + count]
-            branch.bind(part if flat is None else Parameters(part, flat.part(start, start + count)))
-            start += count
-        if start != len(params):
-            raise ValueError(f"{type(self).__name__}.bind: got {len(params)}, expected {start}")
-
     def children(self) -> list[Module]:
         return list(self.branches)
 
-    def to(
-        self, device: torch.device | str | None = None, dtype: torch.dtype | None = None
-    ) -> Join:
-        for branch in self.branches:
-            branch.to(device, dtype)
-        return self
-
     @classmethod
-    def stacked(cls, modules: Sequence[Module]) -> Module:
+    def _stack(cls, modules: Sequence[Module]) -> Module:
         """Each branch stacked across the runs, joined again."""
         joins = cls._alike(modules)
         branches = [
@@ -124,9 +103,9 @@ class Concat(Join):
         return self.inputs_grad(torch.split(grad, self.widths, dim=self.dim))
 
     @classmethod
-    def stacked(cls, modules: Sequence[Module]) -> Module:
+    def _stack(cls, modules: Sequence[Module]) -> Module:
         """Each branch stacked across the runs, joined again along the same axis."""
-        joined = super().stacked(modules)
+        joined = super()._stack(modules)
         assert isinstance(joined, Concat) and isinstance(modules[0], Concat)
         joined.dim = modules[0].dim
         return joined

@@ -9,12 +9,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from minidl.nn.module import Module, Parameter
+from minidl.nn.module import Module
+from minidl.nn.weighted import WeightAndBias
 
 __all__ = ["Linear"]
 
 
-class Linear(Module):
+class Linear(WeightAndBias):
     """y = x W^T + b, with PyTorch's default initialisation U(-1/sqrt(in), 1/sqrt(in)).
 
     Args:
@@ -54,22 +55,16 @@ class Linear(Module):
         """Build a layer around existing weights `(out, in)` or stacked ones `(R, out, in)`."""
         layer = cls.__new__(cls)
         layer._set_tensors(weight, bias)
+        layer.runs = weight.shape[0] if weight.dim() == 3 else None
         return layer
 
     @classmethod
-    def stacked(cls, modules: Sequence[Module]) -> Linear:
+    def _stack(cls, modules: Sequence[Module]) -> Linear:
         """One layer over a leading run axis: the runs' weights copied into `(R, out, in)`."""
-        linears = cls._alike(modules)
-        weight = torch.stack([m.weight for m in linears])
-        biases = [m.bias for m in linears]
-        bias = None if biases[0] is None else torch.stack([b for b in biases if b is not None])
-        return cls.from_tensors(weight, bias)
+        return cls.from_tensors(*cls._stacked_tensors(modules))
 
     def _set_tensors(self, weight: Tensor, bias: Tensor | None) -> None:
-        self.weight = weight
-        self.bias = bias
-        self.weight_grad = torch.zeros_like(weight)
-        self.bias_grad = None if bias is None else torch.zeros_like(bias)
+        super()._set_tensors(weight, bias)
         self.input: Tensor | None = None
 
     @property
@@ -85,7 +80,7 @@ class Linear(Module):
     def forward(self, *input: Tensor) -> Tensor:
         (x,) = input
         self.input = x
-        if self.weight.dim() == 3:  # stacked runs: one batched product for all of them
+        if self.runs is not None:  # stacked runs: one batched product for all of them
             if self.bias is None:
                 return torch.bmm(x, self.weight.mT)
             return torch.baddbmm(self.bias.unsqueeze(1), x, self.weight.mT)
@@ -95,7 +90,7 @@ class Linear(Module):
         """max(0, forward(x)), the same values, in one call where it can be: for a batch
         `(N, in)` with a bias, the bias and the max are the matrix product's epilogue on CUDA
         (the CPU adds and clamps as two calls would). See `ReLU.after_linear`."""
-        if x.dim() != 2 or self.bias is None or self.weight.dim() != 2:
+        if x.dim() != 2 or self.bias is None or self.runs is not None:
             return torch.relu(self.forward(x))
         self.input = x
         return torch._addmm_activation(self.bias, x, self.weight.t())
@@ -104,7 +99,7 @@ class Linear(Module):
         (grad,) = gradwrtoutput
         x = self.input
         assert x is not None, "backward called before forward"
-        if x.dim() != 2:
+        if self.runs is not None or x.dim() == 1:
             return self._backward_other(grad, x)
         # dW += g^T x, db += g summed over the samples; dx = g W.
         self.weight_grad.addmm_(grad.t(), x)
@@ -116,18 +111,18 @@ class Linear(Module):
         """dW and db only: the product g W for the input's gradient is skipped."""
         x = self.input
         assert x is not None, "backward called before forward"
-        if x.dim() == 1:
-            self.weight_grad.addr_(grad, x)
-        elif x.dim() == 2:
-            self.weight_grad.addmm_(grad.t(), x)
-        else:
+        if self.runs is not None:
             self.weight_grad.baddbmm_(grad.mT, x)
+        elif x.dim() == 1:
+            self.weight_grad.addr_(grad, x)
+        else:
+            self.weight_grad.addmm_(grad.t(), x)
         if self.bias_grad is not None:
             self.bias_grad.add_(grad if x.dim() == 1 else grad.sum(x.dim() - 2))
 
     def _backward_other(self, grad: Tensor, x: Tensor) -> Tensor:
         """The same for one sample `(in,)` or for stacked runs `(R, N, in)`."""
-        if x.dim() == 1:
+        if self.runs is None:  # one sample (in,)
             self.weight_grad.addr_(grad, x)
             if self.bias_grad is not None:
                 self.bias_grad.add_(grad)
@@ -137,27 +132,6 @@ class Linear(Module):
             self.bias_grad.add_(grad.sum(1))
         return torch.bmm(grad, self.weight)
 
-    def to(
-        self, device: torch.device | str | None = None, dtype: torch.dtype | None = None
-    ) -> Linear:
-        bias = None if self.bias is None else self.bias.to(device, dtype)
-        self._set_tensors(self.weight.to(device, dtype), bias)
-        return self
-
-    def param(self) -> list[Parameter]:
-        params = [(self.weight, self.weight_grad)]
-        if self.bias is not None and self.bias_grad is not None:
-            params.append((self.bias, self.bias_grad))
-        return params
-
-    def bind(self, params: list[Parameter]) -> None:
-        if len(params) != len(self.param()):
-            raise ValueError(f"Linear.bind: expected {len(self.param())} parameters")
-        self.weight, self.weight_grad = params[0]
-        if self.bias is not None:
-            self.bias, self.bias_grad = params[1]
-
     def extra_repr(self) -> str:
-        runs = f"runs={self.weight.shape[0]}, " if self.weight.dim() == 3 else ""
         shape = f"in_features={self.in_features}, out_features={self.out_features}"
-        return f"{runs}{shape}, bias={self.bias is not None}"
+        return f"{self._runs_repr()}{shape}, bias={self.bias is not None}"

@@ -18,7 +18,7 @@ import torch
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
-from minidl.nn import Module
+from minidl.nn import Module, StateDictError
 from minidl.train import EpochRecord
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
     "check_version",
     "load_into",
     "load_weights",
-    "named_tensors",
     "new_run_folder",
     "read_json",
     "weights_of",
@@ -107,53 +106,23 @@ def write_history(path: Path, history: Sequence[EpochRecord]) -> None:
 def weights_of(model: Module) -> dict[str, torch.Tensor]:
     """The model's parameters and state (BatchNorm's running statistics) by name, copied to
     the CPU: `0.weight`, `0.bias`, `3.running_mean`; inside a join `2.1.0.weight` (stage 2,
-    branch 1, layer 0)."""
-    return {name: tensor.detach().cpu().clone() for name, tensor in named_tensors(model)}
-
-
-def named_tensors(model: Module, prefix: str = "") -> list[tuple[str, torch.Tensor]]:
-    """The model's parameter values and buffers, by name, as the live tensors (depth first)."""
-    children = model.children()
-    if children:
-        return [
-            pair
-            for position, child in enumerate(children)
-            for pair in named_tensors(child, f"{prefix}{position}.")
-        ]
-    params = [value for value, _ in model.param()]
-    named = [(f"{prefix}{_name(_PARAM_NAMES, i, 'param')}", v) for i, v in enumerate(params)]
-    buffers = model.buffers()
-    named += [(f"{prefix}{_name(_BUFFER_NAMES, i, 'buffer')}", b) for i, b in enumerate(buffers)]
-    return named
-
-
-_PARAM_NAMES = ("weight", "bias")
-_BUFFER_NAMES = ("running_mean", "running_var")
-
-
-def _name(names: tuple[str, ...], index: int, other: str) -> str:
-    return names[index] if index < len(names) else f"{other}{index}"
+    branch 1, layer 0). The names are the model's own (`Module.state_dict`)."""
+    return {name: tensor.cpu() for name, tensor in model.state_dict().items()}
 
 
 def load_into(model: Module, tensors: dict[str, torch.Tensor], path: Path) -> None:
     """Copy saved `tensors` into `model` in place; a `RunFolderError` naming `path` when the
     names or shapes are not the model's (weights of another spec)."""
-    live = dict(named_tensors(model))
-    missing, extra = sorted(set(live) - set(tensors)), sorted(set(tensors) - set(live))
-    if missing or extra:
-        what = f"lacks {missing[0]}" if missing else f"has {extra[0]}, which the network lacks"
-        raise RunFolderError(path, f"weights of another network: the file {what}")
-    for name, target in live.items():
-        saved = tensors[name]
-        if saved.shape != target.shape:
-            raise RunFolderError(
-                path,
-                f"weights of another network: {name} is {tuple(saved.shape)}, "
-                f"the spec makes it {tuple(target.shape)}",
-            )
-    with torch.no_grad():
-        for name, target in live.items():
-            target.copy_(tensors[name])
+    try:
+        model.load_state_dict(tensors)
+    except StateDictError as caught:
+        if caught.problem == "shape":
+            what = f"{caught.key} is {caught.saved}, the spec makes it {caught.expected}"
+        elif caught.problem == "missing":
+            what = f"the file lacks {caught.key}"
+        else:
+            what = f"the file has {caught.key}, which the network lacks"
+        raise RunFolderError(path, f"weights of another network: {what}") from None
 
 
 def write_weights(path: Path, tensors: dict[str, torch.Tensor]) -> None:
