@@ -14,8 +14,6 @@ import pytest
 
 LIMIT = 350
 PACKAGE = Path(__file__).parents[1] / "minidl"
-PENDING = {"train.py": "split by idea in this wave (helper tree); remove once merged"}
-"""Files known to be long that another branch of this wave splits, by path under minidl/."""
 
 
 def long_files() -> dict[str, int]:
@@ -34,18 +32,8 @@ def says_why(path: str) -> bool:
 
 
 def test_no_long_file_without_a_reason() -> None:
-    unexplained = {
-        path: lines
-        for path, lines in long_files().items()
-        if path not in PENDING and not says_why(path)
-    }
+    unexplained = {path: lines for path, lines in long_files().items() if not says_why(path)}
     assert not unexplained, f"split these by idea, or say why in the docstring: {unexplained}"
-
-
-@pytest.mark.parametrize("path", sorted(PENDING))
-def test_pending_files_are_still_long(path: str) -> None:
-    """Once a pending file is split, its entry goes: this fails to say so."""
-    assert path in long_files(), f"{path} is short now: remove it from PENDING"
 
 
 def test_the_check_sees_a_long_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,7 +21,7 @@ from minidl.data.encoding import Encoding
 from minidl.lang import Spec, SpecError, resolve
 from minidl.lang.memory import memory_problem
 from minidl.lang.shapes import Carried, Joined, Resolved
-from minidl.nn import Concat, Join, Loss, Module, Sequential, Sum, stack
+from minidl.nn import Branches, Concat, Loss, Module, Sequential, Sum, stack
 from minidl.optim import Optimizer
 from minidl.schedule import Schedule
 from minidl.stopping import BestWeights, EarlyStopping
@@ -142,7 +142,7 @@ def build_model(
     return Sequential(_build(resolution.network, generator, DTYPES[spec.train.dtype]))
 
 
-JOINS: dict[str, type[Join]] = {"sum": Sum, "concat": Concat}
+JOINS: dict[str, type[Branches]] = {"sum": Sum, "concat": Concat}
 """The minidl module of each join of the IR, by its `op`."""
 
 

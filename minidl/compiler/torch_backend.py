@@ -15,7 +15,7 @@ from torch import nn
 from minidl.compiler.words import LAYERS, LOSSES, OPTIMIZERS, word_of
 from minidl.data import Dataset, batches
 from minidl.lang import Spec
-from minidl.nn import Concat, Join, Loss, Module, Sequential, Sum
+from minidl.nn import Branches, Concat, Loss, Module, Sequential, Sum
 from minidl.schedule import Schedule
 from minidl.stopping import EarlyStopping
 from minidl.train import (
@@ -63,7 +63,7 @@ def _twin(module: Module) -> nn.Module:
     """The torch.nn module that computes what the minidl `module` computes."""
     if isinstance(module, Sequential):
         return to_torch(module)
-    if isinstance(module, Join):
+    if isinstance(module, Branches):
         dim = module.dim if isinstance(module, Concat) else -1
         return TorchJoin(_JOINS[type(module)], [_twin(b) for b in module.branches], dim)
     return LAYERS[word_of(module)].torch(module)
@@ -71,7 +71,7 @@ def _twin(module: Module) -> nn.Module:
 
 def _pairs(twin: nn.Module, module: Module) -> list[tuple[nn.Module, Module]]:
     """Each layer of the minidl model with its torch twin, depth first."""
-    if isinstance(module, Sequential | Join):
+    if isinstance(module, Sequential | Branches):
         children = list(twin.branches if isinstance(twin, TorchJoin) else twin.children())
         return [
             pair

@@ -6,7 +6,7 @@ from minidl.nn.container import Sequential, stack
 from minidl.nn.conv import Conv2d
 from minidl.nn.dropout import Dropout
 from minidl.nn.flat import FlatParameters, Parameters, flatten_parameters
-from minidl.nn.graph import Concat, Join, Sum
+from minidl.nn.graph import Branches, Concat, Sum
 from minidl.nn.layer_norm import LayerNorm
 from minidl.nn.linear import Linear
 from minidl.nn.loss import Loss, LossBCE, LossCrossEntropy, LossHuber, LossL1, LossMSE, Reduction
@@ -17,13 +17,13 @@ __all__ = [
     "GELU",
     "AvgPool2d",
     "BatchNorm",
+    "Branches",
     "Concat",
     "Conv2d",
     "Dropout",
     "FlatParameters",
     "Flatten",
     "Identity",
-    "Join",
     "LayerNorm",
     "LeakyReLU",
     "Linear",

@@ -10,10 +10,10 @@ from torch import Tensor
 
 from minidl.nn.module import Module
 
-__all__ = ["Concat", "Join", "Sum"]
+__all__ = ["Branches", "Concat", "Sum"]
 
 
-class Join(Module):
+class Branches(Module):
     """The common part of `Sum` and `Concat`: branches run on one input.
 
     Every branch gets the same input, so the input's gradient is the sum of the branches'
@@ -58,7 +58,7 @@ class Join(Module):
         return ", ".join(repr(branch).replace("\n", "\n  ") for branch in self.branches)
 
 
-class Sum(Join):
+class Sum(Branches):
     """Adds the outputs of its branches, which must have one width.
 
     Shape: input `(*, D)`; every branch gives `(*, W)`; output `(*, W)`.
@@ -78,7 +78,7 @@ class Sum(Join):
         return self.inputs_grad([grad] * len(self.branches))
 
 
-class Concat(Join):
+class Concat(Branches):
     """Concatenates the outputs of its branches along the last axis (`dim=-1`), or along the
     channels of images (`dim=-3`).
 
