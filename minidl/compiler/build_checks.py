@@ -6,19 +6,21 @@ from __future__ import annotations
 
 import torch
 
-from minidl.lang import Spec, SpecError, resolve
+from minidl.lang import Resolution, Spec, SpecError, resolve
 from minidl.lang.dtype_limits import overflowing_option
 from minidl.lang.errors import Diagnostic
 
 __all__ = ["check_device", "check_dtype_range", "check_last_batch"]
 
 
-def check_last_batch(spec: Spec, rows: int) -> None:
-    """A stage with batch statistics (BatchNorm) cannot train on a last mini-batch of one."""
+def check_last_batch(spec: Spec, rows: int, resolution: Resolution | None = None) -> None:
+    """A stage with batch statistics (BatchNorm) cannot train on a last mini-batch of one
+    (`resolution`: the spec's network, resolved already)."""
     batch = spec.optimizer.batch
-    if rows % batch != 1 or not any(
-        layer.word.batch_statistics for layer in resolve(spec, None, None).layers
-    ):
+    if rows % batch != 1:
+        return
+    layers = (resolution or resolve(spec, None, None)).layers
+    if not any(layer.word.batch_statistics for layer in layers):
         return
     diagnostic = Diagnostic.at(
         spec.optimizer.span,

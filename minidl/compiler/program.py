@@ -5,6 +5,7 @@ Each word is looked up in `minidl.compiler.words`; nothing here names a word.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,13 +15,13 @@ import torch
 from torch import Tensor
 
 from minidl.compiler.build_checks import check_device, check_dtype_range, check_last_batch
-from minidl.compiler.data import load_data
+from minidl.compiler.data import LoadedData, load_data
 from minidl.compiler.words import LAYERS, LOSSES, OPTIMIZERS, Build
 from minidl.data import Dataset, Normalizer, stack_datasets
 from minidl.data.encoding import Encoding
 from minidl.lang import Spec, SpecError, resolve
 from minidl.lang.memory import memory_problem
-from minidl.lang.shapes import Carried, Joined, Resolved
+from minidl.lang.shapes import Carried, Joined, Resolution, Resolved
 from minidl.nn import Branches, Concat, Loss, Module, Sequential, Sum, stack
 from minidl.optim import Optimizer
 from minidl.schedule import Schedule
@@ -29,13 +30,16 @@ from minidl.train import EnsembleCallback, EpochRecord, ProgressCallback, fit, f
 
 __all__ = [
     "DTYPES",
+    "Built",
     "Ensemble",
     "Program",
     "build_model",
+    "build_run",
     "compile_ensemble",
     "compile_spec",
     "early_stopping",
     "final_record",
+    "target_scale",
     "with_run_seed",
 ]
 
@@ -78,10 +82,7 @@ class Program:
     @property
     def target_scale(self) -> Tensor | None:
         """Per target column, what one unit of a normalised target is on its own scale."""
-        if self.target_normalizer is None:
-            return None
-        scale = self.target_normalizer.scale
-        return torch.ones(len(self.targets), dtype=torch.float64) if scale is None else scale
+        return target_scale(self.target_normalizer, self.targets)
 
     def predict(self, inputs: Tensor | Any) -> list[Any]:
         """What `--predict` writes for each row: the class as the data writes it, or the
@@ -133,10 +134,15 @@ class Program:
 
 
 def build_model(
-    spec: Spec, features: Carried, targets: int, generator: torch.Generator
+    spec: Spec,
+    features: Carried,
+    targets: int,
+    generator: torch.Generator,
+    resolution: Resolution | None = None,
 ) -> Sequential:
-    """The expanded network as minidl modules, initialised from `generator`, shapes checked."""
-    resolution = resolve(spec, features, targets)
+    """The expanded network as minidl modules, initialised from `generator`, shapes checked
+    (`resolution`: the spec already resolved for these features and targets)."""
+    resolution = resolution or resolve(spec, features, targets)
     if resolution.diagnostics:
         raise SpecError(resolution.diagnostics)
     return Sequential(_build(resolution.network, generator, DTYPES[spec.train.dtype]))
@@ -171,29 +177,51 @@ def build_schedule(spec: Spec) -> Schedule:
     return Schedule(s.kind, spec.optimizer.lr, spec.train.epochs, s.every, s.gamma, s.warmup)
 
 
-def compile_spec(spec: Spec) -> Program:
-    """Build the data, model, loss, optimiser and schedule of `spec`, all from its seed.
+@dataclass
+class Built:
+    """One run's data and network, built from its seed, on the spec's device and dtype: what
+    a `Program` (with its optimiser and loss) or an `Ensemble` (R of them stacked) is made of."""
+
+    model: Sequential
+    loaded: LoadedData
+    generator: torch.Generator
+
+
+def build_run(spec: Spec) -> Built:
+    """The data and the network of `spec`, all from its seed, each built once.
 
     The seed's one generator draws, in this order, the data, the initial weights, and then
     each epoch's shuffle (and dropout masks): the same spec and seed give bit-identical
-    results.
+    results. The network is resolved once for the data's shape; that resolution serves the
+    memory estimate, the build and the last-batch check.
     """
     check_device(spec)
     check_dtype_range(spec)
     generator = torch.Generator().manual_seed(spec.train.seed)
     loaded = load_data(spec, generator)
     train, test = loaded.train, loaded.test
+    resolution = resolve(spec, train.shape, train.outputs)
     rows = max(len(train), len(test) if test is not None else 0)
-    problem = memory_problem(spec, train.features, rows, resolve(spec, train.shape, train.outputs))
+    problem = memory_problem(spec, train.features, rows, resolution)
     if problem is not None:  # before the network's tensors exist
         raise SpecError([problem])
-    model = build_model(spec, train.shape, train.outputs, generator)
-    check_last_batch(spec, len(train))
+    model = build_model(spec, train.shape, train.outputs, generator, resolution)
+    check_last_batch(spec, len(train), resolution)
     device, dtype = torch.device(spec.train.device), DTYPES[spec.train.dtype]
     model.to(device, dtype)
-    train = train.to(device, dtype)
-    test = test.to(device, dtype) if test is not None else None
-    validation = None if loaded.validation is None else loaded.validation.to(device, dtype)
+    moved = dataclasses.replace(
+        loaded,
+        train=train.to(device, dtype),
+        test=None if test is None else test.to(device, dtype),
+        validation=None if loaded.validation is None else loaded.validation.to(device, dtype),
+    )
+    return Built(model, moved, generator)
+
+
+def compile_spec(spec: Spec) -> Program:
+    """Build the data, model, loss, optimiser and schedule of `spec`, all from its seed."""
+    built = build_run(spec)
+    model, loaded = built.model, built.loaded
     optimizer = OPTIMIZERS[spec.optimizer.kind].minidl(spec.optimizer, model.param())
     loss = LOSSES[spec.loss.name].minidl(spec.loss)
     return Program(
@@ -202,18 +230,27 @@ def compile_spec(spec: Spec) -> Program:
         loss,
         optimizer,
         build_schedule(spec),
-        (train, test),
-        generator,
+        (loaded.train, loaded.test),
+        built.generator,
         loaded.feature_names,
         loaded.labels,
         loaded.normalizer,
         loaded.warnings,
-        validation,
+        loaded.validation,
         BestWeights(model) if spec.train.patience is not None else None,
         loaded.encoding,
         loaded.targets,
         loaded.target_normalizer,
     )
+
+
+def target_scale(normalizer: Normalizer | None, targets: Sequence[str]) -> Tensor | None:
+    """Per target column, what one unit of a normalised target is on its own scale (None
+    for classes; ones for values left unnormalised)."""
+    if normalizer is None:
+        return None
+    scale = normalizer.scale
+    return torch.ones(len(targets), dtype=torch.float64) if scale is None else scale
 
 
 def final_record(spec: Spec, history: Sequence[EpochRecord]) -> EpochRecord:
@@ -276,10 +313,10 @@ def compile_ensemble(spec: Spec, runs: int) -> Ensemble:
     Run r draws its data, initial weights and shuffles from its own generator seeded
     S + r, in the same order as `compile_spec`, so it computes what that run would alone.
     """
-    programs = [compile_spec(with_run_seed(spec, r)) for r in range(runs)]
-    model = stack([p.model for p in programs])
-    train = stack_datasets([p.data[0] for p in programs])
-    tests = [p.data[1] for p in programs]
+    built = [build_run(with_run_seed(spec, r)) for r in range(runs)]
+    model = stack([b.model for b in built])
+    train = stack_datasets([b.loaded.train for b in built])
+    tests = [b.loaded.test for b in built]
     test = (
         None
         if any(t is None for t in tests)
@@ -287,11 +324,12 @@ def compile_ensemble(spec: Spec, runs: int) -> Ensemble:
     )
     optimizer = OPTIMIZERS[spec.optimizer.kind].minidl(spec.optimizer, model.param())
     loss = LOSSES[spec.loss.name].minidl(spec.loss)
-    generators = [p.generator for p in programs]
+    generators = [b.generator for b in built]
     schedule = build_schedule(spec)
-    held = [p.validation for p in programs if p.validation is not None]
+    held = [b.loaded.validation for b in built if b.loaded.validation is not None]
     validation = stack_datasets(held) if held else None
-    scale, warnings = programs[0].target_scale, programs[0].warnings
+    first = built[0].loaded
+    scale, warnings = target_scale(first.target_normalizer, first.targets), first.warnings
     data = (train, test)
     return Ensemble(
         spec, model, loss, optimizer, schedule, data, generators, validation, scale, warnings
