@@ -107,7 +107,7 @@ def test_end_to_end_over_stdio() -> None:
 
 
 async def _end_to_end() -> None:
-    async with SpecClient(timeout=30) as client:
+    async with SpecClient(timeout=120) as client:
         client.open(URI, TWO_ERRORS)
         first = await client.diagnostics(URI, 0)
         assert [(d.code, d.range) for d in first] == [
@@ -226,7 +226,7 @@ def test_quick_fixes_and_a_repeated_block_over_stdio() -> None:
 
 
 async def _quick_fixes_and_hover() -> None:
-    async with SpecClient(timeout=30) as client:
+    async with SpecClient(timeout=120) as client:
         client.open(URI, TWO_ERRORS)
         published = await client.diagnostics(URI, 0)
         params = types.CodeActionParams(
@@ -259,7 +259,7 @@ def test_csv_spec_reads_its_header_relative_to_the_document(tmp_path: Path) -> N
 
 
 async def _csv(uri: str, text: str) -> None:
-    async with SpecClient(timeout=30) as client:
+    async with SpecClient(timeout=120) as client:
         client.open(uri, text)
         assert await client.diagnostics(uri, 0) == []
         params = types.TextDocumentPositionParams(
@@ -278,7 +278,7 @@ def test_bad_requests_get_error_answers_and_the_server_goes_on() -> None:
 
 
 async def _bad_requests() -> None:
-    async with SpecClient(timeout=30) as client:
+    async with SpecClient(timeout=120) as client:
         never = types.TextDocumentPositionParams(
             text_document=types.TextDocumentIdentifier(uri="file:///never/opened.mdl"),
             position=types.Position(line=0, character=0),
@@ -415,7 +415,7 @@ def test_fuzzed_edits_never_kill_the_server() -> None:
 async def _fuzz(edits: int) -> None:
     chance = random.Random(20261128)
     text = FIXED
-    async with SpecClient(timeout=30) as client:
+    async with SpecClient(timeout=120) as client:
         client.open(URI, text)
         await client.diagnostics(URI, 0)
         for step in range(edits):

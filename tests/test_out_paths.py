@@ -85,7 +85,7 @@ def test_out_to_a_fifo_writes_into_it_and_keeps_it(
     reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
     reader.start()
     code, _, err = run(seed_run, "--predict", rows, "--out", fifo)
-    reader.join(timeout=60)
+    reader.join(timeout=300)
     assert code == 0, err
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)  # not replaced by a regular file
     assert received == [expected_predictions(seed_run, rows).encode()]

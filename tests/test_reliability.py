@@ -52,7 +52,7 @@ def start(*args: str) -> subprocess.Popen[str]:
     )
 
 
-def wait_for(condition: object, limit: float = 60) -> None:
+def wait_for(condition: object, limit: float = 600) -> None:
     assert callable(condition)
     deadline = time.monotonic() + limit
     while not condition():
@@ -63,7 +63,7 @@ def wait_for(condition: object, limit: float = 60) -> None:
 def interrupt(process: subprocess.Popen[str]) -> tuple[int, str, str, float]:
     sent = time.monotonic()
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=30)
+    out, err = process.communicate(timeout=300)  # a hang guard: minutes, for a loaded machine
     return process.returncode, out, err, time.monotonic() - sent
 
 

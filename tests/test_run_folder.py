@@ -219,7 +219,7 @@ def test_resume_after_an_interruption_is_bit_identical(
         time.sleep(0.02)
     time.sleep(random.Random(draw).uniform(0.0, 1.0))
     process.send_signal(how)
-    _, err = process.communicate(timeout=60)
+    _, err = process.communicate(timeout=300)
     (folder,) = tmp_path.iterdir()
     assert process.returncode != 0, "the run finished before the signal: make it longer"
     assert process.returncode == (130 if how == signal.SIGINT else -signal.SIGKILL), err

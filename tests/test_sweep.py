@@ -202,7 +202,7 @@ def test_a_sweep_cut_short_resumes_to_the_same_results(
         time.sleep(0.02)
     time.sleep(delay)
     process.send_signal(how)
-    process.communicate(timeout=60)
+    process.communicate(timeout=300)
     assert process.returncode != 0, "the sweep finished before the signal"
     (folder,) = tmp_path.iterdir()
     assert json.loads((folder / "results.json").read_text())["status"] == "interrupted"
