@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -47,3 +48,44 @@ def test_a_node_of_an_unregistered_class_is_refused() -> None:
     with pytest.raises(ValueError, match="is not a known loss"):
         ir.Spec(network=(ir.Linear(out_features=1),), loss=Stray())  # type: ignore[arg-type]
     assert all(model.__name__ != "Stray" for model in LOSSES.values())
+
+
+def test_a_statement_word_is_seen_at_once_and_the_table_is_not_rebuilt() -> None:
+    """STATEMENTS is made again only when a word table changes (the checker and the language
+    server look words up in loops)."""
+    from minidl.lang.registry import STATEMENTS
+    from minidl.lang.statement_words import OPTIMIZERS
+
+    assert STATEMENTS["sgd"] is STATEMENTS["sgd"]
+
+    @OPTIMIZERS.register
+    class Passing(ir.Node):
+        kind: Literal["passing"] = "passing"
+
+    try:
+        assert STATEMENTS["passing"].variants == {"": Passing}
+        assert STATEMENTS["passing"] is STATEMENTS["passing"]
+    finally:
+        del OPTIMIZERS["passing"]
+    assert "passing" not in STATEMENTS
+
+
+def test_a_word_without_its_compiler_record_is_named_with_the_line_that_adds_it() -> None:
+    """A plug-in that registers a language word and forgets the compiler's record gets a
+    message that names the word and the table, not a bare KeyError."""
+    from minidl import compile_spec
+    from minidl.compiler.words import MissingRecord
+    from minidl.lang.layer_words import LAYERS, LayerWord
+
+    @LAYERS.register
+    class Forgotten(LayerWord):
+        kind: Literal["Forgotten"] = "Forgotten"
+
+    try:
+        with pytest.raises(MissingRecord) as caught:
+            compile_spec(parse("Linear 2->3 | Forgotten | Linear 3->1; loss MSE; data disk"))
+    finally:
+        del LAYERS["Forgotten"]
+    message = str(caught.value)
+    assert "the layer `Forgotten` is a word of the language with no compiler record" in message
+    assert "minidl.compiler.words.LAYERS['Forgotten'] = ..." in message

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from minidl.compiler.image_data import as_images, check_image_shape, load_images
+from minidl.compiler.words import Records
 from minidl.data import (
     DataError,
     Dataset,
@@ -210,15 +211,21 @@ def _scale_warnings(spec: Spec, sets: CsvSets) -> list[Diagnostic]:
     ]
 
 
-DATA_SOURCES: dict[str, DataEntry] = {
-    "disk": seeded(
-        lambda word, n, generator: disk(n, word.radius, generator=generator, dtype=torch.float64),
-        "disk({n}, radius={radius!r}, generator=generator, dtype=torch.float64)",
-        "from minidl.data import disk",
-    ),
-    "csv": DataEntry(lambda spec, word, generator: _load_csv(spec, word, generator)),
-    "images": DataEntry(lambda spec, word, generator: _load_images(spec, word, generator)),
-}
+DATA_SOURCES: Records[DataEntry] = Records(
+    "data source",
+    "minidl.compiler.data.DATA_SOURCES",
+    {
+        "disk": seeded(
+            lambda word, n, generator: disk(
+                n, word.radius, generator=generator, dtype=torch.float64
+            ),
+            "disk({n}, radius={radius!r}, generator=generator, dtype=torch.float64)",
+            "from minidl.data import disk",
+        ),
+        "csv": DataEntry(lambda spec, word, generator: _load_csv(spec, word, generator)),
+        "images": DataEntry(lambda spec, word, generator: _load_images(spec, word, generator)),
+    },
+)
 """Every data source word's record, by its word (`data disk`); a new source adds one."""
 
 

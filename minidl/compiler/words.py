@@ -8,9 +8,9 @@ optimisers. `tests/test_words.py` fails when a word of `minidl.lang` lacks an en
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -29,8 +29,32 @@ __all__ = [
     "LayerEntry",
     "LossEntry",
     "OptimizerEntry",
+    "Records",
     "word_of",
 ]
+
+_E = TypeVar("_E")
+
+
+class MissingRecord(LookupError):
+    """A word of the language that this side has no record for (a plug-in's word registered
+    with `@LAYERS.register` and the like, without its compiler record)."""
+
+
+class Records(dict[str, _E]):
+    """The compiler's records of one kind of word, by the word. A word without one is named
+    with the line that adds it, instead of a bare `KeyError`."""
+
+    def __init__(self, noun: str, name: str, entries: Mapping[str, _E]) -> None:
+        super().__init__(entries)
+        self.noun, self.name = noun, name
+
+    def __missing__(self, word: str) -> _E:
+        raise MissingRecord(
+            f"the {self.noun} `{word}` is a word of the language with no compiler record: "
+            f"add `{self.name}[{word!r}] = ...` beside its `@...register` "
+            f'(docs/LANGUAGE.md, "New words: one record per side")'
+        )
 
 
 @dataclass(frozen=True)
@@ -144,73 +168,81 @@ def _torch_conv(m: nn.Conv2d) -> torch.nn.Module:
     return _copy(layer, weight=m.weight, bias=m.bias)
 
 
-LAYERS: dict[str, LayerEntry] = {
-    "Linear": LayerEntry(
-        lambda w, b: nn.Linear(
-            b.width_in, b.width_out, w.bias, generator=b.generator, dtype=b.dtype
+LAYERS: Records[LayerEntry] = Records(
+    "layer",
+    "minidl.compiler.words.LAYERS",
+    {
+        "Linear": LayerEntry(
+            lambda w, b: nn.Linear(
+                b.width_in, b.width_out, w.bias, generator=b.generator, dtype=b.dtype
+            ),
+            _torch_linear,
+            "Linear({width_in}, {width_out}, bias={bias}, generator=generator, dtype=DTYPE)",
         ),
-        _torch_linear,
-        "Linear({width_in}, {width_out}, bias={bias}, generator=generator, dtype=DTYPE)",
-    ),
-    "ReLU": LayerEntry(lambda w, b: nn.ReLU(), lambda m: torch.nn.ReLU(), "ReLU()"),
-    "Tanh": LayerEntry(lambda w, b: nn.Tanh(), lambda m: torch.nn.Tanh(), "Tanh()"),
-    "Sigmoid": LayerEntry(lambda w, b: nn.Sigmoid(), lambda m: torch.nn.Sigmoid(), "Sigmoid()"),
-    "Identity": LayerEntry(lambda w, b: nn.Identity(), lambda m: torch.nn.Identity(), "Identity()"),
-    "Dropout": LayerEntry(
-        lambda w, b: nn.Dropout(w.p, generator=b.generator),
-        lambda m: _TorchDropout(m),
-        "Dropout({p!r}, generator=generator)",
-    ),
-    "LayerNorm": LayerEntry(
-        lambda w, b: nn.LayerNorm(b.shape_in, w.eps, w.affine, dtype=b.dtype),
-        _torch_layer_norm,
-        "LayerNorm({shape_in}, {eps!r}, {affine}, dtype=DTYPE)",
-    ),
-    "BatchNorm": LayerEntry(
-        lambda w, b: nn.BatchNorm(
-            b.channels_in, w.eps, w.momentum, w.affine, image=b.image, dtype=b.dtype
+        "ReLU": LayerEntry(lambda w, b: nn.ReLU(), lambda m: torch.nn.ReLU(), "ReLU()"),
+        "Tanh": LayerEntry(lambda w, b: nn.Tanh(), lambda m: torch.nn.Tanh(), "Tanh()"),
+        "Sigmoid": LayerEntry(lambda w, b: nn.Sigmoid(), lambda m: torch.nn.Sigmoid(), "Sigmoid()"),
+        "Identity": LayerEntry(
+            lambda w, b: nn.Identity(), lambda m: torch.nn.Identity(), "Identity()"
         ),
-        _torch_batch_norm,
-        "BatchNorm({channels_in}, {eps!r}, {momentum!r}, {affine}{image}, dtype=DTYPE)",
-    ),
-    "LeakyReLU": LayerEntry(
-        lambda w, b: nn.LeakyReLU(w.slope),
-        lambda m: torch.nn.LeakyReLU(m.slope),
-        "LeakyReLU({slope!r})",
-    ),
-    "GELU": LayerEntry(lambda w, b: nn.GELU(), lambda m: torch.nn.GELU(), "GELU()"),
-    "Softmax": LayerEntry(
-        lambda w, b: nn.Softmax(), lambda m: torch.nn.Softmax(dim=-1), "Softmax()"
-    ),
-    "Conv2d": LayerEntry(
-        lambda w, b: nn.Conv2d(
-            b.channels_in,
-            b.channels_out,
-            w.kernel,
-            w.stride,
-            w.padding,
-            w.bias,
-            generator=b.generator,
-            dtype=b.dtype,
+        "Dropout": LayerEntry(
+            lambda w, b: nn.Dropout(w.p, generator=b.generator),
+            lambda m: _TorchDropout(m),
+            "Dropout({p!r}, generator=generator)",
         ),
-        _torch_conv,
-        "Conv2d({channels_in}, {channels_out}, {kernel}, {stride}, {padding}, {bias}, "
-        "generator=generator, dtype=DTYPE)",
-    ),
-    "MaxPool": LayerEntry(
-        lambda w, b: nn.MaxPool2d(w.kernel, w.stride),
-        lambda m: torch.nn.MaxPool2d(m.kernel, m.stride),
-        "MaxPool2d({kernel}, {stride})",
-        nn.MaxPool2d,
-    ),
-    "AvgPool": LayerEntry(
-        lambda w, b: nn.AvgPool2d(w.kernel, w.stride),
-        lambda m: torch.nn.AvgPool2d(m.kernel, m.stride),
-        "AvgPool2d({kernel}, {stride})",
-        nn.AvgPool2d,
-    ),
-    "Flatten": LayerEntry(lambda w, b: nn.Flatten(), lambda m: torch.nn.Flatten(-3), "Flatten()"),
-}
+        "LayerNorm": LayerEntry(
+            lambda w, b: nn.LayerNorm(b.shape_in, w.eps, w.affine, dtype=b.dtype),
+            _torch_layer_norm,
+            "LayerNorm({shape_in}, {eps!r}, {affine}, dtype=DTYPE)",
+        ),
+        "BatchNorm": LayerEntry(
+            lambda w, b: nn.BatchNorm(
+                b.channels_in, w.eps, w.momentum, w.affine, image=b.image, dtype=b.dtype
+            ),
+            _torch_batch_norm,
+            "BatchNorm({channels_in}, {eps!r}, {momentum!r}, {affine}{image}, dtype=DTYPE)",
+        ),
+        "LeakyReLU": LayerEntry(
+            lambda w, b: nn.LeakyReLU(w.slope),
+            lambda m: torch.nn.LeakyReLU(m.slope),
+            "LeakyReLU({slope!r})",
+        ),
+        "GELU": LayerEntry(lambda w, b: nn.GELU(), lambda m: torch.nn.GELU(), "GELU()"),
+        "Softmax": LayerEntry(
+            lambda w, b: nn.Softmax(), lambda m: torch.nn.Softmax(dim=-1), "Softmax()"
+        ),
+        "Conv2d": LayerEntry(
+            lambda w, b: nn.Conv2d(
+                b.channels_in,
+                b.channels_out,
+                w.kernel,
+                w.stride,
+                w.padding,
+                w.bias,
+                generator=b.generator,
+                dtype=b.dtype,
+            ),
+            _torch_conv,
+            "Conv2d({channels_in}, {channels_out}, {kernel}, {stride}, {padding}, {bias}, "
+            "generator=generator, dtype=DTYPE)",
+        ),
+        "MaxPool": LayerEntry(
+            lambda w, b: nn.MaxPool2d(w.kernel, w.stride),
+            lambda m: torch.nn.MaxPool2d(m.kernel, m.stride),
+            "MaxPool2d({kernel}, {stride})",
+            nn.MaxPool2d,
+        ),
+        "AvgPool": LayerEntry(
+            lambda w, b: nn.AvgPool2d(w.kernel, w.stride),
+            lambda m: torch.nn.AvgPool2d(m.kernel, m.stride),
+            "AvgPool2d({kernel}, {stride})",
+            nn.AvgPool2d,
+        ),
+        "Flatten": LayerEntry(
+            lambda w, b: nn.Flatten(), lambda m: torch.nn.Flatten(-3), "Flatten()"
+        ),
+    },
+)
 
 
 class _TorchDropout(torch.nn.Module):
@@ -248,33 +280,37 @@ def _class_index(targets: Tensor) -> Tensor:
     return targets.argmax(dim=-1)
 
 
-LOSSES: dict[str, LossEntry] = {
-    "MSE": LossEntry(
-        lambda w: nn.LossMSE(w.reduction),
-        lambda w, y, t: F.mse_loss(y, t, reduction="none").mean(-1),
-        "LossMSE",
-    ),
-    "L1": LossEntry(
-        lambda w: nn.LossL1(w.reduction),
-        lambda w, y, t: F.l1_loss(y, t, reduction="none").mean(-1),
-        "LossL1",
-    ),
-    "Huber": LossEntry(
-        lambda w: nn.LossHuber(w.reduction, w.delta),
-        lambda w, y, t: F.huber_loss(y, t, reduction="none", delta=w.delta).mean(-1),
-        "LossHuber",
-    ),
-    "CrossEntropy": LossEntry(
-        lambda w: nn.LossCrossEntropy(w.reduction),
-        lambda w, y, t: F.cross_entropy(y, _class_index(t), reduction="none"),
-        "LossCrossEntropy",
-    ),
-    "BCE": LossEntry(
-        lambda w: nn.LossBCE(w.reduction),
-        lambda w, y, t: F.binary_cross_entropy_with_logits(y, t, reduction="none").mean(-1),
-        "LossBCE",
-    ),
-}
+LOSSES: Records[LossEntry] = Records(
+    "loss",
+    "minidl.compiler.words.LOSSES",
+    {
+        "MSE": LossEntry(
+            lambda w: nn.LossMSE(w.reduction),
+            lambda w, y, t: F.mse_loss(y, t, reduction="none").mean(-1),
+            "LossMSE",
+        ),
+        "L1": LossEntry(
+            lambda w: nn.LossL1(w.reduction),
+            lambda w, y, t: F.l1_loss(y, t, reduction="none").mean(-1),
+            "LossL1",
+        ),
+        "Huber": LossEntry(
+            lambda w: nn.LossHuber(w.reduction, w.delta),
+            lambda w, y, t: F.huber_loss(y, t, reduction="none", delta=w.delta).mean(-1),
+            "LossHuber",
+        ),
+        "CrossEntropy": LossEntry(
+            lambda w: nn.LossCrossEntropy(w.reduction),
+            lambda w, y, t: F.cross_entropy(y, _class_index(t), reduction="none"),
+            "LossCrossEntropy",
+        ),
+        "BCE": LossEntry(
+            lambda w: nn.LossBCE(w.reduction),
+            lambda w, y, t: F.binary_cross_entropy_with_logits(y, t, reduction="none").mean(-1),
+            "LossBCE",
+        ),
+    },
+)
 
 
 @dataclass(frozen=True)
@@ -287,31 +323,35 @@ class OptimizerEntry:
     """The class `--emit python` writes; the word's options are its keyword arguments."""
 
 
-OPTIMIZERS: dict[str, OptimizerEntry] = {
-    "sgd": OptimizerEntry(
-        lambda w, p: SGD(
-            p, lr=w.lr, momentum=w.momentum, weight_decay=w.weight_decay, nesterov=w.nesterov
+OPTIMIZERS: Records[OptimizerEntry] = Records(
+    "optimiser",
+    "minidl.compiler.words.OPTIMIZERS",
+    {
+        "sgd": OptimizerEntry(
+            lambda w, p: SGD(
+                p, lr=w.lr, momentum=w.momentum, weight_decay=w.weight_decay, nesterov=w.nesterov
+            ),
+            lambda w, p: torch.optim.SGD(
+                p, lr=w.lr, momentum=w.momentum, weight_decay=w.weight_decay, nesterov=w.nesterov
+            ),
+            "SGD",
         ),
-        lambda w, p: torch.optim.SGD(
-            p, lr=w.lr, momentum=w.momentum, weight_decay=w.weight_decay, nesterov=w.nesterov
+        "adam": OptimizerEntry(
+            lambda w, p: Adam(p, lr=w.lr, betas=w.betas, eps=w.eps, weight_decay=w.weight_decay),
+            lambda w, p: torch.optim.Adam(
+                p, lr=w.lr, betas=w.betas, eps=w.eps, weight_decay=w.weight_decay
+            ),
+            "Adam",
         ),
-        "SGD",
-    ),
-    "adam": OptimizerEntry(
-        lambda w, p: Adam(p, lr=w.lr, betas=w.betas, eps=w.eps, weight_decay=w.weight_decay),
-        lambda w, p: torch.optim.Adam(
-            p, lr=w.lr, betas=w.betas, eps=w.eps, weight_decay=w.weight_decay
+        "adamw": OptimizerEntry(
+            lambda w, p: AdamW(p, lr=w.lr, betas=w.betas, eps=w.eps, weight_decay=w.weight_decay),
+            lambda w, p: torch.optim.AdamW(
+                p, lr=w.lr, betas=w.betas, eps=w.eps, weight_decay=w.weight_decay
+            ),
+            "AdamW",
         ),
-        "Adam",
-    ),
-    "adamw": OptimizerEntry(
-        lambda w, p: AdamW(p, lr=w.lr, betas=w.betas, eps=w.eps, weight_decay=w.weight_decay),
-        lambda w, p: torch.optim.AdamW(
-            p, lr=w.lr, betas=w.betas, eps=w.eps, weight_decay=w.weight_decay
-        ),
-        "AdamW",
-    ),
-}
+    },
+)
 
 
 def layer_entry(word: ir.LayerWord) -> LayerEntry:

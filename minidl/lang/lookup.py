@@ -35,6 +35,17 @@ class WordTable(dict[str, type[_W]], Generic[_W]):
         self.noun, self.tag = noun, tag
         self.also = also
         """Further tables whose nodes the field also takes (a stage: the structural ones)."""
+        self.changes = 0
+        """How many times a word was set, so that what is made from the table can be kept
+        until it changes (`registry.STATEMENTS`)."""
+
+    def __setitem__(self, word: str, model: type[_W]) -> None:
+        super().__setitem__(word, model)
+        self.changes += 1
+
+    def __delitem__(self, word: str) -> None:
+        super().__delitem__(word)
+        self.changes += 1
 
     def register(self, model: _M) -> _M:
         """Make `model` a word of this table (a class decorator); its tag's default is the word."""

@@ -60,22 +60,30 @@ class Statement:
 
 
 class _Statements(Mapping[str, Statement]):
-    """Every statement word, read from the word tables when asked, so that an optimiser, loss
-    or data source registered by a plug-in is a statement at once. `let` and the network are
-    the grammar's own."""
+    """Every statement word, made from the word tables and made again when one changes, so
+    that an optimiser, loss or data source registered by a plug-in is a statement at once.
+    `let` and the network are the grammar's own."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, Statement] = {}
+        self._changes: tuple[int, ...] = ()
 
     def _now(self) -> dict[str, Statement]:
-        return {
-            "loss": Statement("loss", LOSSES, "name", "loss"),
-            **{
-                word: Statement("optimizer", {"": model}, None, "optimiser")
-                for word, model in OPTIMIZERS.items()
-            },
-            "schedule": Statement("schedule", {"": Schedule}, "kind", "schedule"),
-            "train": Statement("train", {"": Train}, None, "training statement"),
-            "data": Statement("data", DATA_SOURCES, "kind", "data source"),
-            "sweep": Statement("sweep", {}, None, "sweep"),
-        }
+        changes = (OPTIMIZERS.changes, LOSSES.changes, DATA_SOURCES.changes)
+        if changes != self._changes:
+            self._made = {
+                "loss": Statement("loss", LOSSES, "name", "loss"),
+                **{
+                    word: Statement("optimizer", {"": model}, None, "optimiser")
+                    for word, model in OPTIMIZERS.items()
+                },
+                "schedule": Statement("schedule", {"": Schedule}, "kind", "schedule"),
+                "train": Statement("train", {"": Train}, None, "training statement"),
+                "data": Statement("data", DATA_SOURCES, "kind", "data source"),
+                "sweep": Statement("sweep", {}, None, "sweep"),
+            }
+            self._changes = changes
+        return self._made
 
     def __getitem__(self, word: str) -> Statement:
         return self._now()[word]
