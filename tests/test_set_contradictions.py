@@ -44,3 +44,17 @@ def test_a_sweep_cell_without_momentum_for_nesterov_is_e137(
     err = capsys.readouterr().err
     assert "s.mdl:3:1: error[E137]: cell true: nesterov=true needs momentum" in err
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_the_summary_refuses_the_sweep_cell_that_training_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the CLI fuzz (issue 19): the summary printed the sweep and exited 0."""
+    spec = tmp_path / "s.mdl"
+    spec.write_text("Linear 2->1;\ntrain epochs=2;\nsweep sgd.nesterov=[false, true];\n")
+    assert main([str(spec)]) == 2
+    summary = capsys.readouterr()
+    assert summary.out == ""
+    assert "s.mdl:3:1: error[E137]: cell true: nesterov=true needs momentum" in summary.err
+    assert main([str(spec), "--train", "--quiet", "--out", str(tmp_path / "runs")]) == 2
+    assert capsys.readouterr().err == summary.err

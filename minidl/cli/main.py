@@ -176,6 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(emit(spec, args.emit, args.spec.stem, text, args.set))
             return EXIT_OK
         if not args.train:
+            if spec.sweep is not None:  # a cell whose options contradict (E137), as --train
+                from minidl.cli.sweep_grid import cells
+
+                cells(spec)
             print(summarize(spec, str(args.spec)))
             return EXIT_OK
         return _train(spec, args)

@@ -1,6 +1,6 @@
 """The grid of a sweep, or the configurations a search draws: its cells (one setting of the
 swept keys each) and the tasks that train their runs. Shared by the sweep runner and the
-results it writes."""
+results it writes. Torch-free: the summary checks the cells as training would."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ import itertools
 import math
 import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from minidl.lang import Diagnostic, Spec, SpecError, ir
 from minidl.lang.format import format_value
 from minidl.lang.settings import with_setting
-from minidl.train import EpochRecord
+
+if TYPE_CHECKING:  # the summary expands the grid without torch
+    from minidl.train import EpochRecord
 
 __all__ = ["Cell", "CellResult", "Task", "cells", "draw", "tasks"]
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from minidl.data.errors import DataError
 from minidl.data.header import read_header
+from minidl.data.missing import is_missing_text
 from minidl.data.task import LossKind, class_count_fault, regresses
 from minidl.lang import ir
 from minidl.lang.carried import Carried
@@ -60,6 +61,9 @@ def csv_preview(spec: ir.Spec) -> tuple[Carried | None, list[str], list[Diagnost
     problems = column_diagnostics(spec, header)
     if problems:
         return None, [], problems
+    fault = _file_faults(spec, data, base, header.names)
+    if fault is not None:  # what --train would stop at, said before a summary of the file
+        return None, [], [file_diagnostic(fault, spec)]
     target = data.target if isinstance(data.target, str) else data.targets[0]
     preview = _table(path, header.names, data)
     if preview is None or (preview.plain and data.targets == (target,) and not data.ignore):
@@ -91,6 +95,27 @@ def csv_preview(spec: ir.Spec) -> tuple[Carried | None, list[str], list[Diagnost
         if fault is not None:  # what --train would refuse; editors still know the width
             return width, lines, [file_diagnostic(fault, spec)]
     return width, lines, []
+
+
+def _file_faults(
+    spec: ir.Spec, data: ir.CsvData, base: Path, names: tuple[str, ...]
+) -> DataError | None:
+    """The first fault of the train file, then of the test file, that training stops at."""
+    from minidl.lang.table_faults import FLOAT32_MAX, table_fault
+
+    largest = FLOAT32_MAX if spec.train.dtype == "float32" else None
+    left_out = {*data.targets, *data.ignore, *data.categorical}
+    features = [name for name in names if name not in left_out]
+    scan = table_fault(base / data.train, names, PREVIEW_BYTES, features, largest)
+    if scan.fault is not None or not data.test:
+        return scan.fault
+    test = base / data.test
+    try:
+        test_names = read_header(test).names
+    except DataError:
+        return None  # named by the header checks above, or when training
+    numbers = [name for name in features if name not in scan.text] if scan.whole else []
+    return table_fault(test, test_names, PREVIEW_BYTES, features, largest, numbers).fault
 
 
 def _table(path: Path, names: tuple[str, ...], data: ir.CsvData) -> TablePreview | None:
@@ -168,9 +193,9 @@ def _counts(path: Path, target: int, data: ir.CsvData) -> str:
             rows = [row for row in csv.reader(file) if any(cell.strip() for cell in row)][1:]
     except (csv.Error, OSError):  # a cell over the csv module's 131,072 characters
         return f"  rows and classes are counted when training; {normalize}"
+    rows = [row for row in rows if target < len(row) and not is_missing_text(row[target])]
     for row in rows:
-        if target < len(row):
-            labels[row[target].strip()] += 1
+        labels[row[target].strip()] += 1
     split = f", split {data.split:g} for training" if data.split is not None else ""
     if data.validation is not None:
         split += f", {data.validation:g} of the training rows held out for validation"
