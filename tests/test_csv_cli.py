@@ -211,11 +211,15 @@ def test_predict_refuses_a_feature_too_large_for_the_runs_dtype(
 def test_a_cell_over_131072_characters_is_no_traceback_in_the_summary(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The summary's csv module refuses such a field: `_csv.Error` escaped."""
+    """The summary's csv module refuses such a field: `_csv.Error` escaped. Training refuses
+    the line (E304), and the summary now says so in the same words."""
     write(tmp_path, "d.csv", "a,b,y", [ROWS[0], "0.3," + "1" * 140_000 + ",1", *ROWS[1:]])
     spec = spec_file(tmp_path, "Linear ->1", 'data csv train="d.csv" target=y')
-    assert main([str(spec)]) == 0
-    assert "rows and classes are counted when training" in capsys.readouterr().out
+    assert main([str(spec)]) == 2
+    summary = capsys.readouterr().err
+    assert "d.csv:3:1: error[E304]: line 3 cannot be split into cells" in summary
+    assert main([str(spec), "--train", "--quiet", "--out", str(tmp_path / "runs")]) == 2
+    assert capsys.readouterr().err == summary
 
 
 @pytest.mark.parametrize(("split", "column"), [("0", 30), ("1", 30), ("1.5", 30)])
