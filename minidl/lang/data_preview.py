@@ -61,9 +61,8 @@ def csv_preview(spec: ir.Spec) -> tuple[Carried | None, list[str], list[Diagnost
     problems = column_diagnostics(spec, header)
     if problems:
         return None, [], problems
+    # what --train would stop at in the files; editors still know the width
     fault = _file_faults(spec, data, base, header.names)
-    if fault is not None:  # what --train would stop at, said before a summary of the file
-        return None, [], [file_diagnostic(fault, spec)]
     target = data.target if isinstance(data.target, str) else data.targets[0]
     preview = _table(path, header.names, data)
     if preview is None or (preview.plain and data.targets == (target,) and not data.ignore):
@@ -91,10 +90,8 @@ def csv_preview(spec: ir.Spec) -> tuple[Carried | None, list[str], list[Diagnost
         lines[0] += " as {}x{}x{} images".format(*data.shape)
     if preview is not None:
         lines.append(_task(spec, preview, width))
-        fault = _class_fault(spec, preview, width, path)
-        if fault is not None:  # what --train would refuse; editors still know the width
-            return width, lines, [file_diagnostic(fault, spec)]
-    return width, lines, []
+        fault = fault or _class_fault(spec, preview, width, path)
+    return width, lines, [] if fault is None else [file_diagnostic(fault, spec)]
 
 
 def _file_faults(
