@@ -123,3 +123,34 @@ def test_rows_without_a_target_are_not_counted_as_a_class(
     spec = _spec(tmp_path, 'data csv train="d.csv" target=y')
     assert main([str(spec)]) == 0
     assert "5 rows; 2 distinct targets: 0 3, 1 2" in capsys.readouterr().out
+
+
+def test_a_short_line_is_e304_in_the_tables_reader_and_its_predictions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pandas reads a short line's absent cells as gaps: with a text column, training imputed
+    them without a word and `--predict` filled them, where the numbers-only reader and the
+    summary refuse the line. A trailing empty cell is still a gap."""
+    rows = ["0.1,x,0.2,0", "0.3,y,0.1", "0.5,x,0.9,1", "0.2,y,0.4,0", "0.8,x,0.7,1"]
+    (tmp_path / "d.csv").write_text("a,b,c,y\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    spec = _spec(tmp_path, 'data csv train="d.csv" target=y', "Linear ->1")
+    summary, training = _summary_and_training(spec, capsys)
+    assert "d.csv:3:1: error[E304]: line 3 has 3 cells, but the header has 4" in training
+    assert summary == training
+
+    rows[1] = "0.3,y,0.1,1"
+    (tmp_path / "d.csv").write_text("a,b,c,y\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    runs = tmp_path / "runs"
+    assert main([str(spec), "--train", "--quiet", "--out", str(runs)]) == 0
+    (run,) = runs.iterdir()
+    capsys.readouterr()
+    (tmp_path / "p.csv").write_text("a,b,c\n0.1,x,0.2\n0.3,y\n", encoding="utf-8")
+    assert main([str(run), "--predict", str(tmp_path / "p.csv")]) == 2
+    assert "p.csv:3:1: error[E304]: line 3 has 2 cells, but the header has 3" in (
+        capsys.readouterr().err
+    )
+    (tmp_path / "p.csv").write_text("a,b,c\n0.1,x,0.2\n0.3,y,\n", encoding="utf-8")
+    assert main([str(run), "--predict", str(tmp_path / "p.csv")]) == 0
+    done = capsys.readouterr()
+    assert "warning[W210]: filled 1 missing cell" in done.err
+    assert done.out.count("\n") == 3

@@ -24,6 +24,7 @@ from minidl.cli.out_file import atomic_target, copy_into, replace_mode
 from minidl.compiler.predictions import classes_of, decide, network_outputs
 from minidl.compiler.program import Program
 from minidl.data import DataError, Header, read_header
+from minidl.data.frame import ragged_line
 from minidl.data.limits import check_fits
 from minidl.data.records import decode_error, first_fault
 
@@ -142,6 +143,11 @@ def _write_rows(
             with pd.read_csv(data, chunksize=CHUNK_ROWS, **_OPTIONS) as chunks:
                 for chunk in chunks:
                     if program.encoding is not None:
+                        last = chunk.iloc[:, -1]
+                        if (last.isna() | (last == "")).any():  # a short line, or a gap
+                            short = ragged_line(data, header.names, rows, rows + len(chunk))
+                            if short is not None:
+                                raise short
                         encoded = encode_chunk(
                             program.encoding, chunk, header, data, rows, counts, dtype
                         )

@@ -37,6 +37,7 @@ __all__ = [
     "header_error",
     "is_missing_text",
     "na_spellings",
+    "ragged_line",
     "read_frame",
 ]
 
@@ -44,8 +45,9 @@ __all__ = [
 def read_frame(path: Path | str, header: Header) -> pd.DataFrame:
     """Every data row of the file at `path` (whose header is `header`), columns named as
     the header names them; numeric columns are float64 or int64, others text (objects),
-    missing cells NaN. Raises `DataError` at the first ragged line (E304), byte that is not
-    UTF-8 (E309) or infinite number (E307), and E306 for a file without data rows."""
+    missing cells NaN. Raises `DataError` at the first ragged line, short or long (E304),
+    byte that is not UTF-8 (E309) or infinite number (E307), and E306 for a file without
+    data rows."""
     import pandas as pd
 
     path = Path(path)
@@ -70,9 +72,13 @@ def read_frame(path: Path | str, header: Header) -> pd.DataFrame:
     except UnicodeDecodeError:
         raise decode_error(path) from None
     except (ValueError, pd.errors.ParserWarning) as caught:  # ParserError is a ValueError
-        raise _ragged(path, header) or DataError(
+        raise ragged_line(path, header.names) or DataError(
             str(path), 0, "E304", f"the file cannot be read as CSV: {caught}"
         ) from None
+    if len(frame) and frame.iloc[:, -1].isna().any():  # pandas fills a short line with gaps
+        short = ragged_line(path, header.names)
+        if short is not None:
+            raise short
     if len(frame) == 0:
         raise DataError(
             str(path),
@@ -122,13 +128,19 @@ def _check_finite(path: Path, frame: pd.DataFrame) -> None:
             )
 
 
-def _ragged(path: Path, header: Header) -> DataError | None:
-    names = header.names
+def ragged_line(
+    path: Path, names: tuple[str, ...], first_row: int = 0, end_row: int | None = None
+) -> DataError | None:
+    """E304 at the first data row from `first_row` (up to `end_row`, excluded) whose cells
+    are more or fewer than the header's `names`: pandas would read a short line's absent
+    cells as gaps."""
     with open_text(path) as file:
         for record in records(file, path):
-            if record.row >= 0 and len(record.cells) > len(names):
+            if end_row is not None and record.row >= end_row:
+                return None
+            if record.row >= first_row and len(record.cells) != len(names):
                 return record.error(
-                    len(names),
+                    len(names) if len(record.cells) > len(names) else None,
                     "E304",
                     f"line {record.line} has {len(record.cells)} cells, "
                     f"but the header has {len(names)}",
