@@ -53,6 +53,7 @@ TRAIN_FAULTS: dict[str, bytes] = {
     "1e39": csv(HEADER, GOOD[0], "0.3,1e39,1", *GOOD[2:]),
     "1e400": csv(HEADER, GOOD[0], "0.3,1e400,1", *GOOD[2:]),
     "short row": csv(HEADER, GOOD[0], "0.3,1", *GOOD[2:]),
+    "short row among text": csv(HEADER, "0.1,x,0", "0.3,y", "0.5,x,1", "0.2,y,0"),
     "long row": csv(HEADER, GOOD[0], "0.3,0.1,1,7", *GOOD[2:]),
     "trailing commas": csv(HEADER, *(row + "," for row in GOOD)),
     "semicolons": csv("a;b;y", *(row.replace(",", ";") for row in GOOD)),
