@@ -319,3 +319,71 @@ def test_a_regression_run_reads_and_resumes(
         assert (folder / name).read_bytes() == (reference / name).read_bytes(), name
     code, out, err = run(folder)
     assert code == 0 and "rmse" in out, err
+
+
+@pytest.fixture(scope="module")
+def table_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A v3 table's run: a text column (its `encoding`), normalised inputs and targets."""
+    folder = tmp_path_factory.mktemp("table")
+    rows = "".join(f"{i / 7:.3f},{'xyz'[i % 3]},{i * 0.37:.3f}\n" for i in range(40))
+    (folder / "t.csv").write_text("a,b,v\n" + rows)
+    spec = folder / "t.mdl"
+    spec.write_text(
+        "Linear ->4 | ReLU | Linear ->1;\nloss MSE;\nsgd lr=0.01 batch=8;\ntrain epochs=2;\n"
+        'data csv train="t.csv" split=0.8 target=v normalize=standard task=regress;\n'
+    )
+    return train(folder / "runs", spec=spec)
+
+
+def _set(*path: object, value: object = None, drop: bool = False) -> Damage:
+    """Set (or drop) the value at `path` inside data.json."""
+
+    def change(data: dict) -> None:  # type: ignore[type-arg]
+        *parents, last = path
+        for key in parents:
+            data = data[key]
+        if drop:
+            del data[last]
+        else:
+            data[last] = value
+
+    return edit_json("data.json", change)
+
+
+TABLE_DAMAGES: dict[str, Damage] = {
+    "encoding-not-a-list": _set("encoding", value=7),
+    "encoding-column-a-list": _set("encoding", 0, value=[[1]]),
+    "encoding-column-a-number": _set("encoding", 1, value=100_000_000_000),
+    "encoding-unknown-kind": _set("encoding", 0, "kind", value="text"),
+    "encoding-mean-text": _set("encoding", 0, "mean", value="0.5"),
+    "encoding-categories-text": _set("encoding", 1, "categories", value="xyz"),
+    "encoding-renamed": _set("encoding", 0, "name", value="z"),
+    "normalize-kind-removed": _set("normalize", "kind", drop=True),
+    "normalize-kind-number": _set("normalize", "kind", value=0),
+    "normalize-scale-null": _set("normalize", "scale", value=None),
+    "normalize-scale-short": _set("normalize", "scale", value=[1.0]),
+    "normalize-shift-text": _set("normalize", "shift", 0, value="text"),
+    "targets-a-number": _set("targets", value=0),
+    "targets-empty": _set("targets", value=[]),
+    "targets-another": _set("targets", value=["a"]),
+    "task-unknown": _set("task", value="both"),
+    "target-normalize-list": _set("target_normalize", value=[]),
+    "target-normalize-two": _set("target_normalize", "scale", value=[1.0, 2.0]),
+}
+
+
+@pytest.mark.parametrize("damage", TABLE_DAMAGES, ids=list(TABLE_DAMAGES))
+@pytest.mark.parametrize("action", ACTIONS, ids=["summary", "predict", "onnx", "resume"])
+def test_a_damaged_table_description_is_one_line_naming_it(
+    table_run: Path, tmp_path: Path, damage: str, action: list[str]
+) -> None:
+    """Found by tests/fuzz/run_folder_faults.py: data.json's `encoding`, `normalize` (beside
+    an encoding), `targets` and `target_normalize` were read unchecked (AttributeError)."""
+    folder = copy_of(table_run, tmp_path)
+    TABLE_DAMAGES[damage](folder)
+    assert_one_line(folder, tmp_path, action, "data.json")
+
+
+def test_an_undamaged_table_run_reads(table_run: Path) -> None:
+    code, out, err = run(table_run)
+    assert code == 0 and "status completed" in out, err

@@ -176,6 +176,55 @@ class MetricsFile(_File):
 
 
 Label = Annotated[str, Field(min_length=1)] | int | float
+Name = Annotated[str, Field(min_length=1)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(frozen=True, strict=True, extra="allow")
+
+
+class Normalization(_Part):
+    """`normalize` (the inputs') and `target_normalize` (values to predict): a kind and, but
+    for `none`, a shift and a non-zero scale per column."""
+
+    kind: Literal["none", "standard", "minmax"]
+    shift: list[Finite] | None = None
+    scale: list[Finite] | None = None
+
+    @model_validator(mode="after")
+    def _fitted(self) -> Normalization:
+        if self.kind == "none":
+            return self
+        if self.shift is None or self.scale is None or len(self.shift) != len(self.scale):
+            raise ValueError(f"`{self.kind}` needs a `shift` and a `scale` of one length")
+        if 0 in self.scale:
+            raise ValueError("`scale` holds 0: a damaged statistic")
+        return self
+
+    def width(self) -> int | None:
+        return None if self.shift is None else len(self.shift)
+
+
+class NumericColumn(_Part):
+    """A column of numbers in `encoding`: its train mean fills its gaps."""
+
+    name: Name
+    kind: Literal["numeric"]
+    mean: Finite
+
+
+class CategoricalColumn(_Part):
+    """A column of categories in `encoding`: one input each (and one for gaps)."""
+
+    name: Name
+    kind: Literal["categorical"]
+    categories: list[Label]
+    by_value: bool = False
+    missing: bool = False
+
+
+Column = Annotated[NumericColumn | CategoricalColumn, Field(discriminator="kind")]
 
 
 class DataFile(_File):
@@ -191,8 +240,14 @@ class DataFile(_File):
     """The target column; empty only for image folders, whose classes are subfolders."""
     outputs: int = Field(ge=1, le=1_000_000)
     classes: list[Label] | None = Field(None, min_length=2)
-    normalize: dict[str, Any] = Field(default_factory=lambda: {"kind": "none"})
+    normalize: Normalization = Field(default_factory=lambda: Normalization(kind="none"))
     spec_source: str | None = Field(None, min_length=1)
+    targets: list[Name] | None = Field(None, min_length=1)
+    """A table's target columns (v3; `target` is the first)."""
+    task: Literal["classify", "regress"] | None = None
+    encoding: list[Column] | None = None
+    """How a table's columns become inputs (v3); None for the disk and v2 files."""
+    target_normalize: Normalization | None = None
 
     @model_validator(mode="after")
     def _lengths_agree(self) -> DataFile:
@@ -210,31 +265,29 @@ class DataFile(_File):
                 raise ValueError(f"{len(classes)} classes for a network with one output")
             if self.outputs > 1 and len(classes) > self.outputs:
                 raise ValueError(f"{len(classes)} classes for a network of {self.outputs} outputs")
-        # With an encoding (v3 tables) only the numeric columns are normalised.
-        if getattr(self, "encoding", None) is None:
-            _check_normalize(self.normalize, len(self.features))
+        if self.encoding is not None:
+            if [column.name for column in self.encoding] != self.features:
+                raise ValueError("`encoding` does not list the `features`")
+            if self.targets is not None and self.targets[0] != self.target:
+                raise ValueError("`targets` does not start with the `target`")
+        inputs = len(self.features) if self.encoding is None else _width(self.encoding)
+        if self.normalize.width() not in (None, inputs):
+            raise ValueError(f"`normalize` is not {inputs} numbers, one per input")
+        values = self.target_normalize.width() if self.target_normalize is not None else None
+        if values not in (None, len(self.targets or [self.target])):
+            raise ValueError("`target_normalize` is not one number per target")
         return self
+
+
+def _width(encoding: list[NumericColumn | CategoricalColumn]) -> int:
+    """The inputs an encoding makes: one a number, one a category (and one for gaps)."""
+    return sum(
+        1 if isinstance(c, NumericColumn) else len(c.categories) + int(c.missing) for c in encoding
+    )
 
 
 def _key(label: str | int | float) -> tuple[str, object]:
     return ("text", label) if isinstance(label, str) else ("number", float(label))
-
-
-def _check_normalize(data: dict[str, Any], features: int) -> None:
-    kind = data.get("kind")
-    if kind not in ("none", "standard", "minmax"):
-        raise ValueError(f"`normalize.kind` {kind!r} is not none, standard or minmax")
-    if kind == "none":
-        return
-    for name in ("shift", "scale"):
-        values = data.get(name)
-        if not isinstance(values, list) or len(values) != features:
-            raise ValueError(f"`normalize.{name}` is not {features} numbers, one per feature")
-        for value in values:
-            if not isinstance(value, int | float) or isinstance(value, bool):
-                raise ValueError(f"`normalize.{name}` holds {value!r}, not a number")
-            if not math.isfinite(value) or (name == "scale" and value == 0):
-                raise ValueError(f"`normalize.{name}` holds {value!r}: a damaged statistic")
 
 
 def read_history(path: Path) -> list[EpochRecord]:
