@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from minidl.compiler.image_data import as_images, check_image_shape, load_images
-from minidl.compiler.words import Records
+from minidl.compiler.records import Records
 from minidl.data import (
     DataError,
     Dataset,

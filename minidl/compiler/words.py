@@ -8,15 +8,16 @@ optimisers. `tests/test_words.py` fails when a word of `minidl.lang` lacks an en
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from minidl import nn
+from minidl.compiler.records import MissingRecord, Records
 from minidl.lang import ir
 from minidl.lang.carried import Carried, channels, size
 from minidl.optim import SGD, Adam, AdamW, Optimizer
@@ -28,33 +29,11 @@ __all__ = [
     "Build",
     "LayerEntry",
     "LossEntry",
+    "MissingRecord",
     "OptimizerEntry",
     "Records",
     "word_of",
 ]
-
-_E = TypeVar("_E")
-
-
-class MissingRecord(LookupError):
-    """A word of the language that this side has no record for (a plug-in's word registered
-    with `@LAYERS.register` and the like, without its compiler record)."""
-
-
-class Records(dict[str, _E]):
-    """The compiler's records of one kind of word, by the word. A word without one is named
-    with the line that adds it, instead of a bare `KeyError`."""
-
-    def __init__(self, noun: str, name: str, entries: Mapping[str, _E]) -> None:
-        super().__init__(entries)
-        self.noun, self.name = noun, name
-
-    def __missing__(self, word: str) -> _E:
-        raise MissingRecord(
-            f"the {self.noun} `{word}` is a word of the language with no compiler record: "
-            f"add `{self.name}[{word!r}] = ...` beside its `@...register` "
-            f'(docs/LANGUAGE.md, "New words: one record per side")'
-        )
 
 
 @dataclass(frozen=True)
