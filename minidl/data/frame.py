@@ -23,6 +23,7 @@ from minidl.data.records import (
     find_record,
     long_first_row,
     open_text,
+    ragged_error,
     records,
 )
 
@@ -139,14 +140,7 @@ def ragged_line(
             if end_row is not None and record.row >= end_row:
                 return None
             if record.row >= first_row and len(record.cells) != len(names):
-                return record.error(
-                    len(names) if len(record.cells) > len(names) else None,
-                    "E304",
-                    f"line {record.line} has {len(record.cells)} cells, "
-                    f"but the header has {len(names)}",
-                    "give every line one cell per column",
-                    str(path),
-                )
+                return ragged_error(record, len(names), str(path))
     return None
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "first_fault",
     "is_number",
     "open_text",
+    "ragged_error",
     "records",
 ]
 
@@ -220,14 +221,7 @@ def first_fault(
             if record.row < first_row:
                 continue
             if len(record.cells) != len(names):
-                return record.error(
-                    len(names) if len(record.cells) > len(names) else None,
-                    "E304",
-                    f"line {record.line} has {len(record.cells)} cells, "
-                    f"but the header has {len(names)}",
-                    "give every line one cell per column",
-                    str(path),
-                )
+                return ragged_error(record, len(names), str(path))
             for cell, name in enumerate(names):
                 if cell in unused:
                     continue
@@ -252,15 +246,20 @@ def long_first_row(path: Path, names: tuple[str, ...]) -> DataError | None:
                 continue
             if len(record.cells) <= len(names):
                 return None
-            return record.error(
-                len(names),
-                "E304",
-                f"line {record.line} has {len(record.cells)} cells, "
-                f"but the header has {len(names)}",
-                "give every line one cell per column (no trailing comma)",
-                str(path),
-            )
+            return ragged_error(record, len(names), str(path), " (no trailing comma)")
     return None
+
+
+def ragged_error(record: Record, width: int, path: str, hint: str = "") -> DataError:
+    """E304 at `record`, whose cells are more or fewer than the header's `width`: at the
+    first extra cell, or at the line when cells are missing. `hint` ends the help."""
+    return record.error(
+        width if len(record.cells) > width else None,
+        "E304",
+        f"line {record.line} has {len(record.cells)} cells, but the header has {width}",
+        "give every line one cell per column" + hint,
+        path,
+    )
 
 
 def find_record(path: Path, row: int) -> Record:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from minidl.data.errors import DataError
 from minidl.data.missing import is_missing_text
-from minidl.data.records import Record, is_number, open_text, records
+from minidl.data.records import Record, is_number, open_text, ragged_error, records
 
 __all__ = ["FLOAT32_MAX", "Scan", "table_fault"]
 
@@ -159,12 +159,5 @@ def _first(cells: dict[int, _Cell], text_columns: set[int]) -> _Cell | None:
 
 
 def _ragged(record: Record, width: int, path: str) -> DataError:
-    cells = record.cells
-    trailing = len(cells) > width and not any(cell.strip() for cell in cells[width:])
-    return record.error(
-        width if len(cells) > width else None,
-        "E304",
-        f"line {record.line} has {len(cells)} cells, but the header has {width}",
-        "give every line one cell per column" + (" (no trailing comma)" if trailing else ""),
-        path,
-    )
+    trailing = len(record.cells) > width and not any(c.strip() for c in record.cells[width:])
+    return ragged_error(record, width, path, " (no trailing comma)" if trailing else "")
